@@ -1,0 +1,163 @@
+"""Pyramidal layers: the unit of BSD.
+
+A :class:`PyramidalLayer` ``i`` owns its basal weights ``W_i`` (bottom-up, from layer
+``i-1``), its apical weights ``Theta_i`` (top-down, from layer ``i+1``), a normalisation
+for each dendrite and its spiking soma. The stimulus layer 0 has only ``Theta_0`` (recall),
+the concept layer L only ``W_L``. Every multi-step tensor is ``[T, B, ...]``; the linear
+and conv maps fold T into the batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .neurons import LIF
+
+Stats = tuple[torch.Tensor, torch.Tensor]
+
+
+def fold(x: torch.Tensor) -> torch.Tensor:
+    """``[T, B, ...] -> [T*B, ...]``."""
+    return x.reshape(x.shape[0] * x.shape[1], *x.shape[2:])
+
+
+def unfold(x: torch.Tensor, T: int) -> torch.Tensor:
+    """``[T*B, ...] -> [T, B, ...]``."""
+    return x.reshape(T, x.shape[0] // T, *x.shape[1:])
+
+
+def apply_folded(fn: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """Apply a stateless map to every time step of ``[T, B, ...]`` at once."""
+    return unfold(fn(fold(x)), x.shape[0])
+
+
+class VoltageNorm(nn.Module):
+    """BatchNorm of dendritic voltages, shared by the spiking simulation and the loss graph.
+
+    The simulation (multi-step, often without a graph) normalises with statistics over
+    time, batch (and space); rows can carry weights when a stream is run once per distinct
+    label code. The loss graph normalises the *time-reduced* voltage: its mean over the
+    batch equals the simulation mean exactly and keeps its gradient (so the loss cannot
+    push the voltage along the direction that normalisation removes), and its variance is
+    the simulation's value with the gradient of the reduced batch's variance.
+    """
+
+    def __init__(self, channels: int, enabled: bool = True, momentum: float = 0.1, eps: float = 1e-5) -> None:
+        super().__init__()
+        self.enabled, self.momentum, self.eps = enabled, momentum, eps
+        if enabled:
+            self.weight = nn.Parameter(torch.ones(channels))
+            self.bias = nn.Parameter(torch.zeros(channels))
+            self.register_buffer("running_mean", torch.zeros(channels))
+            self.register_buffer("running_var", torch.ones(channels))
+
+    @staticmethod
+    def batch_stats(v: torch.Tensor, row_weight: torch.Tensor | None = None) -> Stats:
+        """Per-channel mean and biased variance of ``[N, C, ...]``, rows weighted by ``row_weight [N]``."""
+        dims = [0] + list(range(2, v.dim()))
+        if row_weight is None:
+            return v.mean(dims), v.var(dims, unbiased=False)
+        w = row_weight.to(v.dtype).reshape(-1, *([1] * (v.dim() - 1)))
+        total = w.sum() * v[0, 0].numel()
+        mean = (v * w).sum(dims) / total
+        var = ((v - mean.reshape(1, -1, *([1] * (v.dim() - 2)))).pow(2) * w).sum(dims) / total
+        return mean, var
+
+    def forward(self, v: torch.Tensor, stats: Stats | None = None) -> torch.Tensor:
+        """Normalise ``[N, C, ...]`` with ``stats`` if given, else with the running statistics."""
+        if not self.enabled:
+            return v
+        mean, var = stats if stats is not None else (self.running_mean, self.running_var)
+        shape = (1, -1) + (1,) * (v.dim() - 2)
+        scale = self.weight * torch.rsqrt(var + self.eps)
+        return v * scale.reshape(shape) + (self.bias - mean * scale).reshape(shape)
+
+    def simulate(self, v: torch.Tensor, row_weight: torch.Tensor | None = None) -> tuple[torch.Tensor, Stats | None]:
+        """Normalise multi-step ``v [T, B, C, ...]``; in training, from batch statistics (then stored)."""
+        if not self.enabled:
+            return v, None
+        stats = None
+        if self.training:
+            w = None if row_weight is None else row_weight.repeat(v.shape[0])
+            stats = self.batch_stats(fold(v), w)
+            with torch.no_grad():
+                n = v.numel() / v.shape[2]
+                self.running_mean.lerp_(stats[0].detach(), self.momentum)
+                self.running_var.lerp_(stats[1].detach() * n / max(n - 1, 1), self.momentum)
+        return apply_folded(lambda z: self(z, stats), v), stats
+
+    def reduced(self, v: torch.Tensor, stats: Stats | None, row_weight: torch.Tensor | None = None) -> torch.Tensor:
+        """Normalise a time-reduced (or time-folded) voltage ``[N, C, ...]`` for the loss graph."""
+        if not self.enabled:
+            return v
+        if stats is None:  # eval mode: running statistics
+            return self(v)
+        mean, var = self.batch_stats(v, row_weight)
+        var = var + (stats[1] - var).detach()
+        return self(v, (mean, var))
+
+
+class Upsample(nn.Module):
+    """Nearest-neighbour upsampling to a fixed spatial size (the mirror of pooling)."""
+
+    def __init__(self, size: Sequence[int]) -> None:
+        super().__init__()
+        self.size = tuple(size)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # noqa: D102
+        return F.interpolate(x, size=self.size, mode="nearest")
+
+
+class PyramidalLayer(nn.Module):
+    """One population of pyramidal neurons with a basal and an apical dendrite.
+
+    ``basal`` (W_i) maps the spikes of the layer below to this layer's basal voltage,
+    ``apical`` (Theta_i) maps the spikes of the layer above to its apical voltage. Either
+    may be ``None`` (stimulus layer: no basal; concept layer: no apical).
+    """
+
+    def __init__(self, shape: Sequence[int], basal: nn.Module | None, apical: nn.Module | None,
+                 lif: LIF, norm_basal: bool, norm_apical: bool) -> None:
+        super().__init__()
+        self.shape = tuple(shape)
+        self.basal = basal
+        self.apical = apical
+        self.lif = lif
+        channels = self.shape[0]
+        self.basal_norm = VoltageNorm(channels, norm_basal and basal is not None)
+        self.apical_norm = VoltageNorm(channels, norm_apical and apical is not None)
+
+    # ---- multi-step simulation -------------------------------------------------------
+    def basal_voltage(self, s_below: torch.Tensor, row_weight: torch.Tensor | None = None
+                      ) -> tuple[torch.Tensor, Stats | None]:
+        """Normalised basal voltage ``[T, B, *shape]`` from spikes of the layer below."""
+        return self.basal_norm.simulate(apply_folded(self.basal, s_below), row_weight)
+
+    def apical_voltage(self, s_above: torch.Tensor, row_weight: torch.Tensor | None = None
+                       ) -> tuple[torch.Tensor, Stats | None]:
+        """Normalised apical voltage ``[T, B, *shape]`` from spikes of the layer above."""
+        return self.apical_norm.simulate(apply_folded(self.apical, s_above), row_weight)
+
+    # ---- time-reduced voltages for the local loss graph --------------------------------
+    def basal_reduced(self, s_below: torch.Tensor, stats: Stats | None) -> torch.Tensor:
+        """Basal voltage of time-reduced input ``[N, ...]``, normalised consistently with the simulation."""
+        return self.basal_norm.reduced(self.basal(s_below), stats)
+
+    def apical_reduced(self, s_above: torch.Tensor, stats: Stats | None,
+                       row_weight: torch.Tensor | None = None) -> torch.Tensor:
+        """Apical voltage of time-reduced input ``[N, ...]``, normalised consistently with the simulation."""
+        return self.apical_norm.reduced(self.apical(s_above), stats, row_weight)
+
+    def basal_parameters(self) -> list[nn.Parameter]:
+        """W_i and the basal normalisation."""
+        mods = [m for m in (self.basal, self.basal_norm) if m is not None]
+        return [p for m in mods for p in m.parameters()]
+
+    def apical_parameters(self) -> list[nn.Parameter]:
+        """Theta_i and the apical normalisation."""
+        mods = [m for m in (self.apical, self.apical_norm) if m is not None]
+        return [p for m in mods for p in m.parameters()]

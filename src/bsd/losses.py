@@ -1,0 +1,83 @@
+"""Layer-local losses: ReCo (relaxed contrastive) and its frequency-aware form."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+SAME_CLASS = ("negative", "ignore", "positive")
+
+
+def reco_terms(v: torch.Tensor, v_hat: torch.Tensor, labels: torch.Tensor | None = None,
+               same_class: str = "ignore") -> tuple[torch.Tensor, torch.Tensor]:
+    """The two ReCo terms, each normalised by the batch size B.
+
+    ``v`` and ``v_hat`` are ``[B, ...]`` (flattened per sample). ``C = cos(v_k, v_hat_j)``.
+    Returns ``(pull, push)`` with ``pull = sum_k (1 - C_kk)^2 / B`` and
+    ``push = sum_{k != j} max(0, C_kj)^2 / B`` over the off-diagonal pairs kept by
+    ``same_class``: ``negative`` keeps every pair (paper-literal), ``ignore`` drops
+    pairs of the same label, ``positive`` pulls same-label pairs like the diagonal.
+    """
+    if same_class not in SAME_CLASS:
+        raise ValueError(f"model.reco.same_class must be one of {SAME_CLASS}, got {same_class!r}")
+    b = v.shape[0]
+    c = F.normalize(v.reshape(b, -1), dim=1, eps=1e-8) @ F.normalize(v_hat.reshape(b, -1), dim=1, eps=1e-8).T
+    eye = torch.eye(b, dtype=torch.bool, device=v.device)
+    pos_mask = eye
+    neg_mask = ~eye
+    if labels is not None and same_class != "negative":
+        same = labels[:, None] == labels[None, :]
+        neg_mask = ~same
+        if same_class == "positive":
+            pos_mask = same
+    pull = ((1 - c) ** 2 * pos_mask).sum() / b
+    push = (c.clamp(min=0) ** 2 * neg_mask).sum() / b
+    return pull, push
+
+
+def reco_loss(v: torch.Tensor, v_hat: torch.Tensor, lam: float = 0.6, labels: torch.Tensor | None = None,
+              same_class: str = "ignore") -> torch.Tensor:
+    """ReCo(V, V_hat) = pull + lam * push (see :func:`reco_terms`)."""
+    pull, push = reco_terms(v, v_hat, labels, same_class)
+    return pull + lam * push
+
+
+def frequency_split(x: torch.Tensor, cutoff: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Split image-shaped ``[B, C, H, W]`` into low and high spatial-frequency parts.
+
+    The radial cut-off is a fraction of the Nyquist radius (0 < cutoff < 1); both parts
+    are real and sum back to ``x``.
+    """
+    h, w = x.shape[-2:]
+    fy = torch.fft.fftfreq(h, device=x.device)[:, None]
+    fx = torch.fft.fftfreq(w, device=x.device)[None, :]
+    radius = torch.sqrt(fy**2 + fx**2) / 0.5
+    low_mask = (radius <= cutoff).to(x.dtype)
+    spec = torch.fft.fft2(x)
+    low = torch.fft.ifft2(spec * low_mask).real
+    return low, x - low
+
+
+def frequency_reco_loss(v: torch.Tensor, v_hat: torch.Tensor, cutoff: float = 0.25, lam_low: float = 0.3,
+                        lam_high: float = 0.9, labels: torch.Tensor | None = None,
+                        same_class: str = "negative") -> torch.Tensor:
+    """Frequency-aware ReCo: ReCo on the low band with ``lam_low`` plus on the high band with ``lam_high``."""
+    vl, vh = frequency_split(v, cutoff)
+    hl, hh = frequency_split(v_hat, cutoff)
+    return reco_loss(vl, hl, lam_low, labels, same_class) + reco_loss(vh, hh, lam_high, labels, same_class)
+
+
+def decorrelation_loss(v: torch.Tensor) -> torch.Tensor:
+    """Mean squared off-diagonal correlation between the units (channels) of ``v [B, C, ...]``.
+
+    A layer-local term on the layer's own basal voltage (lateral decorrelation): it keeps
+    the units of a layer from all encoding the same few directions. Spatial positions of
+    conv maps count as extra samples.
+    """
+    if v.dim() > 2:
+        v = v.movedim(1, -1).reshape(-1, v.shape[1])
+    z = (v - v.mean(0)) / (v.std(0, unbiased=False) + 1e-5)
+    c = z.T @ z / z.shape[0]
+    d = c.shape[0]
+    off = c - torch.diag(torch.diagonal(c))
+    return off.pow(2).sum() / (d * (d - 1))

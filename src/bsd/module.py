@@ -1,0 +1,125 @@
+"""BSDModule: the LightningModule that holds the stack and delegates training to a rule."""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+import lightning as L
+import torch
+from omegaconf import DictConfig, OmegaConf
+from torchmetrics import MeanMetric, MetricCollection
+from torchmetrics.classification import MulticlassAccuracy
+
+from .coding import LabelCode
+from .nets import build_stack, cnn_stages, mlp_stages
+from .rules import RuleConfig, make_rule
+
+ARCHS = ("mlp", "cnn")
+
+
+class NonFiniteLossError(FloatingPointError):
+    """Raised when a training loss is NaN or infinite (training stops, no checkpoint is written)."""
+
+
+def build_from_config(model_cfg: Any, in_shape: tuple[int, ...], num_classes: int):
+    """Stack, label code and rule from the ``model`` config group."""
+    arch = model_cfg.arch
+    if arch not in ARCHS:
+        raise ValueError(f"model.arch={arch!r} is unknown; choose one of {ARCHS}")
+    code = LabelCode(num_classes, model_cfg.code.kind, model_cfg.code.get("dim"), model_cfg.code.get("density", 0.5),
+                     model_cfg.code.get("seed", 0))
+    if arch == "mlp":
+        stages = mlp_stages(list(model_cfg.widths))
+        in_shape = (math.prod(in_shape),)
+    else:
+        stages = cnn_stages(list(model_cfg.channels), list(model_cfg.fc))
+    n = model_cfg.neuron
+    if n.threshold <= 0:
+        raise ValueError(f"model.neuron.threshold must be > 0, got {n.threshold}")
+    lif = dict(threshold=n.threshold, beta=n.beta, reset=n.reset, surrogate=n.surrogate, alpha=n.alpha)
+    stack = build_stack(in_shape, stages, code.dim, lif, norm=model_cfg.norm)
+    w = model_cfg.loss_weights
+    rcfg = RuleConfig(T=model_cfg.T, encoder=model_cfg.encoder, reduce_T=model_cfg.reduce_T,
+                      lam=model_cfg.reco.lam, same_class=model_cfg.reco.same_class,
+                      w_hidden=w.hidden if isinstance(w.hidden, (int, float)) else list(w.hidden),
+                      w_concept=w.concept, w_recall=w.recall, decorrelation=model_cfg.decorrelation)
+    return stack, code, make_rule(model_cfg.rule, rcfg)
+
+
+class BSDModule(L.LightningModule):
+    """Holds the forward and backward nets (one stack of pyramidal layers) and a learning rule."""
+
+    def __init__(self, model: dict, in_shape: tuple[int, ...], num_classes: int) -> None:
+        super().__init__()
+        if isinstance(model, DictConfig):
+            model = OmegaConf.to_container(model, resolve=True)
+        self.save_hyperparameters({"model": model, "in_shape": list(in_shape), "num_classes": num_classes})
+        self.cfg = model = OmegaConf.create(model)
+        self.stack, self.code, self.rule = build_from_config(model, tuple(in_shape), num_classes)
+        metric = MetricCollection({"acc": MulticlassAccuracy(num_classes, average="micro")})
+        self.val_metrics = metric.clone(prefix="val/")
+        self.test_metrics = metric.clone(prefix="test/")
+        self.step_time = MeanMetric()
+        self._t0 = 0.0
+
+    # ---- training -------------------------------------------------------------------
+    def on_train_batch_start(self, batch, batch_idx) -> None:  # noqa: D102
+        self._t0 = time.perf_counter()
+
+    def training_step(self, batch, batch_idx):  # noqa: D102
+        x, y = batch
+        loss, logs = self.rule.loss(self.stack, self.code, x, y)
+        if not torch.isfinite(loss):
+            raise NonFiniteLossError(
+                f"training loss is {loss.item()} at epoch {self.current_epoch}, step {self.global_step} "
+                f"(rule {self.rule.name}). Nothing was checkpointed from this step. Lower model.optimizer.lr, "
+                "keep trainer.gradient_clip_val set, or check the input data for NaNs.")
+        self.log("train/loss", loss, prog_bar=True, on_step=True, on_epoch=True, batch_size=len(y))
+        self.log_dict({f"train/{k}": v for k, v in logs.items()}, on_step=False, on_epoch=True, batch_size=len(y))
+        return loss
+
+    def on_train_batch_end(self, outputs, batch, batch_idx) -> None:  # noqa: D102
+        self.step_time.update(time.perf_counter() - self._t0)
+
+    def on_train_epoch_end(self) -> None:  # noqa: D102
+        self.log("perf/step_time_s", self.step_time.compute())
+        self.step_time.reset()
+
+    # ---- evaluation -----------------------------------------------------------------
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Class scores from the forward net alone."""
+        return self.rule.predict(self.stack, self.code, x)
+
+    def validation_step(self, batch, batch_idx) -> None:  # noqa: D102
+        x, y = batch
+        self.val_metrics.update(self(x), y)
+
+    def on_validation_epoch_end(self) -> None:  # noqa: D102
+        self.log_dict(self.val_metrics.compute(), prog_bar=True)
+        self.val_metrics.reset()
+
+    def test_step(self, batch, batch_idx) -> None:  # noqa: D102
+        x, y = batch
+        self.test_metrics.update(self(x), y)
+
+    def on_test_epoch_end(self) -> None:  # noqa: D102
+        self.log_dict(self.test_metrics.compute())
+        self.test_metrics.reset()
+
+    # ---- optimisation ---------------------------------------------------------------
+    def configure_optimizers(self):  # noqa: D102
+        o = self.cfg.optimizer
+        if o.lr <= 0:
+            raise ValueError(f"model.optimizer.lr must be > 0, got {o.lr}")
+        opt = torch.optim.AdamW(self.stack.parameters(), lr=o.lr, weight_decay=o.weight_decay,
+                                betas=tuple(o.get("betas", (0.9, 0.999))))
+        sched = o.get("scheduler", "none")
+        if sched == "none":
+            return opt
+        if sched != "cosine":
+            raise ValueError(f"model.optimizer.scheduler must be 'none' or 'cosine', got {sched!r}")
+        total = self.trainer.estimated_stepping_batches
+        s = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, int(total)))
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": s, "interval": "step"}}

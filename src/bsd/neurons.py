@@ -1,0 +1,139 @@
+"""Leaky integrate-and-fire neurons and surrogate spike functions.
+
+Layout is time first: a multi-step tensor is ``[T, B, ...]``. State is explicit
+(:class:`LIFState`), as in Norse: :func:`lif_step` advances one step, :class:`LIF`
+runs a whole sequence (the multi-step mode of SpikingJelly).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+SURROGATES = ("atan", "sigmoid")
+RESETS = ("hard", "soft")
+
+
+class _SpikeATan(torch.autograd.Function):
+    """Heaviside forward; derivative of (1/pi)·atan(pi/2·alpha·x) + 1/2 backward."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, alpha: float) -> torch.Tensor:  # noqa: D102
+        ctx.save_for_backward(x)
+        ctx.alpha = alpha
+        return (x >= 0).to(x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):  # noqa: D102
+        (x,) = ctx.saved_tensors
+        a = ctx.alpha
+        return grad * (a / 2) / (1 + (math.pi / 2 * a * x) ** 2), None
+
+
+class _SpikeSigmoid(torch.autograd.Function):
+    """Heaviside forward; derivative of sigmoid(alpha·x) backward."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, alpha: float) -> torch.Tensor:  # noqa: D102
+        ctx.save_for_backward(x)
+        ctx.alpha = alpha
+        return (x >= 0).to(x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):  # noqa: D102
+        (x,) = ctx.saved_tensors
+        s = torch.sigmoid(ctx.alpha * x)
+        return grad * ctx.alpha * s * (1 - s), None
+
+
+def spike_fn(x: torch.Tensor, surrogate: str = "atan", alpha: float = 2.0) -> torch.Tensor:
+    """Heaviside step ``x >= 0`` whose gradient is the chosen surrogate."""
+    if surrogate == "atan":
+        return _SpikeATan.apply(x, alpha)
+    if surrogate == "sigmoid":
+        return _SpikeSigmoid.apply(x, alpha)
+    raise ValueError(f"unknown surrogate {surrogate!r}; choose one of {SURROGATES}")
+
+
+@dataclass
+class LIFState:
+    """Membrane potential and last spikes of a population (explicit state)."""
+
+    u: torch.Tensor
+    s: torch.Tensor
+
+    @classmethod
+    def zeros_like(cls, x: torch.Tensor) -> LIFState:
+        """Resting state shaped like one time step ``x``."""
+        return cls(torch.zeros_like(x), torch.zeros_like(x))
+
+
+def lif_step(
+    v: torch.Tensor,
+    state: LIFState,
+    threshold: float,
+    beta: float,
+    reset: str = "hard",
+    surrogate: str = "atan",
+    alpha: float = 2.0,
+) -> LIFState:
+    """Advance a LIF population by one step driven by input voltage ``v``.
+
+    ``u_t = beta·u_{t-1}·(1 - s_{t-1}) + v_t`` (hard reset) or
+    ``u_t = beta·(u_{t-1} - theta·s_{t-1}) + v_t`` (soft reset); ``s_t = H(u_t - theta)``.
+    """
+    if reset == "hard":
+        u = beta * state.u * (1.0 - state.s) + v
+    elif reset == "soft":
+        u = beta * (state.u - threshold * state.s) + v
+    else:
+        raise ValueError(f"unknown reset {reset!r}; choose one of {RESETS}")
+    if torch.is_grad_enabled() and u.requires_grad:
+        s = spike_fn(u - threshold, surrogate, alpha)
+    else:  # no graph: a plain comparison is cheaper than the autograd Function
+        s = (u >= threshold).to(u.dtype)
+    return LIFState(u, s)
+
+
+class LIF(nn.Module):
+    """Multi-step LIF: maps input voltages ``[T, B, ...]`` to spikes ``[T, B, ...]`` of 0/1."""
+
+    def __init__(
+        self,
+        threshold: float = 0.6,
+        beta: float = 0.5,
+        reset: str = "hard",
+        surrogate: str = "atan",
+        alpha: float = 2.0,
+    ) -> None:
+        super().__init__()
+        if threshold <= 0:
+            raise ValueError(f"model.neuron.threshold must be > 0, got {threshold}")
+        if not 0.0 <= beta <= 1.0:
+            raise ValueError(f"model.neuron.beta must be in [0, 1], got {beta}")
+        if reset not in RESETS:
+            raise ValueError(f"model.neuron.reset must be one of {RESETS}, got {reset!r}")
+        if surrogate not in SURROGATES:
+            raise ValueError(f"model.neuron.surrogate must be one of {SURROGATES}, got {surrogate!r}")
+        self.threshold, self.beta, self.reset = threshold, beta, reset
+        self.surrogate, self.alpha = surrogate, alpha
+
+    def forward(self, v: torch.Tensor, state: LIFState | None = None) -> torch.Tensor:
+        """Run the neuron over the leading time axis of ``v`` from ``state`` (rest if None)."""
+        spikes, _ = self.run(v, state)
+        return spikes
+
+    def run(self, v: torch.Tensor, state: LIFState | None = None) -> tuple[torch.Tensor, LIFState]:
+        """Like :meth:`forward` but also return the final state (for recurrent use)."""
+        st = state if state is not None else LIFState.zeros_like(v[0])
+        out = []
+        for t in range(v.shape[0]):
+            st = lif_step(v[t], st, self.threshold, self.beta, self.reset, self.surrogate, self.alpha)
+            out.append(st.s)
+        return torch.stack(out), st
+
+    def extra_repr(self) -> str:  # noqa: D102
+        return f"threshold={self.threshold}, beta={self.beta}, reset={self.reset}, surrogate={self.surrogate}"

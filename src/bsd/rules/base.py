@@ -1,0 +1,127 @@
+"""What every learning rule shares: its settings, the forward net, prediction."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import torch
+
+from ..coding import ENCODERS, LabelCode, encode_stimulus
+from ..layers import Stats, apply_folded
+from ..losses import SAME_CLASS
+from ..nets import Stack
+
+REDUCE_T = ("mean", "per_step")
+RECO_ON = ("voltage", "spikes")
+Activation = Callable[[object, torch.Tensor], torch.Tensor]
+
+
+@dataclass
+class RuleConfig:
+    """Settings a rule reads (from ``model.*`` in the Hydra config)."""
+
+    T: int = 4
+    encoder: str = "direct"
+    reduce_T: str = "mean"
+    lam: float = 0.6
+    same_class: str = "ignore"
+    w_hidden: Sequence[float] | float = 1.0
+    w_concept: float = 1.0
+    w_recall: float = 1.0
+    decorrelation: float = 0.0
+    reco_on: str = "voltage"
+    extra: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if int(self.T) < 1:
+            raise ValueError(f"model.T must be >= 1, got {self.T}")
+        if self.reco_on not in RECO_ON:
+            raise ValueError(f"model.reco.on must be one of {RECO_ON}, got {self.reco_on!r}")
+        if self.decorrelation < 0:
+            raise ValueError(f"model.decorrelation must be >= 0, got {self.decorrelation}")
+        if self.lam < 0:
+            raise ValueError(f"model.reco.lam must be >= 0, got {self.lam}")
+        if self.encoder not in ENCODERS:
+            raise ValueError(f"model.encoder must be one of {ENCODERS}, got {self.encoder!r}")
+        if self.reduce_T not in REDUCE_T:
+            raise ValueError(f"model.reduce_T must be one of {REDUCE_T}, got {self.reduce_T!r}")
+        if self.same_class not in SAME_CLASS:
+            raise ValueError(f"model.reco.same_class must be one of {SAME_CLASS}, got {self.same_class!r}")
+
+    def hidden_weight(self, i: int, n: int) -> float:
+        """Distillation weight of hidden layer ``i`` (1-based) among ``n`` hidden layers."""
+        if isinstance(self.w_hidden, (int, float)):
+            return float(self.w_hidden)
+        w = list(self.w_hidden)
+        if len(w) != n:
+            raise ValueError(f"model.loss_weights.hidden lists {len(w)} weights but the net has {n} hidden layers")
+        return float(w[i - 1])
+
+
+def spiking(layer, v: torch.Tensor) -> torch.Tensor:
+    """The layer's LIF soma: voltages to 0/1 spikes."""
+    return layer.lif(v)
+
+
+def relu(layer, v: torch.Tensor) -> torch.Tensor:
+    """Non-spiking stand-in (BP on ANN)."""
+    return torch.relu(v)
+
+
+@dataclass
+class ForwardTrace:
+    """What one pass of the forward (perception) net produced."""
+
+    out: torch.Tensor  # concept voltage [T, B, D_L]
+    inputs: list[torch.Tensor]  # input of layer i (i = 1..L), [T, B, ...]
+    stats: list[Stats | None]  # basal norm statistics of hidden layers
+
+
+def forward_net(stack: Stack, s0: torch.Tensor, act: Activation = spiking) -> ForwardTrace:
+    """Run the forward net on stimulus ``s0 [T, B, ...]``; graph only if grad is enabled."""
+    s = s0
+    inputs, stats = [], []
+    for layer in stack.hidden:
+        inputs.append(s)
+        v, st = layer.basal_voltage(s)
+        stats.append(st)
+        s = act(layer, v)
+    inputs.append(s)
+    out = apply_folded(stack.concept.basal, s)
+    return ForwardTrace(out, inputs, stats)
+
+
+class Rule:
+    """A way to train a :class:`Stack`. Subclasses implement :meth:`loss`."""
+
+    name = "rule"
+    #: plausibility criteria (C1..C5) the rule meets, for reports
+    criteria: tuple[str, ...] = ()
+    #: losses whose gradient is a signed error (spec C5 asks to report them)
+    signed_losses: tuple[str, ...] = ("all (end-to-end back-propagation)",)
+    activation: Activation = staticmethod(spiking)
+
+    def __init__(self, cfg: RuleConfig) -> None:
+        self.cfg = cfg
+
+    @property
+    def T(self) -> int:
+        """Simulation steps used by this rule."""
+        return int(self.cfg.T)
+
+    def encode(self, stack: Stack, x: torch.Tensor) -> torch.Tensor:
+        """Stimulus ``[B, ...]`` to ``[T, B, *in_shape]``."""
+        x = x.reshape(x.shape[0], *stack.in_shape)
+        return encode_stimulus(x, self.T, self.cfg.encoder)
+
+    def loss(self, stack: Stack, code: LabelCode, x: torch.Tensor, y: torch.Tensor
+             ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Training loss of one batch and a dict of cheap diagnostics."""
+        raise NotImplementedError  # abstract: every registered rule overrides it
+
+    @torch.no_grad()
+    def predict(self, stack: Stack, code: LabelCode, x: torch.Tensor) -> torch.Tensor:
+        """Class scores ``[B, C]`` from the forward net alone."""
+        trace = forward_net(stack, self.encode(stack, x), self.activation)
+        return code.logits(trace.out.mean(0))

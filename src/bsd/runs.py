@@ -1,0 +1,71 @@
+"""Run directory outputs: atomic checkpoints, metrics.json, the printed result table."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from lightning.pytorch.plugins.io import TorchCheckpointIO
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temporary file in the same folder and ``os.replace``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_json(path: str | os.PathLike, obj: Any) -> None:
+    """JSON version of :func:`atomic_write_bytes`."""
+    atomic_write_bytes(path, (json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n").encode())
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Checkpoints are written to a temporary file and renamed: never half-written."""
+
+    def save_checkpoint(self, checkpoint: dict[str, Any], path, storage_options=None) -> None:  # noqa: D102
+        fd, tmp = tempfile.mkstemp(dir=Path(path).parent if Path(path).parent.exists() else None, suffix=".tmp")
+        os.close(fd)
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            torch.save(checkpoint, tmp)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+
+def peak_memory_mb() -> dict[str, float]:
+    """Peak resident memory of this process (and peak CUDA allocation when a GPU was used), in MB."""
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    out = {"peak_rss_mb": rss / 1024 if sys.platform != "darwin" else rss / 2**20}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        out["peak_cuda_mb"] = torch.cuda.max_memory_allocated() / 2**20
+    return out
+
+
+def format_table(rows: list[tuple[str, Any]], title: str = "Result") -> str:
+    """A two-column plain-text table."""
+    cells = [(k, f"{v:.4f}" if isinstance(v, float) else str(v)) for k, v in rows]
+    w1 = max(len(k) for k, _ in cells + [("metric", "")])
+    w2 = max(len(v) for _, v in cells + [("", "value")])
+    line = f"+{'-' * (w1 + 2)}+{'-' * (w2 + 2)}+"
+    out = [title, line, f"| {'metric'.ljust(w1)} | {'value'.ljust(w2)} |", line]
+    out += [f"| {k.ljust(w1)} | {v.ljust(w2)} |" for k, v in cells]
+    out.append(line)
+    return "\n".join(out)

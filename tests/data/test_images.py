@@ -1,0 +1,51 @@
+import shutil
+
+import pytest
+import torch
+
+from bsd.data import DataSourceError, ImageDataModule
+
+
+def make_dm(idx_dir, tmp_path, **kw):
+    return ImageDataModule("mnist", data_dir=str(idx_dir), cache_dir=str(tmp_path / "cache"), val_size=40,
+                           batch_size=16, eval_batch_size=25, allow_hub=False, **kw)
+
+
+def test_cache_splits_and_batches(idx_dir, tmp_path):
+    dm = make_dm(idx_dir, tmp_path)
+    dm.prepare_data()
+    assert (tmp_path / "cache" / "mnist" / "dataset_dict.json").is_file()
+    assert "idx" in (tmp_path / "cache" / "mnist" / "SOURCE").read_text()
+    dm.setup()
+    assert [len(dm.splits[s]) for s in ("train", "val", "test")] == [160, 40, 50]
+    x, y = next(iter(dm.train_dataloader()))
+    assert x.shape == (16, 1, 28, 28) and x.dtype == torch.float32 and 0 <= x.min() and x.max() <= 1
+    assert y.dtype == torch.int64
+    assert sum(len(b[1]) for b in dm.val_dataloader()) == 40
+
+
+def test_validation_split_is_seeded(idx_dir, tmp_path):
+    a, b, c = make_dm(idx_dir, tmp_path), make_dm(idx_dir, tmp_path), make_dm(idx_dir, tmp_path, seed=1)
+    for dm in (a, b, c):
+        dm.setup()
+    assert torch.equal(a.splits["val"].labels, b.splits["val"].labels)
+    assert torch.equal(a.splits["val"].images, b.splits["val"].images)
+    assert not torch.equal(a.splits["val"].images, c.splits["val"].images)
+
+
+def test_damaged_cache_says_what_to_do(idx_dir, tmp_path):
+    dm = make_dm(idx_dir, tmp_path)
+    dm.prepare_data()
+    for f in (tmp_path / "cache" / "mnist" / "train").glob("*.arrow"):
+        f.write_bytes(b"not arrow")
+    with pytest.raises(DataSourceError, match="delete that folder"):
+        make_dm(idx_dir, tmp_path).setup()
+    shutil.rmtree(tmp_path / "cache" / "mnist")
+    make_dm(idx_dir, tmp_path).setup()  # rebuilt from the source
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="data.name"):
+        ImageDataModule("svhn")
+    with pytest.raises(ValueError, match="data.batch_size"):
+        ImageDataModule("mnist", batch_size=0)

@@ -1,0 +1,140 @@
+"""The five plausibility criteria of spec section 7, each checked on MLP and CNN stacks."""
+
+import pytest
+import torch
+
+from bsd.coding import LabelCode
+from bsd.nets import build_stack, cnn_stages, mlp_stages
+from bsd.rules import RuleConfig, make_rule
+
+LIF = {"threshold": 0.6, "beta": 0.5}
+
+
+def make(arch: str, encoder: str = "direct", **cfg):
+    torch.manual_seed(0)
+    if arch == "mlp":
+        stack = build_stack((64,), mlp_stages([32, 24, 16]), 10, LIF)
+        x = torch.rand(24, 64)
+    else:
+        stack = build_stack((1, 12, 12), cnn_stages([4, 6], [16]), 10, LIF)
+        x = torch.rand(24, 1, 12, 12)
+    y = torch.arange(24) % 10
+    return stack, LabelCode(10), make_rule("bsd", RuleConfig(T=4, encoder=encoder, **cfg)), x, y
+
+
+def owner_of(stack):
+    """Map each parameter to the index of the layer that owns it."""
+    return {id(p): i for i, layer in enumerate(stack.layers) for p in layer.parameters()}
+
+
+@pytest.mark.parametrize("arch", ["mlp", "cnn"])
+def test_c1_forward_and_backward_weights_are_separate_and_both_trained(arch):
+    stack, code, rule, x, y = make(arch)
+    basal = [p for layer in stack.layers for p in layer.basal_parameters()]
+    apical = [p for layer in stack.layers for p in layer.apical_parameters()]
+    assert not {id(p) for p in basal} & {id(p) for p in apical}
+    assert not {p.data_ptr() for p in basal} & {p.data_ptr() for p in apical}
+    before = [p.detach().clone() for p in basal + apical]
+    opt = torch.optim.SGD(stack.parameters(), lr=0.1)
+    loss, _ = rule.loss(stack, code, x, y)
+    loss.backward()
+    opt.step()
+    changed = [not torch.equal(b, p) for b, p in zip(before, basal + apical, strict=True)]
+    weights = [p.dim() > 1 for p in basal + apical]
+    assert all(c for c, w in zip(changed, weights, strict=True) if w), "every W and Theta must change after a step"
+
+
+@pytest.mark.parametrize("arch", ["mlp", "cnn"])
+@pytest.mark.parametrize("reco_on", ["voltage", "spikes"])
+@pytest.mark.parametrize("reduce_T", ["mean", "per_step"])
+def test_c2_each_layer_loss_only_reaches_its_own_parameters(arch, reco_on, reduce_T):
+    stack, code, rule, x, y = make(arch, reco_on=reco_on, reduce_T=reduce_T)
+    losses, _ = rule.layer_losses(stack, code, x, y)
+    assert sorted(losses) == list(range(stack.depth + 1))
+    owner = owner_of(stack)
+    params = list(stack.parameters())
+    for i, li in losses.items():
+        grads = torch.autograd.grad(li, params, retain_graph=True, allow_unused=True)
+        for p, g in zip(params, grads, strict=True):
+            if owner[id(p)] != i:
+                assert g is None or torch.count_nonzero(g) == 0, f"layer {i}'s loss reaches layer {owner[id(p)]}"
+        own = [g for p, g in zip(params, grads, strict=True) if owner[id(p)] == i and g is not None]
+        assert own and any(torch.count_nonzero(g) > 0 for g in own), f"layer {i}'s loss trains nothing"
+
+
+def test_c2_check_can_fail_back_propagation_crosses_layers():
+    """The same check flags bp_snn: its concept loss reaches the first layer."""
+    stack, code, _, x, y = make("mlp")
+    loss, _ = make_rule("bp_snn", RuleConfig(T=4)).loss(stack, code, x, y)
+    g = torch.autograd.grad(loss, stack.layers[1].basal.weight)[0]
+    assert torch.count_nonzero(g) > 0
+
+
+@pytest.mark.parametrize("arch", ["mlp", "cnn"])
+def test_c3_one_call_computes_both_streams_and_one_step_updates_all(arch):
+    stack, code, rule, x, y = make(arch)
+    calls = {"basal": 0, "apical": 0}
+    for layer in stack.layers:
+        if layer.basal is not None:
+            layer.basal.register_forward_hook(lambda *a: calls.__setitem__("basal", calls["basal"] + 1))
+        if layer.apical is not None:
+            layer.apical.register_forward_hook(lambda *a: calls.__setitem__("apical", calls["apical"] + 1))
+    loss, _ = rule.loss(stack, code, x, y)
+    assert calls["basal"] > 0 and calls["apical"] > 0
+    loss.backward()
+    assert all(p.grad is not None for layer in stack.layers for p in layer.parameters() if p.dim() > 1)
+
+
+def _capture_inputs(stack):
+    seen = []
+    for i, layer in enumerate(stack.layers):
+        for kind in ("basal", "apical"):
+            mod = getattr(layer, kind)
+            if mod is not None:
+                mod.register_forward_pre_hook(lambda m, inp, i=i, kind=kind: seen.append((i, kind, inp[0].detach())))
+    return seen
+
+
+@pytest.mark.parametrize("arch", ["mlp", "cnn"])
+@pytest.mark.parametrize("encoder", ["direct", "bernoulli"])
+def test_c4_only_binary_spikes_pass_between_layers(arch, encoder):
+    stack, code, rule, x, y = make(arch, encoder=encoder)
+    seen = _capture_inputs(stack)
+    rule.loss(stack, code, x, y)
+    rule.predict(stack, code, x)
+    assert seen
+    for i, kind, t in seen:
+        from_stimulus = kind == "basal" and i == 1
+        if from_stimulus and encoder == "direct":
+            continue  # the analog stimulus drives layer 1 only (spec 4.2, `direct` code)
+        if t.dim() > 0 and t.is_floating_point():
+            # time-reduced inputs of the loss graph are means of 0/1 spike trains: k/T exactly
+            k = t * rule.T
+            assert torch.allclose(k, k.round(), atol=1e-4), f"layer {i} {kind} input is not made of spikes"
+            assert t.min() >= 0 and t.max() <= 1
+
+
+@pytest.mark.parametrize("arch", ["mlp", "cnn"])
+def test_c4_simulated_spike_trains_hold_only_zero_and_one(arch):
+    stack, code, rule, x, y = make(arch)
+    from bsd.rules import forward_net
+
+    trace = forward_net(stack, rule.encode(stack, x))
+    for s in trace.inputs[1:]:
+        assert set(s.unique().tolist()) <= {0.0, 1.0}
+    uniq, inv = torch.unique(y, return_inverse=True)
+    above, _ = rule.backward_stream(stack, code, uniq, torch.bincount(inv))
+    for s in above:
+        assert set(s.unique().tolist()) <= {0.0, 1.0}
+
+
+@pytest.mark.parametrize("arch", ["mlp", "cnn"])
+def test_c5_teaching_signals_come_from_non_negative_spike_inputs(arch):
+    stack, code, rule, x, y = make(arch)
+    seen = _capture_inputs(stack)
+    losses, _ = rule.layer_losses(stack, code, x, y)
+    assert all(t.min() >= 0 for i, kind, t in seen if kind == "apical")  # apical voltages are driven by spikes
+    for i in range(1, stack.depth):
+        assert losses[i].item() >= 0  # ReCo is a sum of squares
+    assert rule.criteria == ("C1", "C2", "C3", "C4", "C5")
+    assert rule.signed_losses == ("concept cross-entropy",)

@@ -1,0 +1,40 @@
+"""Every experiment composes, and every one survives a fast_dev_run through the real entry point."""
+
+from pathlib import Path
+
+import pytest
+
+from bsd.train import run
+from tests.conftest import CONF, compose
+
+EXPERIMENTS = sorted(p.stem for p in (CONF / "experiment").glob("*.yaml"))
+
+
+def test_the_four_classification_experiments_exist():
+    assert {"mnist_mlp", "mnist_cnn", "fmnist_mlp", "fmnist_cnn"} <= set(EXPERIMENTS)
+
+
+@pytest.mark.parametrize("name", EXPERIMENTS)
+def test_experiment_composes_with_paper_settings(name):
+    cfg = compose([f"+experiment={name}"])
+    assert cfg.experiment_name == name
+    m = cfg.model
+    assert (m.T, m.neuron.threshold, m.reco.lam, cfg.data.batch_size) == (4, 0.6, 0.6, 128)
+    assert cfg.trainer.gradient_clip_val > 0
+    assert cfg.data.name == ("fashion_mnist" if name.startswith("fmnist") else "mnist")
+    assert m.arch == name.split("_")[1]
+
+
+def test_overrides_compose_beside_an_experiment():
+    cfg = compose(["+experiment=mnist_cnn", "model.rule=bp_snn", "seed=3", "logger=wandb", "model.T=8"])
+    assert (cfg.model.rule, cfg.seed, cfg.logger.kind, cfg.model.T, cfg.model.arch) == ("bp_snn", 3, "wandb", 8, "cnn")
+
+
+@pytest.mark.parametrize("name", EXPERIMENTS)
+def test_fast_dev_run(name, tmp_path: Path):
+    if name.startswith("fmnist") and not Path("/usr/share/datasets/fashion-mnist").is_dir():
+        pytest.skip("Fashion-MNIST Debian package not installed (make install-data as root)")
+    cfg = compose([f"+experiment={name}", "trainer.fast_dev_run=true", "logger=none",
+                   "trainer.enable_progress_bar=false"])
+    m = run(cfg, tmp_path)
+    assert 0.0 <= m["test"]["test/acc"] <= 1.0

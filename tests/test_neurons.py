@@ -1,0 +1,52 @@
+import math
+
+import pytest
+import torch
+
+from bsd.neurons import LIF, LIFState, lif_step, spike_fn
+
+
+def test_hard_reset_dynamics_by_hand():
+    lif = LIF(threshold=1.0, beta=0.5, reset="hard")
+    v = torch.tensor([[0.6], [0.6], [0.6], [0.0]])  # [T, B=1]
+    # u: 0.6 -> 0.9 -> 1.05 (spike) -> 0 * 0.5 + 0 = 0
+    assert lif(v).flatten().tolist() == [0.0, 0.0, 1.0, 0.0]
+
+
+def test_soft_reset_keeps_the_excess():
+    lif = LIF(threshold=1.0, beta=1.0, reset="soft")
+    v = torch.tensor([[1.5], [0.0], [0.6]])
+    # u: 1.5 (spike) -> 1.5 - 1 = 0.5 -> 0.5 + 0.6 = 1.1 (spike)
+    assert lif(v).flatten().tolist() == [1.0, 0.0, 1.0]
+
+
+def test_spikes_are_binary_and_state_is_explicit():
+    v = torch.randn(6, 32, 17)
+    s, st = LIF(0.6, 0.5).run(v)
+    assert set(s.unique().tolist()) <= {0.0, 1.0}
+    assert isinstance(st, LIFState) and st.u.shape == (32, 17)
+    # running in two halves from the carried state equals one run
+    s1, st1 = LIF(0.6, 0.5).run(v[:3])
+    s2, _ = LIF(0.6, 0.5).run(v[3:], st1)
+    assert torch.equal(torch.cat([s1, s2]), s)
+
+
+@pytest.mark.parametrize(("surrogate", "expected"), [("atan", 1.0), ("sigmoid", 0.5)])
+def test_surrogate_gradient_at_threshold(surrogate, expected):
+    x = torch.zeros(1, requires_grad=True)
+    spike_fn(x, surrogate, alpha=2.0).sum().backward()
+    assert math.isclose(x.grad.item(), expected, rel_tol=1e-6)
+
+
+def test_lif_step_gradient_flows_only_with_graph():
+    v = torch.full((4,), 0.7, requires_grad=True)
+    st = lif_step(v, LIFState.zeros_like(v), threshold=0.6, beta=0.5)
+    st.s.sum().backward()
+    assert v.grad is not None and (v.grad > 0).all()
+
+
+@pytest.mark.parametrize("kwargs", [{"threshold": 0.0}, {"threshold": -1.0}, {"beta": 1.5}, {"reset": "none"},
+                                    {"surrogate": "relu"}])
+def test_bad_neuron_settings_are_rejected(kwargs):
+    with pytest.raises(ValueError, match="model.neuron"):
+        LIF(**kwargs)

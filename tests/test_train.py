@@ -1,0 +1,121 @@
+"""End-to-end runs through the Hydra config and the training entry point (small budgets)."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from bsd.train import run
+from tests.conftest import ROOT, compose
+
+SMALL = ["data.train_subset=384", "data.val_size=500", "trainer.limit_val_batches=1", "trainer.limit_test_batches=1",
+         "trainer.max_epochs=1", "trainer.enable_progress_bar=false", "model.widths=[64,64]", "logger=none"]
+
+
+def test_mlp_run_writes_outputs(tmp_path):
+    cfg = compose(["+experiment=mnist_mlp", *SMALL])
+    m = run(cfg, tmp_path)
+    assert (tmp_path / "config_resolved.yaml").is_file()
+    assert (tmp_path / "checkpoints" / "last.ckpt").is_file() and (tmp_path / "checkpoints" / "best.ckpt").is_file()
+    saved = json.loads((tmp_path / "metrics.json").read_text())
+    assert saved["rule"] == "bsd" and saved["experiment"] == "mnist_mlp" and saved["dataset"] == "mnist"
+    assert 0.0 <= saved["test"]["test/acc"] <= 1.0 and "val/acc" in saved["val"]
+    assert saved["wall_time_s"] > 0 and saved["peak_rss_mb"] > 0 and len(saved["epoch_times_s"]) == 1
+    assert m["criteria"] == ["C1", "C2", "C3", "C4", "C5"]
+    assert not list(tmp_path.rglob("*.tmp"))
+
+
+@pytest.mark.parametrize("rule", ["bp_snn", "bp_ann"])
+def test_baseline_rules_run_on_the_same_architecture(tmp_path, rule):
+    m = run(compose(["+experiment=mnist_mlp", f"model.rule={rule}", *SMALL]), tmp_path)
+    assert m["rule"] == rule and m["T"] == (1 if rule == "bp_ann" else 4)
+
+
+def test_resume_continues_epochs_and_optimizer_state(tmp_path):
+    first = tmp_path / "a"
+    run(compose(["+experiment=mnist_mlp", *SMALL]), first)
+    ckpt = torch.load(first / "checkpoints" / "last.ckpt", weights_only=False)
+    assert ckpt["epoch"] == 0 and ckpt["optimizer_states"][0]["state"]
+    second = tmp_path / "b"
+    m = run(compose(["+experiment=mnist_mlp", *SMALL, "trainer.max_epochs=2", f"resume={first}/checkpoints/last.ckpt"]),
+            second)
+    assert m["epochs"] == 2 and len(m["epoch_times_s"]) == 1  # one more epoch, not two
+    resumed = torch.load(second / "checkpoints" / "last.ckpt", weights_only=False)
+    step0 = ckpt["optimizer_states"][0]["state"][0]["step"]
+    assert resumed["optimizer_states"][0]["state"][0]["step"] > step0 and resumed["global_step"] > ckpt["global_step"]
+
+
+def test_csv_and_wandb_offline_loggers(tmp_path, monkeypatch):
+    monkeypatch.delenv("WANDB_MODE", raising=False)
+    monkeypatch.delenv("WANDB_API_KEY", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.netrc: no login
+    base = ["+experiment=mnist_mlp", *[o for o in SMALL if not o.startswith("logger")]]
+    run(compose([*base, "logger=csv"]), tmp_path / "csv")
+    assert (tmp_path / "csv" / "csv" / "metrics.csv").is_file()
+    run(compose([*base, "logger=wandb"]), tmp_path / "wb")
+    runs = list((tmp_path / "wb" / "wandb").glob("offline-run-*"))
+    assert len(runs) == 1 and list(runs[0].glob("run-*.wandb"))
+
+
+def test_nan_loss_stops_before_checkpoints_are_touched(tmp_path, monkeypatch):
+    cfg = compose(["+experiment=mnist_mlp", *SMALL])
+    run(cfg, tmp_path)
+    last = tmp_path / "checkpoints" / "last.ckpt"
+    before = last.read_bytes()
+    from bsd.rules.bsd import BSD
+
+    orig = BSD.loss
+
+    def nan_loss(self, *a):
+        loss, logs = orig(self, *a)
+        return loss * float("nan"), logs
+
+    monkeypatch.setattr(BSD, "loss", nan_loss)
+    from bsd.module import NonFiniteLossError
+
+    with pytest.raises(NonFiniteLossError, match="model.optimizer.lr"):
+        run(cfg, tmp_path)
+    assert last.read_bytes() == before
+
+
+def _cli(*args, timeout=240):
+    return subprocess.run([sys.executable, str(ROOT / "src" / "train.py"), *args], capture_output=True, text=True,
+                          timeout=timeout, cwd=ROOT)
+
+
+@pytest.mark.parametrize(("override", "message"), [
+    ("model.rule=hebbian", "model.rule='hebbian' is unknown"),
+    ("model.T=0", "model.T must be >= 1"),
+    ("model.neuron.threshold=0", "model.neuron.threshold must be > 0"),
+    ("model.reco.lam=-0.1", "model.reco.lam must be >= 0"),
+    ("model.widths=[]", "model.widths must list at least one"),
+    ("data.data_dir=/nonexistent/dir", None),
+])
+def test_bad_input_stops_with_a_clear_message(tmp_path, override, message):
+    res = _cli("+experiment=mnist_mlp", override, f"hydra.run.dir={tmp_path}", "trainer.max_epochs=1",
+               "data.train_subset=128", "trainer.limit_val_batches=1", "trainer.limit_test_batches=1", "logger=none")
+    if message is None:  # a missing data_dir falls back to the package source: the run works
+        assert res.returncode == 0, res.stderr[-2000:]
+        return
+    assert res.returncode == 2, res.stderr[-2000:]
+    assert message in res.stderr and "Traceback" not in res.stderr
+    assert not (tmp_path / "checkpoints").exists()
+
+
+def test_unknown_experiment_lists_the_known_ones(tmp_path):
+    res = _cli("+experiment=mnist_transformer", f"hydra.run.dir={tmp_path}")
+    assert res.returncode != 0
+    assert "experiment/mnist_transformer" in res.stderr and "mnist_mlp" in res.stderr
+
+
+def test_missing_fashion_dataset_is_explained(tmp_path, monkeypatch):
+    from bsd.data import DataSourceError, sources
+
+    monkeypatch.setattr(sources, "DEBIAN_DIRS", {"fashion_mnist": str(tmp_path / "absent")})
+    cfg = compose(["+experiment=fmnist_mlp", *SMALL, f"data.data_dir={tmp_path}/none",
+                   f"data.cache_dir={tmp_path}/cache", "data.allow_hub=false"])
+    with pytest.raises(DataSourceError, match="apt-get install dataset-fashion-mnist"):
+        run(cfg, tmp_path / "run")
+    assert not (tmp_path / "run" / "checkpoints").exists()
