@@ -15,7 +15,8 @@ def test_mlp_shapes_and_roles():
 
 def test_cnn_forward_and_mirror_shapes():
     stack = build_stack((1, 28, 28), cnn_stages([64, 128, 64], [256]), 10, LIF)
-    assert [layer.shape for layer in stack.layers] == [(1, 28, 28), (64, 14, 14), (128, 7, 7), (64, 3, 3), (256,), (10,)]
+    shapes = [(1, 28, 28), (64, 14, 14), (128, 7, 7), (64, 3, 3), (256,), (10,)]
+    assert [layer.shape for layer in stack.layers] == shapes
     s = torch.rand(2, 1, 28, 28)
     for i, layer in enumerate(stack.layers[1:], start=1):
         s = layer.basal(s)
