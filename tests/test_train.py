@@ -81,8 +81,8 @@ def test_nan_loss_stops_before_checkpoints_are_touched(tmp_path, monkeypatch):
 
 
 def _cli(*args, timeout=240):
-    return subprocess.run(check=False, args=[sys.executable, str(ROOT / "src" / "train.py"), *args], capture_output=True, text=True,
-                          timeout=timeout, cwd=ROOT)
+    cmd = [sys.executable, str(ROOT / "src" / "train.py"), *args]
+    return subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
 
 
 @pytest.mark.parametrize(("override", "message"), [
