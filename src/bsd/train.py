@@ -58,6 +58,8 @@ def run(cfg: DictConfig, out_dir: str | Path) -> dict[str, Any]:
 
     metrics = {
         "experiment": cfg.experiment_name,
+        "variant": cfg.get("variant"),
+        "device": torch.cuda.get_device_name() if trainer.strategy.root_device.type == "cuda" else "cpu",
         "rule": cfg.model.rule,
         "arch": cfg.model.arch,
         "dataset": cfg.data.name,

@@ -113,7 +113,7 @@ class ImageDataModule(L.LightningDataModule):
             tr_idx = tr_idx[: self.train_subset]
 
         def mk(x, y):
-            return _Batches(torch.from_numpy(np.ascontiguousarray(x)).unsqueeze(1), torch.from_numpy(y))
+            return _Batches(torch.from_numpy(np.array(x)).unsqueeze(1), torch.from_numpy(np.array(y)))
 
         self.splits = {"train": mk(xtr[tr_idx], ytr[tr_idx]), "val": mk(xtr[val_idx], ytr[val_idx]),
                        "test": mk(*arr["test"])}

@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# One prepared GPU session: the classification results (MLP and CNN, bsd / bp_snn / bp_ann,
+# MNIST and Fashion-MNIST, several seeds) run concurrently on one GPU, under one deadline.
+#
+# Needs .devdata/ (made by scripts/prepare_devdata.sh): the IDX files of both datasets and
+# wheels of the packages the GPU image lacks. Writes $OUT/runs.tgz (metrics.json, CSV logs,
+# resolved configs and logs of every run) and $OUT/gpu_results.log.
+#   usage: bash scripts/gpu_results.sh [BUDGET_S] [PARALLEL]
+set -u
+BUDGET_S=${1:-470}
+PARALLEL=${2:-40}
+OUT=${OUT:-/tmp/bsd_out}
+START=$(date +%s)
+DEADLINE=$((START + BUDGET_S))
+mkdir -p "$OUT"
+exec > >(tee "$OUT/gpu_results.log") 2>&1
+if [ -z "${SKIP_WHEELS:-}" ] && ls .devdata/whl/*.whl >/dev/null 2>&1; then
+  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site \
+    .devdata/whl/*.whl && export PYTHONPATH=/tmp/site
+fi
+export BSD_CACHE_DIR=/tmp/bsd_cache HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 PYTHONUNBUFFERED=1 WANDB_MODE=offline
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
+python3 -c "import torch, lightning, hydra, datasets; print('torch', torch.__version__, 'cuda', torch.cuda.is_available(), 'lightning', lightning.__version__, 'hydra', hydra.__version__, 'datasets', datasets.__version__)"
+python3 - <<'PY'
+import sys; sys.path.insert(0, "src")
+from pathlib import Path
+from bsd.data.images import build_cache
+for name, d in (("mnist", ".devdata/mnist"), ("fashion_mnist", ".devdata/fmnist")):
+    print("cache", build_cache(name, Path("/tmp/bsd_cache"), d, False))
+PY
+RUNS=/tmp/bsd_runs
+mkdir -p "$RUNS"
+# experiment rule seed epochs [variant extra-overrides...]   (longest first)
+JOBS=$(cat <<'J'
+mnist_cnn bsd 1 12
+fmnist_cnn bsd 1 12
+mnist_cnn bsd 2 12
+fmnist_cnn bsd 2 12
+mnist_cnn bp_snn 1 12
+fmnist_cnn bp_snn 1 12
+mnist_cnn bp_ann 1 12
+fmnist_cnn bp_ann 1 12
+mnist_mlp bsd 1 15
+mnist_mlp bsd 2 15
+mnist_mlp bsd 3 15
+fmnist_mlp bsd 1 15
+fmnist_mlp bsd 2 15
+fmnist_mlp bsd 3 15
+mnist_mlp bp_snn 1 15
+mnist_mlp bp_snn 2 15
+mnist_mlp bp_snn 3 15
+fmnist_mlp bp_snn 1 15
+fmnist_mlp bp_snn 2 15
+fmnist_mlp bp_snn 3 15
+mnist_mlp bp_ann 1 15
+mnist_mlp bp_ann 2 15
+mnist_mlp bp_ann 3 15
+fmnist_mlp bp_ann 1 15
+fmnist_mlp bp_ann 2 15
+fmnist_mlp bp_ann 3 15
+J
+)
+# MLP ablations on MNIST, bsd, seed 1: each row changes the default in one way
+ABL=$(cat <<'J'
+mnist_mlp bsd 1 15 width256 model.widths=[256,256,256,256,256]
+mnist_mlp bsd 1 15 width2048 model.widths=[2048,2048,2048,2048,2048]
+mnist_mlp bsd 1 15 lr1e-3_const model.optimizer.lr=1e-3 model.optimizer.scheduler=none
+mnist_mlp bsd 1 15 same_class_negative model.reco.same_class=negative
+mnist_mlp bsd 1 15 same_class_positive model.reco.same_class=positive
+mnist_mlp bsd 1 15 reco_on_spikes model.reco.on=spikes
+mnist_mlp bsd 1 15 reduce_T_per_step model.reduce_T=per_step
+mnist_mlp bsd 1 15 lam0.3 model.reco.lam=0.3
+mnist_mlp bsd 1 15 lam1.0 model.reco.lam=1.0
+mnist_mlp bsd 1 15 no_batchnorm model.norm=false
+mnist_mlp bsd 1 15 random_binary_code model.code.kind=random_binary model.code.dim=64
+mnist_mlp bsd 1 15 bernoulli_input model.encoder=bernoulli
+mnist_mlp bsd 1 15 decorrelation1 model.decorrelation=1.0
+mnist_mlp bsd 1 15 T8 model.T=8
+J
+)
+run_one() {
+  local exp=$1 rule=$2 seed=$3 epochs=$4 variant=${5:-}
+  shift 4; [ $# -gt 0 ] && shift
+  local left=$((DEADLINE - $(date +%s)))
+  [ "$left" -gt 30 ] || { echo "skip $exp $rule $seed (deadline)"; return 0; }
+  local data=.devdata/mnist; [[ $exp == fmnist* ]] && data=.devdata/fmnist
+  local dir=$RUNS/$exp/$rule/seed$seed${variant:+_$variant}
+  local fit=$((left - 40)) vflag=()
+  [ -n "$variant" ] && vflag=(variant="$variant")
+  mkdir -p "$dir"
+  # max_time stops training gracefully before the deadline so that the test still runs
+  timeout "$left" python3 src/train.py +experiment="$exp" model.rule="$rule" seed="$seed" "${vflag[@]}" "$@" \
+    trainer.max_epochs="$epochs" trainer.max_time="$(printf "00:00:%02d:%02d" $((fit / 60)) $((fit % 60)))" data.data_dir="$data" \
+    threads=1 logger=csv trainer.enable_progress_bar=false hydra.run.dir="$dir" ${EXTRA:-} > "$dir/stdout.log" 2>&1
+  echo "done $exp $rule $seed $variant rc=$? t=$(( $(date +%s) - START ))s $(grep -o '"test/acc": [0-9.]*' "$dir/metrics.json" 2>/dev/null)"
+}
+export -f run_one
+export DEADLINE START RUNS EXTRA
+# MPS lets the many small-kernel processes share the GPU; fall back to plain time-slicing if it fails
+if command -v nvidia-cuda-mps-control >/dev/null && nvidia-cuda-mps-control -d 2>/dev/null; then
+  if python3 -c "import torch; torch.zeros(1, device='cuda'); print('MPS ok')"; then :; else
+    echo quit | nvidia-cuda-mps-control; echo "MPS off"; fi
+fi
+printf '%s\n%s\n' "$JOBS" "$ABL" | grep -E "${ONLY:-.}" | head -n "${MAX_JOBS:-1000}" | xargs -P "$PARALLEL" -L 1 bash -c 'run_one "$@"' _
+cd "$RUNS" && find . \( -name metrics.json -o -name metrics.csv -o -name config_resolved.yaml -o -name stdout.log \) \
+  -print0 | tar czf "$OUT/runs.tgz" --null -T -
+echo "total $(( $(date +%s) - START ))s"

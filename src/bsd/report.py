@@ -1,0 +1,156 @@
+"""Build ``docs/results.md`` from run directories (their ``metrics.json``), never by hand.
+
+    python -m bsd.report results/ outputs/ multirun/ --out docs/results.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable
+from pathlib import Path
+
+RULE_ORDER = ("bsd", "bp_snn", "bp_ann")
+PAPER = {  # published reference numbers (Lv et al. 2026), cited, never measured here
+    ("mnist_cnn", "bsd"): "99.44",
+    ("fmnist_cnn", "bsd"): "~91.0 (derived)",
+}
+DATASET_NAMES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST"}
+
+
+def find_runs(roots: Iterable[str | Path]) -> list[dict]:
+    """Every ``metrics.json`` below ``roots`` (with its directory under ``_dir``)."""
+    runs = []
+    for root in roots:
+        for p in sorted(Path(root).rglob("metrics.json")):
+            try:
+                m = json.loads(p.read_text())
+            except (OSError, json.JSONDecodeError):
+                continue
+            if "test" in m and "rule" in m:
+                m["_dir"] = str(p.parent)
+                runs.append(m)
+    return runs
+
+
+def _mean_std(xs: list[float]) -> str:
+    if not xs:
+        return "-"
+    if len(xs) == 1:
+        return f"{xs[0]:.2f}"
+    return f"{statistics.mean(xs):.2f} ± {statistics.stdev(xs):.2f}"
+
+
+def _acc(m: dict) -> float | None:
+    v = m.get("test", {}).get("test/acc")
+    return None if v is None else 100.0 * v
+
+
+def group(runs: list[dict], key) -> dict:
+    """Group runs by ``key(run)``; within a group keep one run per seed (the newest)."""
+    out: dict = defaultdict(dict)
+    for m in sorted(runs, key=lambda r: r["_dir"]):
+        out[key(m)][m.get("seed")] = m
+    return {k: list(v.values()) for k, v in out.items()}
+
+
+def _device(ms: list[dict]) -> str:
+    return ", ".join(sorted({m.get("device", "cpu") for m in ms}))
+
+
+def classification_table(runs: list[dict]) -> str:
+    """One row per (experiment, rule): mean ± std test accuracy over seeds and the gap to BP."""
+    main = [m for m in runs if not m.get("variant") and m.get("experiment", "").endswith(("_mlp", "_cnn"))]
+    groups = group(main, lambda m: (m["experiment"], m["rule"]))
+    lines = ["| experiment | dataset | rule | test acc % (mean ± std) | seeds | epochs | s / epoch | gap to bp_snn | "
+             "gap to bp_ann | device | paper |", "|" + "---|" * 11]
+    exps = sorted({e for e, _ in groups}, key=lambda e: (e.split("_")[1], e))
+    for exp in exps:
+        means = {r: statistics.mean(a) for r in RULE_ORDER
+                 if (exp, r) in groups and (a := [x for m in groups[(exp, r)] if (x := _acc(m)) is not None])}
+        for rule in RULE_ORDER:
+            ms = groups.get((exp, rule))
+            if not ms:
+                continue
+            accs = [a for m in ms if (a := _acc(m)) is not None]
+            epochs = sorted({m.get("epochs") for m in ms})
+            tpe = [m["time_per_epoch_s"] for m in ms if m.get("time_per_epoch_s")]
+            gaps = [f"{means[rule] - means[b]:+.2f}" if b in means and rule != b else "" for b in ("bp_snn", "bp_ann")]
+            lines.append(f"| {exp} | {DATASET_NAMES.get(ms[0]['dataset'], ms[0]['dataset'])} | {rule} | "
+                         f"{_mean_std(accs)} | {len(accs)} | {'/'.join(map(str, epochs))} | "
+                         f"{statistics.mean(tpe):.1f} | {gaps[0]} | {gaps[1]} | {_device(ms)} | "
+                         f"{PAPER.get((exp, rule), '')} |" if tpe else
+                         f"| {exp} | {ms[0]['dataset']} | {rule} | {_mean_std(accs)} | {len(accs)} | "
+                         f"{'/'.join(map(str, epochs))} | - | {gaps[0]} | {gaps[1]} | {_device(ms)} | |")
+    return "\n".join(lines)
+
+
+def variant_table(runs: list[dict]) -> str:
+    """Ablations: one row per (experiment, variant, rule) with its command."""
+    var = [m for m in runs if m.get("variant")]
+    groups = group(var, lambda m: (m["experiment"], m["variant"], m["rule"]))
+    lines = ["| experiment | variant | rule | test acc % | seeds | epochs | best val acc % | command (one seed) |",
+             "|" + "---|" * 8]
+    for (exp, variant, rule), ms in sorted(groups.items(), key=lambda kv: (kv[0][0], -statistics.mean(
+            [a for m in kv[1] if (a := _acc(m)) is not None] or [0]))):
+        accs = [a for m in ms if (a := _acc(m)) is not None]
+        bva = [100 * m["best_val_acc"] for m in ms if m.get("best_val_acc") is not None]
+        lines.append(f"| {exp} | {variant} | {rule} | {_mean_std(accs)} | {len(accs)} | "
+                     f"{'/'.join(map(str, sorted({m.get('epochs') for m in ms})))} | {_mean_std(bva)} | "
+                     f"`{ms[0].get('command', '')}` |")
+    return "\n".join(lines)
+
+
+def commands(runs: list[dict]) -> str:
+    """The command of one run per (experiment, rule) group, to reproduce each row."""
+    main = [m for m in runs if not m.get("variant")]
+    seen = {}
+    for m in sorted(main, key=lambda r: r["_dir"]):
+        seen.setdefault((m["experiment"], m["rule"]), m)
+    return "\n".join(f"- {e} / {r} (seeds {sorted({x.get('seed') for x in main if (x['experiment'], x['rule']) == (e, r)})}):"
+                     f" `{m.get('command', '')}`" for (e, r), m in sorted(seen.items()))
+
+
+def render(runs: list[dict], sources: list[str]) -> str:
+    """The whole results page."""
+    parts = [
+        "# Results",
+        "",
+        "Generated by `python -m bsd.report " + " ".join(sources) + " --out docs/results.md` from the runs' "
+        "`metrics.json`; do not edit by hand. Accuracy is on the official test split, evaluated with the "
+        "checkpoint of best validation accuracy (validation: 5,000 images carved from the training set with "
+        "the run's seed). `s / epoch` is the wall time of one training epoch plus its validation pass on the "
+        "device named in the row. Paper numbers are cited from Lv et al. (2026) for reference only.",
+        "",
+        "## Image classification",
+        "",
+        classification_table(runs),
+        "",
+        "Commands (one per row; change `seed=` for the other seeds):",
+        "",
+        commands(runs),
+    ]
+    if any(m.get("variant") for m in runs):
+        parts += ["", "## Ablations", "", "Each row is a variant of the default configuration, labelled with "
+                  "`variant=NAME` on its command line.", "", variant_table(runs)]
+    return "\n".join(parts) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command-line entry point."""
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("roots", nargs="*", default=["results"], help="folders searched for metrics.json")
+    ap.add_argument("--out", default="docs/results.md")
+    a = ap.parse_args(argv)
+    runs = find_runs(a.roots)
+    if not runs:
+        raise SystemExit(f"error: no metrics.json found under {a.roots}; train first (python src/train.py ...)")
+    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(a.out).write_text(render(runs, a.roots))
+    print(f"wrote {a.out} from {len(runs)} runs")
+
+
+if __name__ == "__main__":
+    main()
