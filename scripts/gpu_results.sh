@@ -7,7 +7,7 @@
 # resolved configs and logs of every run) and $OUT/gpu_results.log.
 #   usage: bash scripts/gpu_results.sh [BUDGET_S] [PARALLEL]
 set -u
-BUDGET_S=${1:-470}
+BUDGET_S=${1:-480}
 PARALLEL=${2:-40}
 OUT=${OUT:-/tmp/bsd_out}
 START=$(date +%s)
@@ -20,62 +20,73 @@ if [ -z "${SKIP_WHEELS:-}" ] && ls .devdata/whl/*.whl >/dev/null 2>&1; then
 fi
 export BSD_CACHE_DIR=/tmp/bsd_cache HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 PYTHONUNBUFFERED=1 WANDB_MODE=offline
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
-python3 -c "import torch, lightning, hydra, datasets; print('torch', torch.__version__, 'cuda', torch.cuda.is_available(), 'lightning', lightning.__version__, 'hydra', hydra.__version__, 'datasets', datasets.__version__)"
-python3 - <<'PY'
+python3 -c "import torch, lightning, hydra; print('torch', torch.__version__, 'cuda', torch.cuda.is_available(), 'lightning', lightning.__version__, 'hydra', hydra.__version__)"
+python3 -c "import datasets, pyarrow; print('datasets', datasets.__version__, 'pyarrow', pyarrow.__version__)" || echo "no usable datasets: runs read the IDX files directly"
+python3 - <<'PY' || echo "cache not built"
 import sys; sys.path.insert(0, "src")
 from pathlib import Path
 from bsd.data.images import build_cache
 for name, d in (("mnist", ".devdata/mnist"), ("fashion_mnist", ".devdata/fmnist")):
     print("cache", build_cache(name, Path("/tmp/bsd_cache"), d, False))
 PY
+# smoke first: if the code does not run on this GPU, stop at once (leaves device time to fix and rerun)
+if [ -z "${SKIP_SMOKE:-}" ]; then
+  for exp in mnist_mlp mnist_cnn; do
+    python3 src/train.py +experiment=$exp trainer.fast_dev_run=true logger=none data.data_dir=.devdata/mnist \
+      trainer.enable_progress_bar=false hydra.run.dir=/tmp/smoke/$exp > /tmp/smoke_$exp.log 2>&1 \
+      || { echo "SMOKE FAILED: $exp"; tail -40 /tmp/smoke_$exp.log; exit 1; }
+    grep -A3 '"device"' /tmp/smoke/$exp/metrics.json | head -2
+  done
+  echo "smoke ok at $(( $(date +%s) - START ))s"
+fi
 RUNS=/tmp/bsd_runs
 mkdir -p "$RUNS"
 # experiment rule seed epochs [variant extra-overrides...]   (longest first)
 JOBS=$(cat <<'J'
-mnist_cnn bsd 1 12
-fmnist_cnn bsd 1 12
-mnist_cnn bsd 2 12
-fmnist_cnn bsd 2 12
-mnist_cnn bp_snn 1 12
-fmnist_cnn bp_snn 1 12
-mnist_cnn bp_ann 1 12
-fmnist_cnn bp_ann 1 12
-mnist_mlp bsd 1 15
-mnist_mlp bsd 2 15
-mnist_mlp bsd 3 15
-fmnist_mlp bsd 1 15
-fmnist_mlp bsd 2 15
-fmnist_mlp bsd 3 15
-mnist_mlp bp_snn 1 15
-mnist_mlp bp_snn 2 15
-mnist_mlp bp_snn 3 15
-fmnist_mlp bp_snn 1 15
-fmnist_mlp bp_snn 2 15
-fmnist_mlp bp_snn 3 15
-mnist_mlp bp_ann 1 15
-mnist_mlp bp_ann 2 15
-mnist_mlp bp_ann 3 15
-fmnist_mlp bp_ann 1 15
-fmnist_mlp bp_ann 2 15
-fmnist_mlp bp_ann 3 15
+mnist_cnn bsd 1 15
+fmnist_cnn bsd 1 15
+mnist_cnn bsd 2 15
+fmnist_cnn bsd 2 15
+mnist_cnn bp_snn 1 15
+fmnist_cnn bp_snn 1 15
+mnist_cnn bp_ann 1 15
+fmnist_cnn bp_ann 1 15
+mnist_mlp bsd 1 20
+mnist_mlp bsd 2 20
+mnist_mlp bsd 3 20
+fmnist_mlp bsd 1 20
+fmnist_mlp bsd 2 20
+fmnist_mlp bsd 3 20
+mnist_mlp bp_snn 1 20
+mnist_mlp bp_snn 2 20
+mnist_mlp bp_snn 3 20
+fmnist_mlp bp_snn 1 20
+fmnist_mlp bp_snn 2 20
+fmnist_mlp bp_snn 3 20
+mnist_mlp bp_ann 1 20
+mnist_mlp bp_ann 2 20
+mnist_mlp bp_ann 3 20
+fmnist_mlp bp_ann 1 20
+fmnist_mlp bp_ann 2 20
+fmnist_mlp bp_ann 3 20
 J
 )
 # MLP ablations on MNIST, bsd, seed 1: each row changes the default in one way
 ABL=$(cat <<'J'
-mnist_mlp bsd 1 15 width256 model.widths=[256,256,256,256,256]
-mnist_mlp bsd 1 15 width2048 model.widths=[2048,2048,2048,2048,2048]
-mnist_mlp bsd 1 15 lr1e-3_const model.optimizer.lr=1e-3 model.optimizer.scheduler=none
-mnist_mlp bsd 1 15 same_class_negative model.reco.same_class=negative
-mnist_mlp bsd 1 15 same_class_positive model.reco.same_class=positive
-mnist_mlp bsd 1 15 reco_on_spikes model.reco.on=spikes
-mnist_mlp bsd 1 15 reduce_T_per_step model.reduce_T=per_step
-mnist_mlp bsd 1 15 lam0.3 model.reco.lam=0.3
-mnist_mlp bsd 1 15 lam1.0 model.reco.lam=1.0
-mnist_mlp bsd 1 15 no_batchnorm model.norm=false
-mnist_mlp bsd 1 15 random_binary_code model.code.kind=random_binary model.code.dim=64
-mnist_mlp bsd 1 15 bernoulli_input model.encoder=bernoulli
-mnist_mlp bsd 1 15 decorrelation1 model.decorrelation=1.0
-mnist_mlp bsd 1 15 T8 model.T=8
+mnist_mlp bsd 1 20 width256 model.widths=[256,256,256,256,256]
+mnist_mlp bsd 1 20 width2048 model.widths=[2048,2048,2048,2048,2048]
+mnist_mlp bsd 1 20 lr1e-3_const model.optimizer.lr=1e-3 model.optimizer.scheduler=none
+mnist_mlp bsd 1 20 same_class_negative model.reco.same_class=negative
+mnist_mlp bsd 1 20 same_class_positive model.reco.same_class=positive
+mnist_mlp bsd 1 20 reco_on_spikes model.reco.on=spikes
+mnist_mlp bsd 1 20 reduce_T_per_step model.reduce_T=per_step
+mnist_mlp bsd 1 20 lam0.3 model.reco.lam=0.3
+mnist_mlp bsd 1 20 lam1.0 model.reco.lam=1.0
+mnist_mlp bsd 1 20 no_batchnorm model.norm=false
+mnist_mlp bsd 1 20 random_binary_code model.code.kind=random_binary model.code.dim=64
+mnist_mlp bsd 1 20 bernoulli_input model.encoder=bernoulli
+mnist_mlp bsd 1 20 decorrelation1 model.decorrelation=1.0
+mnist_mlp bsd 1 20 T8 model.T=8
 J
 )
 run_one() {
@@ -101,7 +112,7 @@ if command -v nvidia-cuda-mps-control >/dev/null && nvidia-cuda-mps-control -d 2
   if python3 -c "import torch; torch.zeros(1, device='cuda'); print('MPS ok')"; then :; else
     echo quit | nvidia-cuda-mps-control; echo "MPS off"; fi
 fi
-printf '%s\n%s\n' "$JOBS" "$ABL" | grep -E "${ONLY:-.}" | head -n "${MAX_JOBS:-1000}" | xargs -P "$PARALLEL" -L 1 bash -c 'run_one "$@"' _
+printf '%s\n%s\n' "$JOBS" "$ABL" | grep -E "${ONLY:-.}" | head -n "${MAX_JOBS:-1000}" | xargs -r -P "$PARALLEL" -L 1 bash -c 'run_one "$@"' _
 cd "$RUNS" && find . \( -name metrics.json -o -name metrics.csv -o -name config_resolved.yaml -o -name stdout.log \) \
   -print0 | tar czf "$OUT/runs.tgz" --null -T -
 echo "total $(( $(date +%s) - START ))s"

@@ -1,6 +1,6 @@
 """Build ``docs/results.md`` from run directories (their ``metrics.json``), never by hand.
 
-    python -m bsd.report results/ outputs/ multirun/ --out docs/results.md
+Usage: ``python -m bsd.report results/ outputs/ multirun/ --out docs/results.md``
 """
 
 from __future__ import annotations
@@ -109,8 +109,11 @@ def commands(runs: list[dict]) -> str:
     seen = {}
     for m in sorted(main, key=lambda r: r["_dir"]):
         seen.setdefault((m["experiment"], m["rule"]), m)
-    return "\n".join(f"- {e} / {r} (seeds {sorted({x.get('seed') for x in main if (x['experiment'], x['rule']) == (e, r)})}):"
-                     f" `{m.get('command', '')}`" for (e, r), m in sorted(seen.items()))
+    seeds: dict = defaultdict(set)
+    for x in main:
+        seeds[(x["experiment"], x["rule"])].add(x.get("seed"))
+    return "\n".join(f"- {e} / {r} (seeds {sorted(seeds[(e, r)])}): `{m.get('command', '')}`"
+                     for (e, r), m in sorted(seen.items()))
 
 
 def render(runs: list[dict], sources: list[str]) -> str:

@@ -49,3 +49,15 @@ def test_bad_arguments():
         ImageDataModule("svhn")
     with pytest.raises(ValueError, match="data.batch_size"):
         ImageDataModule("mnist", batch_size=0)
+
+
+def test_without_hf_datasets_the_source_is_read_directly(idx_dir, tmp_path, monkeypatch):
+    from bsd.data import images
+
+    monkeypatch.setattr(images, "_has_datasets", lambda: False)
+    dm = make_dm(idx_dir, tmp_path)
+    dm.prepare_data()
+    with pytest.warns(UserWarning, match="without a cache"):
+        dm.setup()
+    assert not (tmp_path / "cache" / "mnist").exists()
+    assert [len(dm.splits[s]) for s in ("train", "val", "test")] == [160, 40, 50]

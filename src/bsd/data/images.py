@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import warnings
+from functools import cache
 from pathlib import Path
 
 import lightning as L
@@ -18,6 +20,15 @@ CLASSES = {
     "fashion_mnist": ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
                       "Ankle boot"],
 }
+
+
+@cache
+def _has_datasets() -> bool:
+    try:
+        import datasets  # noqa: F401
+    except Exception:  # noqa: BLE001 - a broken install counts as missing
+        return False
+    return True
 
 
 def build_cache(name: str, cache_dir: Path, data_dir: str | None, allow_hub: bool) -> Path:
@@ -98,12 +109,21 @@ class ImageDataModule(L.LightningDataModule):
 
     def prepare_data(self) -> None:  # noqa: D102
         self.cache_dir.mkdir(parents=True, exist_ok=True)
-        build_cache(self.name, self.cache_dir, self.data_dir, self.allow_hub)
+        if _has_datasets():
+            build_cache(self.name, self.cache_dir, self.data_dir, self.allow_hub)
+
+    def _arrays(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        if _has_datasets():
+            return load_cache(build_cache(self.name, self.cache_dir, self.data_dir, self.allow_hub))
+        warnings.warn("HuggingFace `datasets` cannot be imported: reading the source directly, without a cache",
+                      stacklevel=2)
+        a = load_arrays(self.name, self.data_dir, self.allow_hub)
+        return {"train": (a.train_images, a.train_labels), "test": (a.test_images, a.test_labels)}
 
     def setup(self, stage: str | None = None) -> None:  # noqa: D102
         if self.splits:
             return
-        arr = load_cache(build_cache(self.name, self.cache_dir, self.data_dir, self.allow_hub))
+        arr = self._arrays()
         xtr, ytr = arr["train"]
         if not 0 <= self.val_size < len(ytr):
             raise ValueError(f"data.val_size={self.val_size} must be in [0, {len(ytr)})")
