@@ -96,7 +96,7 @@ run_one() {
   [ "$left" -gt 30 ] || { echo "skip $exp $rule $seed (deadline)"; return 0; }
   local data=.devdata/mnist; [[ $exp == fmnist* ]] && data=.devdata/fmnist
   local dir=$RUNS/$exp/$rule/seed$seed${variant:+_$variant}
-  local fit=$((left - 40)) vflag=()
+  local fit=$((left - ${MARGIN_S:-40})) vflag=()
   [ -n "$variant" ] && vflag=(variant="$variant")
   mkdir -p "$dir"
   # max_time stops training gracefully before the deadline so that the test still runs
@@ -107,6 +107,10 @@ run_one() {
 }
 export -f run_one
 export DEADLINE START RUNS EXTRA
+if [ "${JOBSET:-all}" = mlp ]; then  # second session: the MLP table at the default config only
+  JOBS=$(for d in mnist_mlp fmnist_mlp; do for r in bsd bp_snn bp_ann; do for k in 1 2 3; do echo "$d $r $k 5"; done; done; done)
+  ABL=""
+fi
 # MPS lets the many small-kernel processes share the GPU; fall back to plain time-slicing if it fails
 if command -v nvidia-cuda-mps-control >/dev/null && nvidia-cuda-mps-control -d 2>/dev/null; then
   if python3 -c "import torch; torch.zeros(1, device='cuda'); print('MPS ok')"; then :; else
