@@ -40,6 +40,7 @@ if [ -z "${SKIP_SMOKE:-}" ]; then
   echo "smoke ok at $(( $(date +%s) - START ))s"
 fi
 RUNS=/tmp/bsd_runs
+rm -rf "$RUNS"  # a warm machine keeps the last session's runs
 mkdir -p "$RUNS"
 # experiment rule seed epochs [variant extra-overrides...]   (longest first)
 JOBS=$(cat <<'J'

@@ -6,11 +6,14 @@ Usage: ``python -m bsd.report results/ outputs/ multirun/ --out docs/results.md`
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
+
+import yaml
 
 RULE_ORDER = ("bsd", "bp_snn", "bp_ann")
 PAPER = {  # published reference numbers (Lv et al. 2026), cited, never measured here
@@ -18,6 +21,36 @@ PAPER = {  # published reference numbers (Lv et al. 2026), cited, never measured
     ("fmnist_cnn", "bsd"): "~91.0 (derived)",
 }
 DATASET_NAMES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST"}
+
+
+def arch_label(cfg: dict) -> str:
+    """Short architecture string from a resolved config, e.g. ``mlp 4096-256x4`` or ``cnn c64-128-64 fc256``."""
+    m = cfg.get("model", {})
+    if m.get("arch") == "cnn":
+        return f"cnn c{'-'.join(map(str, m.get('channels', [])))} fc{'-'.join(map(str, m.get('fc', [])))}"
+    w = list(m.get("widths", []))
+    parts, i = [], 0
+    while i < len(w):
+        j = i
+        while j < len(w) and w[j] == w[i]:
+            j += 1
+        parts.append(f"{w[i]}x{j - i}" if j - i > 1 else str(w[i]))
+        i = j
+    return "mlp " + "-".join(parts)
+
+
+def _config(run_dir: Path) -> dict:
+    p = run_dir / "config_resolved.yaml"
+    return (yaml.safe_load(p.read_text()) or {}) if p.is_file() else {}
+
+
+def val_curve(run_dir: Path) -> list[float]:
+    """Validation accuracy (%) after each epoch, from the run's CSV log."""
+    p = run_dir / "csv" / "metrics.csv"
+    if not p.is_file():
+        return []
+    with p.open() as f:
+        return [100 * float(r["val/acc"]) for r in csv.DictReader(f) if r.get("val/acc")]
 
 
 def find_runs(roots: Iterable[str | Path]) -> list[dict]:
@@ -31,8 +64,24 @@ def find_runs(roots: Iterable[str | Path]) -> list[dict]:
                 continue
             if "test" in m and "rule" in m:
                 m["_dir"] = str(p.parent)
+                m["_arch"] = arch_label(_config(p.parent))
                 runs.append(m)
     return runs
+
+
+def unfinished_runs(roots: Iterable[str | Path]) -> list[dict]:
+    """Run directories with a CSV log but no ``metrics.json`` (stopped before testing)."""
+    out = []
+    for root in roots:
+        for p in sorted(Path(root).rglob("config_resolved.yaml")):
+            d = p.parent
+            if (d / "metrics.json").is_file() or not (curve := val_curve(d)):
+                continue
+            cfg = _config(d)
+            out.append({"experiment": cfg.get("experiment_name"), "rule": cfg.get("model", {}).get("rule"),
+                        "variant": cfg.get("variant"), "seed": cfg.get("seed"), "_arch": arch_label(cfg),
+                        "_dir": str(d), "curve": curve, "planned": cfg.get("trainer", {}).get("max_epochs")})
+    return out
 
 
 def _mean_std(xs: list[float]) -> str:
@@ -63,27 +112,25 @@ def _device(ms: list[dict]) -> str:
 def classification_table(runs: list[dict]) -> str:
     """One row per (experiment, rule): mean ± std test accuracy over seeds and the gap to BP."""
     main = [m for m in runs if not m.get("variant") and m.get("experiment", "").endswith(("_mlp", "_cnn"))]
-    groups = group(main, lambda m: (m["experiment"], m["rule"]))
-    lines = ["| experiment | dataset | rule | test acc % (mean ± std) | seeds | epochs | s / epoch | gap to bp_snn | "
+    groups = group(main, lambda m: (m["experiment"], m["_arch"], m["rule"]))
+    lines = ["| experiment | architecture | rule | test acc % (mean ± std) | seeds | epochs | s / epoch | gap to bp_snn | "
              "gap to bp_ann | device | paper |", "|" + "---|" * 11]
-    exps = sorted({e for e, _ in groups}, key=lambda e: (e.split("_")[1], e))
-    for exp in exps:
+    exps = sorted({(e, a) for e, a, _ in groups}, key=lambda ea: (ea[0].split("_")[1], ea[0], ea[1]))
+    for exp, arch in exps:
         means = {r: statistics.mean(a) for r in RULE_ORDER
-                 if (exp, r) in groups and (a := [x for m in groups[(exp, r)] if (x := _acc(m)) is not None])}
+                 if (exp, arch, r) in groups and (a := [x for m in groups[(exp, arch, r)] if (x := _acc(m)) is not None])}
         for rule in RULE_ORDER:
-            ms = groups.get((exp, rule))
+            ms = groups.get((exp, arch, rule))
             if not ms:
                 continue
             accs = [a for m in ms if (a := _acc(m)) is not None]
             epochs = sorted({m.get("epochs") for m in ms})
             tpe = [m["time_per_epoch_s"] for m in ms if m.get("time_per_epoch_s")]
             gaps = [f"{means[rule] - means[b]:+.2f}" if b in means and rule != b else "" for b in ("bp_snn", "bp_ann")]
-            lines.append(f"| {exp} | {DATASET_NAMES.get(ms[0]['dataset'], ms[0]['dataset'])} | {rule} | "
-                         f"{_mean_std(accs)} | {len(accs)} | {'/'.join(map(str, epochs))} | "
-                         f"{statistics.mean(tpe):.1f} | {gaps[0]} | {gaps[1]} | {_device(ms)} | "
-                         f"{PAPER.get((exp, rule), '')} |" if tpe else
-                         f"| {exp} | {ms[0]['dataset']} | {rule} | {_mean_std(accs)} | {len(accs)} | "
-                         f"{'/'.join(map(str, epochs))} | - | {gaps[0]} | {gaps[1]} | {_device(ms)} | |")
+            tpe_s = f"{statistics.mean(tpe):.1f}" if tpe else "-"
+            paper = PAPER.get((exp, rule), "") if arch.startswith("cnn") else ""
+            lines.append(f"| {exp} | {arch} | {rule} | {_mean_std(accs)} | {len(accs)} | "
+                         f"{'/'.join(map(str, epochs))} | {tpe_s} | {gaps[0]} | {gaps[1]} | {_device(ms)} | {paper} |")
     return "\n".join(lines)
 
 
@@ -103,6 +150,18 @@ def variant_table(runs: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def curves_table(unfinished: list[dict]) -> str:
+    """Validation accuracy by epoch of runs that stopped before their test (e.g. at a session deadline)."""
+    lines = ["| experiment | architecture | rule | variant | seed | epochs done / planned | val acc % by epoch | best |",
+             "|" + "---|" * 8]
+    for u in sorted(unfinished, key=lambda u: (u["experiment"] or "", u["variant"] or "", u["rule"] or "",
+                                               u["seed"] or 0)):
+        c = u["curve"]
+        lines.append(f"| {u['experiment']} | {u['_arch']} | {u['rule']} | {u['variant'] or '-'} | {u['seed']} | "
+                     f"{len(c)} / {u['planned']} | {' '.join(f'{x:.1f}' for x in c)} | {max(c):.2f} |")
+    return "\n".join(lines)
+
+
 def commands(runs: list[dict]) -> str:
     """The command of one run per (experiment, rule) group, to reproduce each row."""
     main = [m for m in runs if not m.get("variant")]
@@ -116,7 +175,7 @@ def commands(runs: list[dict]) -> str:
                      for (e, r), m in sorted(seen.items()))
 
 
-def render(runs: list[dict], sources: list[str]) -> str:
+def render(runs: list[dict], sources: list[str], unfinished: list[dict] | None = None) -> str:
     """The whole results page."""
     parts = [
         "# Results",
@@ -138,6 +197,12 @@ def render(runs: list[dict], sources: list[str]) -> str:
     if any(m.get("variant") for m in runs):
         parts += ["", "## Ablations", "", "Each row is a variant of the default configuration, labelled with "
                   "`variant=NAME` on its command line.", "", variant_table(runs)]
+    if unfinished:
+        parts += ["", "## Runs stopped before their test", "",
+                  "These runs were stopped (wall-clock limit of their session) before the test pass; their "
+                  "validation accuracy after each finished epoch comes from their CSV logs. Variants change the "
+                  "configuration of their own session (see its architecture column) in one way.", "",
+                  curves_table(unfinished)]
     return "\n".join(parts) + "\n"
 
 
@@ -151,7 +216,7 @@ def main(argv: list[str] | None = None) -> None:
     if not runs:
         raise SystemExit(f"error: no metrics.json found under {a.roots}; train first (python src/train.py ...)")
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(a.out).write_text(render(runs, a.roots))
+    Path(a.out).write_text(render(runs, a.roots, unfinished_runs(a.roots)))
     print(f"wrote {a.out} from {len(runs)} runs")
 
 
