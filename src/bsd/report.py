@@ -113,12 +113,13 @@ def classification_table(runs: list[dict]) -> str:
     """One row per (experiment, rule): mean ± std test accuracy over seeds and the gap to BP."""
     main = [m for m in runs if not m.get("variant") and m.get("experiment", "").endswith(("_mlp", "_cnn"))]
     groups = group(main, lambda m: (m["experiment"], m["_arch"], m["rule"]))
-    lines = ["| experiment | architecture | rule | test acc % (mean ± std) | seeds | epochs | s / epoch | gap to bp_snn | "
-             "gap to bp_ann | device | paper |", "|" + "---|" * 11]
+    lines = ["| experiment | architecture | rule | test acc % (mean ± std) | seeds | epochs | s / epoch "
+             "| gap to bp_snn | gap to bp_ann | device | paper |", "|" + "---|" * 11]
     exps = sorted({(e, a) for e, a, _ in groups}, key=lambda ea: (ea[0].split("_")[1], ea[0], ea[1]))
     for exp, arch in exps:
-        means = {r: statistics.mean(a) for r in RULE_ORDER
-                 if (exp, arch, r) in groups and (a := [x for m in groups[(exp, arch, r)] if (x := _acc(m)) is not None])}
+        accs_by_rule = {r: [x for m in groups.get((exp, arch, r), []) if (x := _acc(m)) is not None]
+                        for r in RULE_ORDER}
+        means = {r: statistics.mean(a) for r, a in accs_by_rule.items() if a}
         for rule in RULE_ORDER:
             ms = groups.get((exp, arch, rule))
             if not ms:
@@ -152,8 +153,8 @@ def variant_table(runs: list[dict]) -> str:
 
 def curves_table(unfinished: list[dict]) -> str:
     """Validation accuracy by epoch of runs that stopped before their test (e.g. at a session deadline)."""
-    lines = ["| experiment | architecture | rule | variant | seed | epochs done / planned | val acc % by epoch | best |",
-             "|" + "---|" * 8]
+    lines = ["| experiment | architecture | rule | variant | seed | epochs done / planned | val acc % by epoch "
+             "| best |", "|" + "---|" * 8]
     for u in sorted(unfinished, key=lambda u: (u["experiment"] or "", u["variant"] or "", u["rule"] or "",
                                                u["seed"] or 0)):
         c = u["curve"]
