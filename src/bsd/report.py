@@ -185,7 +185,9 @@ def render(runs: list[dict], sources: list[str], unfinished: list[dict] | None =
         "`metrics.json`; do not edit by hand. Accuracy is on the official test split, evaluated with the "
         "checkpoint of best validation accuracy (validation: 5,000 images carved from the training set with "
         "the run's seed). `s / epoch` is the wall time of one training epoch plus its validation pass on the "
-        "device named in the row. Paper numbers are cited from Lv et al. (2026) for reference only.",
+        "device named in the row; the GPU rows come from `scripts/gpu_results.sh`, which trains many runs at "
+        "once on one GPU, so their times measure a shared GPU, not one run alone. Paper numbers are cited "
+        "from Lv et al. (2026) for reference only.",
         "",
         "## Image classification",
         "",
