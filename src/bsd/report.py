@@ -112,7 +112,7 @@ def _device(ms: list[dict]) -> str:
 def classification_table(runs: list[dict]) -> str:
     """One row per (experiment, rule): mean ± std test accuracy over seeds and the gap to BP."""
     main = [m for m in runs if not m.get("variant") and m.get("experiment", "").endswith(("_mlp", "_cnn"))]
-    groups = group(main, lambda m: (m["experiment"], m["_arch"], m["rule"]))
+    groups = group(main, lambda m: (m["experiment"], f"{m['_arch']} ({_device([m])})", m["rule"]))
     lines = ["| experiment | architecture | rule | test acc % (mean ± std) | seeds | epochs | s / epoch "
              "| gap to bp_snn | gap to bp_ann | device | paper |", "|" + "---|" * 11]
     exps = sorted({(e, a) for e, a, _ in groups}, key=lambda ea: (ea[0].split("_")[1], ea[0], ea[1]))
@@ -130,7 +130,7 @@ def classification_table(runs: list[dict]) -> str:
             gaps = [f"{means[rule] - means[b]:+.2f}" if b in means and rule != b else "" for b in ("bp_snn", "bp_ann")]
             tpe_s = f"{statistics.mean(tpe):.1f}" if tpe else "-"
             paper = PAPER.get((exp, rule), "") if arch.startswith("cnn") else ""
-            lines.append(f"| {exp} | {arch} | {rule} | {_mean_std(accs)} | {len(accs)} | "
+            lines.append(f"| {exp} | {arch.split(' (')[0]} | {rule} | {_mean_std(accs)} | {len(accs)} | "
                          f"{'/'.join(map(str, epochs))} | {tpe_s} | {gaps[0]} | {gaps[1]} | {_device(ms)} | {paper} |")
     return "\n".join(lines)
 
