@@ -21,6 +21,63 @@ import time
 import torch
 
 RULES = ("bsd", "bp_snn", "bp_ann")
+PEERS = ("snntorch", "spikingjelly")  # BPTT in peer libraries (bench-only extras, never runtime dependencies)
+
+
+def peer_model(name: str, widths: list[int], T: int) -> torch.nn.Module:
+    """The same MLP as our ``bp_snn``, written with a peer library.
+
+    Linear, BatchNorm, LIF (threshold 0.6, decay 0.5, hard reset to 0, atan surrogate) per hidden layer;
+    the readout is the mean over T of the last linear layer.
+    """
+    from torch import nn
+
+    dims = [784, *widths]
+    if name == "snntorch":
+        import snntorch as snn
+        from snntorch import surrogate
+
+        class SnnTorchMLP(nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.fcs = nn.ModuleList(nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:], strict=True))
+                self.bns = nn.ModuleList(nn.BatchNorm1d(b) for b in dims[1:])
+                self.lifs = nn.ModuleList(snn.Leaky(beta=0.5, threshold=0.6, reset_mechanism="zero",
+                                                    spike_grad=surrogate.atan(alpha=2.0)) for _ in widths)
+                self.out = nn.Linear(dims[-1], 10)
+
+            def forward(self, x: torch.Tensor) -> torch.Tensor:
+                mems = [lif.init_leaky() for lif in self.lifs]
+                acc = 0.0
+                for _ in range(T):
+                    s = x
+                    for k, (fc, bn, lif) in enumerate(zip(self.fcs, self.bns, self.lifs, strict=True)):
+                        s, mems[k] = lif(bn(fc(s)), mems[k])
+                    acc = acc + self.out(s)
+                return acc / T
+
+        return SnnTorchMLP()
+    if name == "spikingjelly":
+        from spikingjelly.activation_based import functional, layer, neuron, surrogate
+
+        mods: list[nn.Module] = []
+        for a, b in zip(dims[:-1], dims[1:], strict=True):
+            mods += [layer.Linear(a, b, step_mode="m"), layer.BatchNorm1d(b, step_mode="m"),
+                     neuron.LIFNode(tau=2.0, decay_input=False, v_threshold=0.6, v_reset=0.0,
+                                    surrogate_function=surrogate.ATan(), step_mode="m")]
+        net = nn.Sequential(*mods, layer.Linear(dims[-1], 10, step_mode="m"))
+
+        class SpikingJellyMLP(nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.net = net
+
+            def forward(self, x: torch.Tensor) -> torch.Tensor:
+                functional.reset_net(self.net)
+                return self.net(x.unsqueeze(0).expand(T, *x.shape)).mean(0)
+
+        return SpikingJellyMLP()
+    raise ValueError(f"unknown peer {name!r}; choose one of {PEERS}")
 
 
 def _stack(arch: str, widths: list[int]):
@@ -42,10 +99,25 @@ def worker(arch: str, rule: str, T: int, batch: int, steps: int, warmup: int, wi
     data = from_pureml()
     x_all = torch.from_numpy(data.train_images[: batch * 8]).float().div(255).unsqueeze(1)
     y_all = torch.from_numpy(data.train_labels[: batch * 8])
-    stack, code = _stack(arch, widths)
-    stack, code = stack.to(device), code.to(device)
-    rule = make_rule(rule, RuleConfig(T=T))
-    opt = torch.optim.AdamW(stack.parameters(), lr=1e-3)
+    if rule in PEERS:
+        import torch.nn.functional as F
+
+        if arch != "mlp":
+            raise SystemExit("error: peers are benchmarked on the MLP only")
+        model = peer_model(rule, widths, T).to(device)
+        name, steps_T = rule, T
+
+        def loss_fn(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+            return F.cross_entropy(model(x.flatten(1)), y)
+    else:
+        stack, code = _stack(arch, widths)
+        model, code = stack.to(device), code.to(device)
+        r = make_rule(rule, RuleConfig(T=T))
+        name, steps_T = r.name, r.T
+
+        def loss_fn(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+            return r.loss(model, code, x, y)[0]
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
     batches = [(x_all[i * batch:(i + 1) * batch].to(device), y_all[i * batch:(i + 1) * batch].to(device))
                for i in range(8)]
     cuda = device.startswith("cuda")
@@ -53,9 +125,8 @@ def worker(arch: str, rule: str, T: int, batch: int, steps: int, warmup: int, wi
     def step(k: int) -> None:
         x, y = batches[k % len(batches)]
         opt.zero_grad(set_to_none=True)
-        loss, _ = rule.loss(stack, code, x, y)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(stack.parameters(), 1.0)
+        loss_fn(x, y).backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
 
     for k in range(warmup):
@@ -67,7 +138,7 @@ def worker(arch: str, rule: str, T: int, batch: int, steps: int, warmup: int, wi
         return t
 
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):  # what the loss graph keeps for backward
-        loss, _ = rule.loss(stack, code, *batches[0])
+        loss = loss_fn(*batches[0])
     loss.backward()
     opt.zero_grad(set_to_none=True)
     if cuda:
@@ -82,7 +153,7 @@ def worker(arch: str, rule: str, T: int, batch: int, steps: int, warmup: int, wi
         if cuda:
             torch.cuda.synchronize()
         times.append(time.perf_counter() - t0)
-    out = {"arch": arch, "rule": rule.name, "T": rule.T, "batch": batch, "median_ms": 1e3 * statistics.median(times),
+    out = {"arch": arch, "rule": name, "T": steps_T, "batch": batch, "median_ms": 1e3 * statistics.median(times),
            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
            "rss_growth_mb": (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss0) / 1024,
            "graph_mb": sum(saved.values()) / 2**20}
@@ -99,6 +170,8 @@ def run_all(a: argparse.Namespace) -> list[dict]:
             for rule in a.rules:
                 if rule == "bp_ann" and T != a.T[0]:
                     continue  # bp_ann has no time steps: measured once
+                if rule in PEERS and arch != "mlp":
+                    continue
                 cmd = [sys.executable, "-m", "bsd.bench", "--worker", "--arch", arch, "--rules", rule, "--T", str(T),
                        "--batch", str(a.batch), "--steps", str(a.steps), "--warmup", str(a.warmup),
                        "--widths", ",".join(map(str, a.widths)), "--device", a.device]
@@ -131,7 +204,8 @@ def main(argv: list[str] | None = None) -> None:
     """Command-line entry point."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--arch", nargs="+", default=["mlp"], choices=["mlp", "cnn"])
-    ap.add_argument("--rules", nargs="+", default=list(RULES), choices=RULES)
+    ap.add_argument("--rules", nargs="+", default=list(RULES), choices=RULES + PEERS,
+                    help="our rules and/or peer libraries (snntorch, spikingjelly: install them first)")
     ap.add_argument("--T", nargs="+", type=int, default=[4, 8, 16])
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--steps", type=int, default=20)

@@ -17,8 +17,8 @@ SURROGATES = ("atan", "sigmoid")
 RESETS = ("hard", "soft")
 
 
-class _SpikeATan(torch.autograd.Function):
-    """Heaviside forward; derivative of (1/pi)·atan(pi/2·alpha·x) + 1/2 backward."""
+class _Spike(torch.autograd.Function):
+    """Heaviside step forward; the subclass's ``surrogate_grad(x, alpha)`` backward."""
 
     @staticmethod
     def forward(ctx, x: torch.Tensor, alpha: float) -> torch.Tensor:  # noqa: D102
@@ -26,27 +26,27 @@ class _SpikeATan(torch.autograd.Function):
         ctx.alpha = alpha
         return (x >= 0).to(x.dtype)
 
-    @staticmethod
-    def backward(ctx, grad: torch.Tensor):  # noqa: D102
+    @classmethod
+    def backward(cls, ctx, grad: torch.Tensor):  # noqa: D102
         (x,) = ctx.saved_tensors
-        a = ctx.alpha
-        return grad * (a / 2) / (1 + (math.pi / 2 * a * x) ** 2), None
+        return grad * cls.surrogate_grad(x, ctx.alpha), None
 
 
-class _SpikeSigmoid(torch.autograd.Function):
-    """Heaviside forward; derivative of sigmoid(alpha·x) backward."""
-
-    @staticmethod
-    def forward(ctx, x: torch.Tensor, alpha: float) -> torch.Tensor:  # noqa: D102
-        ctx.save_for_backward(x)
-        ctx.alpha = alpha
-        return (x >= 0).to(x.dtype)
+class _SpikeATan(_Spike):
+    """Derivative of (1/pi)·atan(pi/2·alpha·x) + 1/2."""
 
     @staticmethod
-    def backward(ctx, grad: torch.Tensor):  # noqa: D102
-        (x,) = ctx.saved_tensors
-        s = torch.sigmoid(ctx.alpha * x)
-        return grad * ctx.alpha * s * (1 - s), None
+    def surrogate_grad(x: torch.Tensor, alpha: float) -> torch.Tensor:  # noqa: D102
+        return (alpha / 2) / (1 + (math.pi / 2 * alpha * x) ** 2)
+
+
+class _SpikeSigmoid(_Spike):
+    """Derivative of sigmoid(alpha·x)."""
+
+    @staticmethod
+    def surrogate_grad(x: torch.Tensor, alpha: float) -> torch.Tensor:  # noqa: D102
+        s = torch.sigmoid(alpha * x)
+        return alpha * s * (1 - s)
 
 
 def spike_fn(x: torch.Tensor, surrogate: str = "atan", alpha: float = 2.0) -> torch.Tensor:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -92,7 +93,7 @@ def forward_net(stack: Stack, s0: torch.Tensor, act: Activation = spiking) -> Fo
     return ForwardTrace(out, inputs, stats)
 
 
-class Rule:
+class Rule(abc.ABC):
     """A way to train a :class:`Stack`. Subclasses implement :meth:`loss`."""
 
     name = "rule"
@@ -115,10 +116,10 @@ class Rule:
         x = x.reshape(x.shape[0], *stack.in_shape)
         return encode_stimulus(x, self.T, self.cfg.encoder)
 
+    @abc.abstractmethod
     def loss(self, stack: Stack, code: LabelCode, x: torch.Tensor, y: torch.Tensor
              ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """Training loss of one batch and a dict of cheap diagnostics."""
-        raise NotImplementedError  # abstract: every registered rule overrides it
 
     @torch.no_grad()
     def predict(self, stack: Stack, code: LabelCode, x: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,29 @@
+import importlib.util
+
+import pytest
+
+from bsd.bench import table, worker
+
+SMALL = {"batch": 32, "steps": 2, "warmup": 1, "widths": [32, 32], "device": "cpu"}
+
+
+def test_bsd_keeps_no_graph_through_time_while_bptt_does():
+    bsd = [worker("mlp", "bsd", T, **SMALL)["graph_mb"] for T in (2, 8)]
+    bptt = [worker("mlp", "bp_snn", T, **SMALL)["graph_mb"] for T in (2, 8)]
+    assert bsd[0] == pytest.approx(bsd[1], rel=1e-6)  # constant in T
+    assert bptt[1] > 3 * bptt[0]  # grows with T
+
+
+def test_table_ratios_are_against_bp_snn():
+    rows = [{"arch": "mlp", "rule": "bp_snn", "T": 4, "median_ms": 10.0, "graph_mb": 8.0, "peak_rss_mb": 500},
+            {"arch": "mlp", "rule": "bsd", "T": 4, "median_ms": 5.0, "graph_mb": 2.0, "peak_rss_mb": 500}]
+    text = table(rows, "cpu")
+    assert "| mlp | 4 | bsd | 5.0 | 0.50 | 2.0 | 0.25 | 500 |" in text
+
+
+@pytest.mark.parametrize("peer", ["snntorch", "spikingjelly"])
+def test_peer_models_train(peer):
+    if importlib.util.find_spec(peer) is None:
+        pytest.skip(f"{peer} is a bench-only extra (see docs/performance.md)")
+    out = worker("mlp", peer, 4, **SMALL)
+    assert out["rule"] == peer and out["median_ms"] > 0 and out["graph_mb"] > 0
