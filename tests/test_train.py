@@ -119,3 +119,16 @@ def test_missing_fashion_dataset_is_explained(tmp_path, monkeypatch):
     with pytest.raises(DataSourceError, match="apt-get install dataset-fashion-mnist"):
         run(cfg, tmp_path / "run")
     assert not (tmp_path / "run" / "checkpoints").exists()
+
+
+def test_hydra_multirun_over_seeds_and_rules_aggregates(tmp_path):
+    from bsd.report import find_runs, render
+
+    res = _cli("-m", "+experiment=mnist_mlp", "seed=1,2", "model.rule=bsd,bp_ann", "data.train_subset=128",
+               "trainer.limit_val_batches=1", "trainer.limit_test_batches=1", "trainer.max_epochs=1",
+               "model.widths=[32]", "logger=none", "trainer.enable_progress_bar=false", f"hydra.sweep.dir={tmp_path}")
+    assert res.returncode == 0, res.stderr[-2000:]
+    runs = find_runs([tmp_path])
+    assert sorted((m["rule"], m["seed"]) for m in runs) == [("bp_ann", 1), ("bp_ann", 2), ("bsd", 1), ("bsd", 2)]
+    text = render(runs, [str(tmp_path)])
+    assert "| mnist_mlp | mlp 32 | bsd |" in text and "| 2 |" in text
