@@ -18,6 +18,7 @@ from omegaconf import DictConfig, OmegaConf
 from .callbacks import EpochTimer
 from .loggers import build_logger
 from .module import BSDModule
+from .observe import SpikeMonitor
 from .runs import AtomicCheckpointIO, atomic_write_bytes, atomic_write_json, format_table, peak_memory_mb
 
 log = logging.getLogger("bsd")
@@ -45,8 +46,12 @@ def run(cfg: DictConfig, out_dir: str | Path) -> dict[str, Any]:
     ckpt = ModelCheckpoint(dirpath=out / "checkpoints", filename="best", monitor="val/acc", mode="max",
                            save_last=True, auto_insert_metric_name=False, enable_version_counter=False)
     timer = EpochTimer()
+    callbacks = [ckpt, timer]
+    obs = cfg.get("observe")
+    if obs is not None and obs.enabled:
+        callbacks.append(SpikeMonitor(obs.raster_every, obs.n_samples, out / "rasters"))
     trainer = L.Trainer(**OmegaConf.to_container(cfg.trainer, resolve=True), logger=logger,
-                        callbacks=[ckpt, timer], plugins=[AtomicCheckpointIO()], default_root_dir=str(out))
+                        callbacks=callbacks, plugins=[AtomicCheckpointIO()], default_root_dir=str(out))
     trainer.fit(module, datamodule=dm, ckpt_path=cfg.get("resume"))
     val = {k: _scalar(v) for k, v in trainer.callback_metrics.items() if k.startswith("val/")}
 
