@@ -76,6 +76,20 @@ def validate(sweep: dict, extra: list[str]) -> None:
                     raise SweepConfigError(f"parameter {key!r}: Hydra cannot use the value {v!r}: {e}") from e
 
 
+def engine():
+    """W&B's sweep engine (PyPI ``sweeps``); a clear error if it is missing.
+
+    Without the package, ``import sweeps`` can find the repository's ``sweeps/`` folder of YAMLs instead.
+    """
+    try:
+        import sweeps
+    except ImportError:
+        sweeps = None
+    if sweeps is None or not hasattr(sweeps, "next_run"):
+        raise SystemExit("error: W&B's sweep engine is not installed: pip install sweeps (or make install)")
+    return sweeps
+
+
 class Sweep:
     """Local driver: proposes trials with ``sweeps.next_run``, runs them, records them in ``state.json``."""
 
@@ -94,7 +108,7 @@ class Sweep:
         atomic_write_json(self.state_path, self.trials)
 
     def _engine_runs(self) -> list:
-        import sweeps
+        sweeps = engine()
 
         state = {"finished": sweeps.RunState.finished, "failed": sweeps.RunState.failed,
                  "running": sweeps.RunState.running}
@@ -106,7 +120,7 @@ class Sweep:
 
     def propose(self) -> dict | None:
         """Next trial's parameters, or None when a grid is exhausted."""
-        import sweeps
+        sweeps = engine()
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
