@@ -47,5 +47,6 @@ def test_run_logs_statistics_and_writes_a_raster(tmp_path):
     run(cfg, tmp_path)
     assert list((tmp_path / "rasters").glob("raster_epoch000.png"))
     header = (tmp_path / "csv" / "metrics.csv").read_text().splitlines()[0]
-    for key in ("rate/val_1", "energy/snn_over_ann", "align/W1_Theta0T", "train/hamming/1", "train/reco/pull_1"):
+    for key in ("rate/val_1", "energy/snn_over_ann", "align/W1_Theta0T", "train/hamming/1", "train/reco/pull_1",
+                "perf/step_time_s", "perf/peak_rss_mb", "perf/epoch_time_s"):
         assert key in header, key

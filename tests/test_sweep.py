@@ -2,8 +2,10 @@ import json
 
 import pytest
 import yaml
+from omegaconf import OmegaConf
 
-from bsd.sweep import Sweep, SweepConfigError, main, validate
+from bsd.sweep import Sweep, SweepConfigError, fixed_args, main, validate
+from tests.conftest import compose
 
 TINY = ["data.train_subset=128", "data.val_size=200", "trainer.limit_val_batches=1", "trainer.limit_test_batches=1",
         "trainer.max_epochs=1", "model.widths=[32]", "trainer.enable_progress_bar=false"]
@@ -56,5 +58,9 @@ def test_committed_sweeps_propose_composable_configs(tmp_path):
     for path in SWEEPS:
         s = Sweep(path, tmp_path / path.stem, [])
         validate(s.sweep, [])
-        params = s.propose()
-        assert set(params) == set(s.sweep["parameters"])
+        for _ in range(3):
+            params = s.propose()
+            assert set(params) == set(s.sweep["parameters"])
+            cfg = compose([*fixed_args(s.sweep), *(f"{k}={v}" for k, v in params.items())])
+            for k, v in params.items():
+                assert OmegaConf.select(cfg, k) == pytest.approx(v)

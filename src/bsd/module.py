@@ -84,8 +84,11 @@ class BSDModule(L.LightningModule):
         self.step_time.update(time.perf_counter() - self._t0)
 
     def on_train_epoch_end(self) -> None:  # noqa: D102
+        from .runs import peak_memory_mb
+
         self.log("perf/step_time_s", self.step_time.compute())
         self.step_time.reset()
+        self.log_dict({f"perf/{k}": v for k, v in peak_memory_mb().items()})
 
     # ---- evaluation -----------------------------------------------------------------
     def forward(self, x: torch.Tensor) -> torch.Tensor:
