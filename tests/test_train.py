@@ -57,6 +57,10 @@ def test_csv_and_wandb_offline_loggers(tmp_path, monkeypatch):
     run(compose([*base, "logger=wandb"]), tmp_path / "wb")
     runs = list((tmp_path / "wb" / "wandb").glob("offline-run-*"))
     assert len(runs) == 1 and list(runs[0].glob("run-*.wandb"))
+    assert list((runs[0] / "files" / "media" / "images" / "spikes").glob("*.png"))  # spike raster logged
+    history = (runs[0] / next(runs[0].glob("run-*.wandb")).name).read_bytes()
+    for key in (b"rate/val_1", b"energy/snn_over_ann", b"train/hamming/1", b"align/W1_Theta0T"):
+        assert key in history, key  # spike statistics are in the offline run's records
 
 
 def test_nan_loss_stops_before_checkpoints_are_touched(tmp_path, monkeypatch):

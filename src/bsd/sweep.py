@@ -127,7 +127,7 @@ class Sweep:
             nxt = sweeps.next_run(self.sweep, self._engine_runs())
         if nxt is None:
             return None
-        return {k: v["value"] for k, v in nxt.config.items()}
+        return {k: (v["value"].item() if hasattr(v["value"], "item") else v["value"]) for k, v in nxt.config.items()}
 
     def run_trial(self, trial: dict) -> dict:
         """Run one training subprocess; fill in state and metric."""
@@ -204,7 +204,12 @@ def main(argv: list[str] | None = None) -> None:
     except (OSError, yaml.YAMLError, SweepConfigError) as e:
         raise SystemExit(f"error: {a.yaml}: {e}") from None
     s = Sweep(a.yaml, a.dir or Path("sweep_runs") / a.yaml.stem, a.overrides)
-    s.run(a.count, a.parallel)
+    try:
+        s.run(a.count, a.parallel)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: finished trials are kept in {s.state_path}; rerun the same command to resume",
+              file=sys.stderr)
+        raise SystemExit(130) from None
     print(s.table())
 
 

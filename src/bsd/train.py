@@ -81,6 +81,8 @@ def run(cfg: DictConfig, out_dir: str | Path) -> dict[str, Any]:
         "command": "python src/train.py " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
         **peak_memory_mb(),
     }
+    if "wandb" in sys.modules and getattr(sys.modules["wandb"], "run", None) is not None:
+        sys.modules["wandb"].finish()  # flush and close this run (the next run in the process gets its own)
     atomic_write_json(out / "metrics.json", metrics)
     rows = [("experiment", metrics["experiment"]), ("rule", metrics["rule"]), ("seed", metrics["seed"]),
             ("epochs", metrics["epochs"])]
