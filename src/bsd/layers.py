@@ -76,18 +76,20 @@ class VoltageNorm(nn.Module):
         scale = self.weight * torch.rsqrt(var + self.eps)
         return v * scale.reshape(shape) + (self.bias - mean * scale).reshape(shape)
 
-    def simulate(self, v: torch.Tensor, row_weight: torch.Tensor | None = None) -> tuple[torch.Tensor, Stats | None]:
-        """Normalise multi-step ``v [T, B, C, ...]``; in training, from batch statistics (then stored)."""
+    def simulate(self, v: torch.Tensor, row_weight: torch.Tensor | None = None, update_running: bool = True
+                 ) -> tuple[torch.Tensor, Stats | None]:
+        """Normalise multi-step ``v [T, B, C, ...]``; in training, from batch statistics (stored if asked)."""
         if not self.enabled:
             return v, None
         stats = None
         if self.training:
             w = None if row_weight is None else row_weight.repeat(v.shape[0])
             stats = self.batch_stats(fold(v), w)
-            with torch.no_grad():
-                n = v.numel() / v.shape[2]
-                self.running_mean.lerp_(stats[0].detach(), self.momentum)
-                self.running_var.lerp_(stats[1].detach() * n / max(n - 1, 1), self.momentum)
+            if update_running:
+                with torch.no_grad():
+                    n = v.numel() / v.shape[2]
+                    self.running_mean.lerp_(stats[0].detach(), self.momentum)
+                    self.running_var.lerp_(stats[1].detach() * n / max(n - 1, 1), self.momentum)
         return apply_folded(lambda z: self(z, stats), v), stats
 
     def reduced(self, v: torch.Tensor, stats: Stats | None, row_weight: torch.Tensor | None = None) -> torch.Tensor:
@@ -132,15 +134,15 @@ class PyramidalLayer(nn.Module):
         self.apical_norm = VoltageNorm(channels, norm_apical and apical is not None)
 
     # ---- multi-step simulation -------------------------------------------------------
-    def basal_voltage(self, s_below: torch.Tensor, row_weight: torch.Tensor | None = None
-                      ) -> tuple[torch.Tensor, Stats | None]:
+    def basal_voltage(self, s_below: torch.Tensor, row_weight: torch.Tensor | None = None,
+                      update_running: bool = True) -> tuple[torch.Tensor, Stats | None]:
         """Normalised basal voltage ``[T, B, *shape]`` from spikes of the layer below."""
-        return self.basal_norm.simulate(apply_folded(self.basal, s_below), row_weight)
+        return self.basal_norm.simulate(apply_folded(self.basal, s_below), row_weight, update_running)
 
-    def apical_voltage(self, s_above: torch.Tensor, row_weight: torch.Tensor | None = None
-                       ) -> tuple[torch.Tensor, Stats | None]:
+    def apical_voltage(self, s_above: torch.Tensor, row_weight: torch.Tensor | None = None,
+                       update_running: bool = True) -> tuple[torch.Tensor, Stats | None]:
         """Normalised apical voltage ``[T, B, *shape]`` from spikes of the layer above."""
-        return self.apical_norm.simulate(apply_folded(self.apical, s_above), row_weight)
+        return self.apical_norm.simulate(apply_folded(self.apical, s_above), row_weight, update_running)
 
     # ---- time-reduced voltages for the local loss graph --------------------------------
     def basal_reduced(self, s_below: torch.Tensor, stats: Stats | None) -> torch.Tensor:

@@ -68,8 +68,8 @@ class BSD(Rule):
         losses: dict[int, torch.Tensor] = {}
         for i, layer in enumerate(stack.hidden, start=1):
             if cfg.reco_on == "spikes":  # local graph through this layer's own LIF (surrogate)
-                v = self._reduce(layer.lif(layer.basal_voltage(fwd.inputs[i - 1])[0]))
-                v_hat = self._reduce(layer.lif(layer.apical_voltage(above[i], counts)[0]))
+                v = self._reduce(layer.lif(layer.basal_voltage(fwd.inputs[i - 1], update_running=False)[0]))
+                v_hat = self._reduce(layer.lif(layer.apical_voltage(above[i], counts, update_running=False)[0]))
             else:
                 v = layer.basal_reduced(self._reduce(fwd.inputs[i - 1]), fwd.stats[i - 1])
                 w = counts.repeat(steps) if per_step else counts
