@@ -39,9 +39,9 @@ class AtomicCheckpointIO(TorchCheckpointIO):
     """Checkpoints are written to a temporary file and renamed: never half-written."""
 
     def save_checkpoint(self, checkpoint: dict[str, Any], path, storage_options=None) -> None:  # noqa: D102
-        fd, tmp = tempfile.mkstemp(dir=Path(path).parent if Path(path).parent.exists() else None, suffix=".tmp")
+        Path(path).parent.mkdir(parents=True, exist_ok=True)  # temp file beside the target: os.replace is atomic
+        fd, tmp = tempfile.mkstemp(dir=Path(path).parent, prefix=f".{Path(path).name}.", suffix=".tmp")
         os.close(fd)
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
         try:
             torch.save(checkpoint, tmp)
             os.replace(tmp, path)
