@@ -62,6 +62,14 @@ class LabelCode(nn.Module):
         c = self.codes[y]
         return c.unsqueeze(0).expand(T, *c.shape)
 
+    def vectors(self, y: torch.Tensor) -> torch.Tensor:
+        """``[N] -> [N, D]`` code of each label."""
+        return self.codes[y]
+
+    def group(self, y: torch.Tensor) -> torch.Tensor:
+        """The label itself (the "class" used by ReCo's ``same_class`` handling)."""
+        return y
+
     def logits(self, out: torch.Tensor) -> torch.Tensor:
         """Class scores of output ``[B, D]``: the output itself for one-hot, else cosine to each code."""
         if self.kind == "one_hot":
@@ -77,3 +85,38 @@ def cosine_scores(out: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
 def cosine_decode(out: torch.Tensor, codes: torch.Tensor) -> torch.Tensor:
     """Predicted class: argmax of cosine similarity to the class codes."""
     return cosine_scores(out, codes).argmax(dim=1)
+
+
+class PopulationCode(nn.Module):
+    """Code for a continuous (normalised) target: ``dim`` Gaussian tuning curves evenly spread over ``[lo, hi]``.
+
+    A value drives the backward net's top layer as an analog current ``[N, dim]`` in [0, 1]
+    (values outside the range saturate at the end curves). ``group`` bins a value to its
+    nearest centre, which serves as the "class" for ReCo's ``same_class`` handling.
+    """
+
+    kind = "population"
+
+    def __init__(self, dim: int = 32, lo: float = -3.0, hi: float = 3.0) -> None:
+        super().__init__()
+        if dim < 2:
+            raise ValueError(f"model.code.dim must be >= 2 for a population code, got {dim}")
+        if not hi > lo:
+            raise ValueError(f"model.code.lo must be below model.code.hi, got {lo} and {hi}")
+        self.register_buffer("centers", torch.linspace(lo, hi, dim))
+        self.width = (hi - lo) / (dim - 1)
+        self.lo, self.hi = lo, hi
+
+    @property
+    def dim(self) -> int:
+        """Width of the code."""
+        return self.centers.numel()
+
+    def vectors(self, y: torch.Tensor) -> torch.Tensor:
+        """``[N] -> [N, dim]`` tuning-curve activations."""
+        y = y.clamp(self.lo, self.hi).unsqueeze(-1)
+        return torch.exp(-0.5 * ((y - self.centers) / self.width) ** 2)
+
+    def group(self, y: torch.Tensor) -> torch.Tensor:
+        """Index of the nearest centre of every value."""
+        return (y.unsqueeze(-1) - self.centers).abs().argmin(-1)

@@ -18,20 +18,32 @@ def reco_terms(v: torch.Tensor, v_hat: torch.Tensor, labels: torch.Tensor | None
     ``same_class``: ``negative`` keeps every pair (paper-literal), ``ignore`` drops
     pairs of the same label, ``positive`` pulls same-label pairs like the diagonal.
     """
+    b = v.shape[0]
+    return grouped_reco_terms(v.reshape(1, b, -1), v_hat.reshape(1, b, -1),
+                              None if labels is None else labels.reshape(1, b), same_class)
+
+
+def grouped_reco_terms(v: torch.Tensor, v_hat: torch.Tensor, labels: torch.Tensor | None = None,
+                       same_class: str = "ignore") -> tuple[torch.Tensor, torch.Tensor]:
+    """ReCo terms within each of ``G`` independent batches ``[G, B, D]``, averaged over the groups.
+
+    A group is e.g. one sequence position; ``labels`` is ``[G, B]`` or None.
+    """
     if same_class not in SAME_CLASS:
         raise ValueError(f"model.reco.same_class must be one of {SAME_CLASS}, got {same_class!r}")
-    b = v.shape[0]
-    c = F.normalize(v.reshape(b, -1), dim=1, eps=1e-8) @ F.normalize(v_hat.reshape(b, -1), dim=1, eps=1e-8).T
+    g, b = v.shape[:2]
+    c = F.normalize(v.reshape(g, b, -1), dim=-1, eps=1e-8) @ F.normalize(v_hat.reshape(g, b, -1), dim=-1,
+                                                                           eps=1e-8).transpose(1, 2)
     eye = torch.eye(b, dtype=torch.bool, device=v.device)
     pos_mask = eye
     neg_mask = ~eye
     if labels is not None and same_class != "negative":
-        same = labels[:, None] == labels[None, :]
+        same = labels[:, :, None] == labels[:, None, :]
         neg_mask = ~same
         if same_class == "positive":
             pos_mask = same
-    pull = ((1 - c) ** 2 * pos_mask).sum() / b
-    push = (c.clamp(min=0) ** 2 * neg_mask).sum() / b
+    pull = ((1 - c) ** 2 * pos_mask).sum() / (b * g)
+    push = (c.clamp(min=0) ** 2 * neg_mask).sum() / (b * g)
     return pull, push
 
 

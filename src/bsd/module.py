@@ -48,21 +48,19 @@ def build_from_config(model_cfg: Any, in_shape: tuple[int, ...], num_classes: in
     return stack, code, make_rule(model_cfg.rule, rcfg)
 
 
-class BSDModule(L.LightningModule):
-    """Holds the forward and backward nets (one stack of pyramidal layers) and a learning rule."""
+class RuleModule(L.LightningModule):
+    """What every BSD LightningModule shares.
 
-    def __init__(self, model: dict, in_shape: tuple[int, ...], num_classes: int) -> None:
-        super().__init__()
-        if isinstance(model, DictConfig):
-            model = OmegaConf.to_container(model, resolve=True)
-        self.save_hyperparameters({"model": model, "in_shape": list(in_shape), "num_classes": num_classes})
-        self.cfg = model = OmegaConf.create(model)
-        self.stack, self.code, self.rule = build_from_config(model, tuple(in_shape), num_classes)
-        metric = MetricCollection({"acc": MulticlassAccuracy(num_classes, average="micro")})
-        self.val_metrics = metric.clone(prefix="val/")
-        self.test_metrics = metric.clone(prefix="test/")
-        self.step_time = MeanMetric()
-        self._t0 = 0.0
+    A rule's training step with a NaN guard, per-epoch step time and peak memory, and AdamW
+    with an optional cosine schedule. Subclasses set ``stack``, ``code``, ``rule`` and ``cfg``.
+    """
+
+    #: (metric, mode) the best checkpoint is chosen by
+    monitor = ("val/acc", "max")
+
+    def inputs(self, x: torch.Tensor) -> torch.Tensor:
+        """Batch input as the rule expects it."""
+        return x
 
     # ---- training -------------------------------------------------------------------
     def on_train_batch_start(self, batch, batch_idx) -> None:  # noqa: D102
@@ -70,7 +68,7 @@ class BSDModule(L.LightningModule):
 
     def training_step(self, batch, batch_idx):  # noqa: D102
         x, y = batch
-        loss, logs = self.rule.loss(self.stack, self.code, x, y)
+        loss, logs = self.rule.loss(self.stack, self.code, self.inputs(x), y)
         if not torch.isfinite(loss):
             raise NonFiniteLossError(
                 f"training loss is {loss.item()} at epoch {self.current_epoch}, step {self.global_step} "
@@ -89,6 +87,39 @@ class BSDModule(L.LightningModule):
         self.log("perf/step_time_s", self.step_time.compute())
         self.step_time.reset()
         self.log_dict({f"perf/{k}": v for k, v in peak_memory_mb().items()})
+
+    # ---- optimisation ---------------------------------------------------------------
+    def configure_optimizers(self):  # noqa: D102
+        o = self.cfg.optimizer
+        if o.lr <= 0:
+            raise ValueError(f"model.optimizer.lr must be > 0, got {o.lr}")
+        opt = torch.optim.AdamW(self.stack.parameters(), lr=o.lr, weight_decay=o.weight_decay,
+                                betas=tuple(o.get("betas", (0.9, 0.999))))
+        sched = o.get("scheduler", "none")
+        if sched == "none":
+            return opt
+        if sched != "cosine":
+            raise ValueError(f"model.optimizer.scheduler must be 'none' or 'cosine', got {sched!r}")
+        total = self.trainer.estimated_stepping_batches
+        s = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, int(total)))
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": s, "interval": "step"}}
+
+
+class BSDModule(RuleModule):
+    """Image classification: holds the forward and backward nets (one stack of pyramidal layers) and a rule."""
+
+    def __init__(self, model: dict, in_shape: tuple[int, ...], num_classes: int) -> None:
+        super().__init__()
+        if isinstance(model, DictConfig):
+            model = OmegaConf.to_container(model, resolve=True)
+        self.save_hyperparameters({"model": model, "in_shape": list(in_shape), "num_classes": num_classes})
+        self.cfg = model = OmegaConf.create(model)
+        self.stack, self.code, self.rule = build_from_config(model, tuple(in_shape), num_classes)
+        metric = MetricCollection({"acc": MulticlassAccuracy(num_classes, average="micro")})
+        self.val_metrics = metric.clone(prefix="val/")
+        self.test_metrics = metric.clone(prefix="test/")
+        self.step_time = MeanMetric()
+        self._t0 = 0.0
 
     # ---- evaluation -----------------------------------------------------------------
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -110,19 +141,3 @@ class BSDModule(L.LightningModule):
     def on_test_epoch_end(self) -> None:  # noqa: D102
         self.log_dict(self.test_metrics.compute())
         self.test_metrics.reset()
-
-    # ---- optimisation ---------------------------------------------------------------
-    def configure_optimizers(self):  # noqa: D102
-        o = self.cfg.optimizer
-        if o.lr <= 0:
-            raise ValueError(f"model.optimizer.lr must be > 0, got {o.lr}")
-        opt = torch.optim.AdamW(self.stack.parameters(), lr=o.lr, weight_decay=o.weight_decay,
-                                betas=tuple(o.get("betas", (0.9, 0.999))))
-        sched = o.get("scheduler", "none")
-        if sched == "none":
-            return opt
-        if sched != "cosine":
-            raise ValueError(f"model.optimizer.scheduler must be 'none' or 'cosine', got {sched!r}")
-        total = self.trainer.estimated_stepping_batches
-        s = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, int(total)))
-        return {"optimizer": opt, "lr_scheduler": {"scheduler": s, "interval": "step"}}

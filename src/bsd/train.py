@@ -17,9 +17,10 @@ from omegaconf import DictConfig, OmegaConf
 
 from .callbacks import EpochTimer
 from .loggers import build_logger
-from .module import BSDModule
+from .module import BSDModule, RuleModule
 from .observe import SpikeMonitor
 from .runs import AtomicCheckpointIO, atomic_write_bytes, atomic_write_json, format_table, peak_memory_mb
+from .seq_module import SequenceBSDModule
 
 log = logging.getLogger("bsd")
 
@@ -37,18 +38,19 @@ def run(cfg: DictConfig, out_dir: str | Path) -> dict[str, Any]:
     L.seed_everything(cfg.seed, workers=True)
 
     dm = instantiate(cfg.data)
-    module = BSDModule(cfg.model, dm.in_shape, dm.num_classes)  # validates the model config before any data work
+    module = build_module(cfg.model, dm)  # validates the model config before any data work
     dm.prepare_data()
     dm.setup("fit")
 
     name = f"{cfg.experiment_name}-{cfg.model.rule}-s{cfg.seed}"
     logger = build_logger(cfg.logger, out, name, OmegaConf.to_container(cfg, resolve=True))
-    ckpt = ModelCheckpoint(dirpath=out / "checkpoints", filename="best", monitor="val/acc", mode="max",
-                           save_last=True, auto_insert_metric_name=False, enable_version_counter=False)
+    ckpt = ModelCheckpoint(dirpath=out / "checkpoints", filename="best", monitor=module.monitor[0],
+                           mode=module.monitor[1], save_last=True, auto_insert_metric_name=False,
+                           enable_version_counter=False)
     timer = EpochTimer()
     callbacks = [ckpt, timer]
     obs = cfg.get("observe")
-    if obs is not None and obs.enabled:
+    if obs is not None and obs.enabled and isinstance(module, BSDModule):
         callbacks.append(SpikeMonitor(obs.raster_every, obs.n_samples, out / "rasters"))
     trainer = L.Trainer(**OmegaConf.to_container(cfg.trainer, resolve=True), logger=logger,
                         callbacks=callbacks, plugins=[AtomicCheckpointIO()], default_root_dir=str(out))
@@ -60,6 +62,16 @@ def run(cfg: DictConfig, out_dir: str | Path) -> dict[str, Any]:
         best = ckpt.best_model_path if ckpt.best_model_path and Path(ckpt.best_model_path).is_file() else None
         res = trainer.test(module, datamodule=dm, ckpt_path=best, verbose=False)
         test = {k: _scalar(v) for k, v in (res[0] if res else {}).items()}
+
+    extra: dict[str, Any] = {}
+    if hasattr(dm, "floors") and cfg.get("floors", True):
+        extra["floors"] = dm.floors()
+    sample = cfg.get("sample")
+    if isinstance(module, SequenceBSDModule) and module.task == "classify" and sample and sample.length > 0:
+        extra["sample"] = {"prompt": sample.prompt, "temperature": sample.temperature,
+                           "text": module.generate(sample.prompt, sample.length, sample.temperature, cfg.seed)}
+        atomic_write_bytes(out / "sample.txt", (sample.prompt + extra["sample"]["text"] + "\n").encode())
+        _log_text(logger, "sample", sample.prompt + extra["sample"]["text"])
 
     metrics = {
         "experiment": cfg.experiment_name,
@@ -78,6 +90,8 @@ def run(cfg: DictConfig, out_dir: str | Path) -> dict[str, Any]:
         "epoch_times_s": timer.times,
         "time_per_epoch_s": sum(timer.times) / len(timer.times) if timer.times else None,
         "criteria": list(module.rule.criteria),
+        "monitor": list(module.monitor),
+        **extra,
         "command": "python src/train.py " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
         **peak_memory_mb(),
     }
@@ -90,4 +104,32 @@ def run(cfg: DictConfig, out_dir: str | Path) -> dict[str, Any]:
     rows += [("time/epoch (s)", metrics["time_per_epoch_s"] or 0.0), ("wall time (s)", metrics["wall_time_s"]),
              ("peak RSS (MB)", metrics["peak_rss_mb"]), ("run dir", str(out))]
     print(format_table(rows, title=f"BSD result: {name}"), flush=True)
+    if extra.get("floors"):
+        frows = [(f"{k}: {m}", v) for k, d in extra["floors"].items() for m, v in d.items()]
+        print(format_table(frows, title="floors (same code, same test split)"), flush=True)
+    if "sample" in extra:
+        print(f"--- sample (prompt {sample.prompt!r}, temperature {sample.temperature}) ---\n"
+              f"{sample.prompt}{extra['sample']['text']}\n---", flush=True)
     return metrics
+
+
+def build_module(model_cfg: DictConfig, dm) -> RuleModule:
+    """The LightningModule for ``model.arch`` on this data; a clear error when they do not fit."""
+    task = getattr(dm, "task", "image")
+    if model_cfg.arch == "rnn":
+        if task == "image":
+            raise ValueError("model=rnn needs sequence data (data=shakespeare, text_file, vic_elec or "
+                             "csv_timeseries); use model=mlp or model=cnn for images")
+        return SequenceBSDModule(model_cfg, **dm.module_kwargs())
+    if task != "image":
+        raise ValueError(f"model.arch={model_cfg.arch!r} needs image data; sequence data needs model=rnn")
+    return BSDModule(model_cfg, dm.in_shape, dm.num_classes)
+
+
+def _log_text(logger, key: str, text: str) -> None:
+    """Log a generated text to W&B (as a one-cell table) when the run logs there."""
+    exp = getattr(logger, "experiment", None)
+    if logger is not None and type(logger).__name__ == "WandbLogger" and exp is not None:
+        import wandb
+
+        exp.log({key: wandb.Table(columns=["text"], data=[[text]])})

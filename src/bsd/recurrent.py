@@ -1,0 +1,200 @@
+"""Spiking recurrent layers for sequences (spec section 5, RNN row).
+
+Each sequence position is one group of ``T`` spiking steps; the membrane state is carried
+across positions, so a sequence of ``P`` positions is simulated as ``P*T`` steps (time first,
+``[P*T, B, H]``). With ``T = 1`` every position is a single step.
+
+A :class:`RecurrentLayer` owns its basal weights ``W_x`` (from the layer below) and ``W_h``
+(from its own previous spikes), its apical weights ``Theta`` (from the layer above or the
+target code), a normalisation per dendrite and its soma (LIF, or ReLU for ``bp_ann``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .layers import PyramidalLayer, VoltageNorm
+from .neurons import LIF, LIFState, lif_step
+
+NORMS = ("batch", "layer", "none")
+
+
+class UnitNorm(nn.Module):
+    """Per-sample normalisation across the units of a population (gain and bias learned).
+
+    Unlike BatchNorm it needs no batch, so the same net runs with batch size 1 when it
+    generates text or forecasts one stream.
+    """
+
+    def __init__(self, units: int, enabled: bool = True, eps: float = 1e-5) -> None:
+        super().__init__()
+        self.units, self.enabled, self.eps = units, enabled, eps
+        if enabled:
+            self.weight = nn.Parameter(torch.ones(units))
+            self.bias = nn.Parameter(torch.zeros(units))
+
+    def forward(self, v: torch.Tensor) -> torch.Tensor:  # noqa: D102
+        if not self.enabled:
+            return v
+        return F.layer_norm(v, (self.units,), self.weight, self.bias, self.eps)
+
+
+Soma = Callable[[torch.Tensor, LIFState], LIFState]
+
+
+class RecurrentLayer(nn.Module):
+    """Hidden population ``i``: ``v = norm(W_x s_below + W_h s_own[prev step])``, then the soma."""
+
+    def __init__(self, below: int, units: int, above: int, lif: LIF, norm: str = "layer",
+                 recurrent_gain: float = 0.1) -> None:
+        super().__init__()
+        if norm not in NORMS:
+            raise ValueError(f"model.norm must be one of {NORMS} for the rnn, got {norm!r}")
+        if recurrent_gain < 0:
+            raise ValueError(f"model.recurrent_gain must be >= 0, got {recurrent_gain}")
+        self.units = units
+        self.basal = nn.Linear(below, units)  # W_x
+        self.recurrent = nn.Linear(units, units, bias=False)  # W_h
+        with torch.no_grad():  # keep the recurrent drive from drowning the input at the start
+            self.recurrent.weight.mul_(recurrent_gain)
+        self.apical = nn.Linear(above, units)  # Theta
+        self.norm = norm
+        if norm == "batch":
+            self.basal_norm, self.apical_norm = VoltageNorm(units), VoltageNorm(units)
+        else:
+            self.basal_norm = UnitNorm(units, norm == "layer")
+            self.apical_norm = UnitNorm(units, norm == "layer")
+        self.lif = lif
+
+    # ---- simulation ------------------------------------------------------------------
+    def lif_soma(self, v: torch.Tensor, state: LIFState) -> LIFState:
+        """One LIF step (0/1 spikes; surrogate gradient only when a graph is being built)."""
+        n = self.lif
+        return lif_step(v, state, n.threshold, n.beta, n.reset, n.surrogate, n.alpha)
+
+    @staticmethod
+    def relu_soma(v: torch.Tensor, state: LIFState) -> LIFState:
+        """Non-spiking stand-in for ``bp_ann``: the activation is the state."""
+        a = torch.relu(v)
+        return LIFState(a, a)
+
+    def run(self, s_below: torch.Tensor, state: LIFState | None = None, soma: Soma | None = None
+            ) -> tuple[torch.Tensor, LIFState]:
+        """Simulate ``[K, B, D_below]`` step by step from ``state``; returns spikes ``[K, B, H]`` and the last state.
+
+        With ``norm = batch`` each step is normalised with that step's batch statistics in
+        training (the running statistics, updated once per call, in evaluation).
+        """
+        soma = soma or self.lif_soma
+        drive = self.basal(s_below)  # W_x for every step at once
+        if state is None:
+            z = drive.new_zeros(drive.shape[1:])
+            state = LIFState(z, z)
+        batch_stats = self.norm == "batch" and self.training
+        means, vars_ = [], []
+        out = []
+        for k in range(drive.shape[0]):
+            v = drive[k] + self.recurrent(state.s)
+            if batch_stats:
+                st = VoltageNorm.batch_stats(v)
+                means.append(st[0])
+                vars_.append(st[1])
+                v = self.basal_norm(v, st)
+            else:
+                v = self.basal_norm(v)
+            state = soma(v, state)
+            out.append(state.s)
+        if means:
+            self._update_running(self.basal_norm, torch.stack(means).mean(0), torch.stack(vars_).mean(0),
+                                 drive.shape[1])
+        return torch.stack(out), state
+
+    @staticmethod
+    @torch.no_grad()
+    def _update_running(norm: VoltageNorm, mean: torch.Tensor, var: torch.Tensor, n: int) -> None:
+        norm.running_mean.lerp_(mean.detach(), norm.momentum)
+        norm.running_var.lerp_(var.detach() * n / max(n - 1, 1), norm.momentum)
+
+    # ---- loss graph ------------------------------------------------------------------
+    def basal_reduced(self, s_below: torch.Tensor, s_prev: torch.Tensor) -> torch.Tensor:
+        """Normalised basal voltage ``[P, B, H]`` of time-reduced inputs (mean over each position's steps).
+
+        ``mean_t(W_x s_t + W_h h_{t-1}) = W_x mean_t(s_t) + W_h mean_t(h_{t-1})`` exactly; the
+        normalisation is applied to that mean (batch statistics per position in training).
+        """
+        v = self.basal(s_below) + self.recurrent(s_prev)
+        if self.norm != "batch":
+            return self.basal_norm(v)
+        if not self.training:
+            return self.basal_norm(v.reshape(-1, v.shape[-1])).reshape(v.shape)
+        mean, var = v.mean(1, keepdim=True), v.var(1, unbiased=False, keepdim=True)
+        nb = self.basal_norm
+        return (v - mean) * torch.rsqrt(var + nb.eps) * nb.weight + nb.bias
+
+    def apical_voltage(self, s_above: torch.Tensor, row_weight: torch.Tensor | None = None,
+                       update_running: bool = True) -> torch.Tensor:
+        """Normalised apical voltage ``[N, H]`` from the time-reduced spikes or code above.
+
+        With ``norm = batch`` rows can carry weights (a stream run once per distinct target).
+        """
+        v = self.apical(s_above)
+        if self.norm != "batch":
+            return self.apical_norm(v)
+        if not self.training:
+            return self.apical_norm(v)
+        mean, var = VoltageNorm.batch_stats(v, row_weight)
+        if update_running:
+            self._update_running(self.apical_norm, mean, var, v.shape[0])
+        return self.apical_norm(v, (mean, var))
+
+    def basal_parameters(self) -> list[nn.Parameter]:
+        """W_x, W_h and the basal normalisation."""
+        return [*self.basal.parameters(), *self.recurrent.parameters(), *self.basal_norm.parameters()]
+
+    def apical_parameters(self) -> list[nn.Parameter]:
+        """Theta and the apical normalisation."""
+        return [*self.apical.parameters(), *self.apical_norm.parameters()]
+
+
+class SeqStack(nn.Module):
+    """Layers 0..L of a spiking RNN: stimulus (recall ``Theta_0`` only), recurrent hidden layers, readout ``W_L``."""
+
+    def __init__(self, in_dim: int, widths: Sequence[int], out_dim: int, code_dim: int, lif_kwargs: dict,
+                 norm: str = "layer", recurrent_gain: float = 0.1) -> None:
+        super().__init__()
+        widths = [int(w) for w in widths]
+        if not widths or min(widths) < 1:
+            raise ValueError(f"model.widths must list at least one positive width, got {widths}")
+        if in_dim < 1 or out_dim < 1 or code_dim < 1:
+            raise ValueError(f"input, output and code widths must be >= 1, got {in_dim}, {out_dim}, {code_dim}")
+        dims = [in_dim, *widths]
+        hidden = [RecurrentLayer(dims[i], dims[i + 1], (widths + [code_dim])[i + 1], LIF(**lif_kwargs), norm,
+                                 recurrent_gain) for i in range(len(widths))]
+        stimulus = PyramidalLayer((in_dim,), None, nn.Linear(widths[0], in_dim), LIF(**lif_kwargs), False, False)
+        readout = PyramidalLayer((out_dim,), nn.Linear(widths[-1], out_dim), None, LIF(**lif_kwargs), False, False)
+        self.layers = nn.ModuleList([stimulus, *hidden, readout])
+        self.in_dim, self.out_dim, self.code_dim = in_dim, out_dim, code_dim
+
+    @property
+    def depth(self) -> int:
+        """Number of weight layers L."""
+        return len(self.layers) - 1
+
+    @property
+    def hidden(self) -> list[RecurrentLayer]:
+        """Layers 1..L-1."""
+        return list(self.layers[1:-1])
+
+    @property
+    def stimulus(self) -> PyramidalLayer:
+        """Layer 0 (its apical map reconstructs the input step)."""
+        return self.layers[0]
+
+    @property
+    def readout(self) -> PyramidalLayer:
+        """Layer L (its basal map reads the last hidden layer)."""
+        return self.layers[-1]

@@ -1,0 +1,199 @@
+"""Learning rules for spiking RNNs (text, time series) over one :class:`~bsd.recurrent.SeqStack`.
+
+Batches are ``x [B, P, F]`` (one input step per position) and targets ``y [B, P]``: the next
+token's index (``task = classify``) or a normalised value (``task = regress``). Every
+position is simulated for ``T`` spiking steps with the membrane carried across positions.
+
+``bsd``: the forward stream runs without a graph; the backward stream maps each position's
+target code through ``Theta`` to the apical voltages (once per distinct code). Each hidden
+layer then builds its own loss graph from its own detached, time-reduced inputs (the
+stimulus or the spikes below, and its own spikes one step earlier), ReCo per position.
+``bp_snn`` back-propagates through the whole sequence; ``bp_ann`` is the same recurrence
+with ReLU and one step per position.
+"""
+
+from __future__ import annotations
+
+import abc
+import math
+
+import torch
+import torch.nn.functional as F
+
+from ..coding import encode_stimulus
+from ..losses import grouped_reco_terms
+from ..neurons import LIFState
+from ..recurrent import RecurrentLayer, SeqStack
+from .base import RuleConfig
+
+TASKS = ("classify", "regress")
+
+
+def reduce_positions(s: torch.Tensor, T: int) -> torch.Tensor:
+    """``[P*T, B, ...] -> [P, B, ...]``: mean over each position's ``T`` steps."""
+    return s.reshape(s.shape[0] // T, T, *s.shape[1:]).mean(1)
+
+
+def previous_step(s: torch.Tensor, first: torch.Tensor | None = None) -> torch.Tensor:
+    """Spikes one step earlier (``first``, or zeros, before the first step)."""
+    head = torch.zeros_like(s[:1]) if first is None else first.unsqueeze(0)
+    return torch.cat([head, s[:-1]])
+
+
+class SeqRule(abc.ABC):
+    """A way to train a :class:`SeqStack` on next-step targets."""
+
+    name = "rule"
+    criteria: tuple[str, ...] = ()
+    signed_losses: tuple[str, ...] = ("all (back-propagation through the sequence)",)
+    spiking = True
+
+    def __init__(self, cfg: RuleConfig, task: str) -> None:
+        if task not in TASKS:
+            raise ValueError(f"task must be one of {TASKS}, got {task!r}")
+        if cfg.reduce_T != "mean" or cfg.reco_on != "voltage":
+            raise ValueError("the rnn supports model.reduce_T=mean and model.reco.on=voltage only")
+        self.cfg, self.task = cfg, task
+
+    @property
+    def T(self) -> int:
+        """Spiking steps per sequence position."""
+        return int(self.cfg.T)
+
+    def soma(self, layer: RecurrentLayer):
+        """The layer's step function for this rule."""
+        return layer.lif_soma if self.spiking else layer.relu_soma
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """``[B, P, F] -> [P*T, B, F]``: each position's input held for ``T`` steps."""
+        xs = x.transpose(0, 1)  # [P, B, F]
+        s = encode_stimulus(xs, self.T, self.cfg.encoder)  # [T, P, B, F]
+        return s.transpose(0, 1).reshape(-1, *xs.shape[1:])
+
+    def run(self, stack: SeqStack, x: torch.Tensor, states: list[LIFState] | None = None
+            ) -> tuple[list[torch.Tensor], list[LIFState]]:
+        """Stimulus and spikes of every hidden layer ``[P*T, B, ...]`` (index 0 = stimulus) and final states."""
+        s = self.encode(x)
+        spikes, new_states = [s], []
+        for i, layer in enumerate(stack.hidden):
+            s, st = layer.run(s, None if states is None else states[i], self.soma(layer))
+            spikes.append(s)
+            new_states.append(st)
+        return spikes, new_states
+
+    def readout(self, stack: SeqStack, s_top: torch.Tensor) -> torch.Tensor:
+        """Per-position output ``[P, B, O]`` from the last hidden layer's spikes (mean over each position's steps)."""
+        return stack.readout.basal(reduce_positions(s_top, self.T))
+
+    def top_loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Cross-entropy over tokens or MSE on the value, averaged over positions and batch."""
+        yt = y.transpose(0, 1)
+        if self.task == "classify":
+            return F.cross_entropy(out.reshape(-1, out.shape[-1]), yt.reshape(-1))
+        return F.mse_loss(out[..., 0], yt.to(out.dtype))
+
+    @abc.abstractmethod
+    def loss(self, stack: SeqStack, code, x: torch.Tensor, y: torch.Tensor
+             ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """Training loss of one batch and a dict of cheap diagnostics."""
+
+    @torch.no_grad()
+    def predict(self, stack: SeqStack, x: torch.Tensor) -> torch.Tensor:
+        """Output ``[B, P, O]`` of the forward net at every position."""
+        spikes, _ = self.run(stack, x)
+        return self.readout(stack, spikes[-1]).transpose(0, 1)
+
+
+class SeqBSD(SeqRule):
+    """Forward and backward spiking RNNs distilled layer by layer with ReCo, per position."""
+
+    name = "bsd"
+    criteria = ("C1", "C2", "C3", "C4", "C5")
+    signed_losses = ("readout cross-entropy (text) / MSE (time series)",)
+
+    def backward_stream(self, stack: SeqStack, code, targets: torch.Tensor, counts: torch.Tensor | None
+                        ) -> list[torch.Tensor]:
+        """Time-reduced input of every apical dendrite: ``above[i]`` reaches layer ``i`` (0 = stimulus recall).
+
+        The target code drives the top hidden layer; each hidden layer's backward spikes
+        (``T`` steps of its apical voltage) drive the layer below.
+        """
+        s = code.vectors(targets).to(stack.readout.basal.weight.dtype)
+        n = stack.depth
+        above: list[torch.Tensor] = [s] * n
+        for i in range(n - 1, 0, -1):
+            above[i] = s
+            layer = stack.layers[i]
+            v_hat = layer.apical_voltage(s, counts)
+            s = layer.lif(v_hat.unsqueeze(0).expand(self.T, *v_hat.shape)).mean(0)
+        above[0] = s
+        return above
+
+    def loss(self, stack, code, x, y):  # noqa: D102
+        losses, logs = self.layer_losses(stack, code, x, y)
+        return sum(losses.values()), logs
+
+    def layer_losses(self, stack: SeqStack, code, x: torch.Tensor, y: torch.Tensor
+                     ) -> tuple[dict[int, torch.Tensor], dict[str, torch.Tensor]]:
+        """Weighted local loss of every layer 0..L (each touches only that layer's parameters)."""
+        cfg, T, n = self.cfg, self.T, stack.depth
+        B, P = y.shape
+        flat = y.transpose(0, 1).reshape(-1)  # position-major [P*B]
+        if self.task == "classify":
+            uniq, inv = torch.unique(flat, return_inverse=True)
+            counts = torch.bincount(inv, minlength=uniq.numel())
+        else:
+            uniq, inv, counts = flat, torch.arange(flat.numel(), device=flat.device), None
+        groups = code.group(flat).reshape(P, B)
+        with torch.no_grad():
+            spikes, _ = self.run(stack, x)
+            above = self.backward_stream(stack, code, uniq, counts)
+        losses: dict[int, torch.Tensor] = {}
+        logs: dict[str, torch.Tensor] = {}
+        for i, layer in enumerate(stack.hidden, start=1):
+            s_in = reduce_positions(spikes[i - 1], T)
+            s_prev = reduce_positions(previous_step(spikes[i]), T)
+            v = layer.basal_reduced(s_in, s_prev)  # [P, B, H]
+            v_hat = layer.apical_voltage(above[i], counts, update_running=False)[inv].reshape(P, B, -1)
+            pull, push = grouped_reco_terms(v, v_hat, groups, cfg.same_class)
+            losses[i] = cfg.hidden_weight(i, n - 1) * (pull + cfg.lam * push)
+            logs[f"reco/pull_{i}"], logs[f"reco/push_{i}"] = pull.detach(), push.detach()
+            logs[f"rate/fwd_{i}"], logs[f"rate/bwd_{i}"] = spikes[i].mean(), above[i - 1].mean()
+        top = self.top_loss(self.readout(stack, spikes[-1]), y)
+        recon = stack.stimulus.apical(above[0])[inv].reshape(P, B, -1)
+        recall = F.mse_loss(recon, reduce_positions(spikes[0], T))
+        losses[0], losses[n] = cfg.w_recall * recall, cfg.w_concept * top
+        logs["loss/concept"], logs["loss/recall"] = top.detach(), recall.detach()
+        return losses, logs
+
+
+class SeqBPSNN(SeqRule):
+    """The forward spiking RNN only, back-propagation through the whole sequence (surrogate gradients)."""
+
+    name = "bp_snn"
+    criteria = ("C4",)
+
+    def loss(self, stack, code, x, y):  # noqa: D102
+        spikes, _ = self.run(stack, x)
+        top = self.top_loss(self.readout(stack, spikes[-1]), y)
+        return top, {"loss/concept": top.detach()}
+
+
+class SeqBPANN(SeqBPSNN):
+    """The same recurrence with ReLU and one step per position."""
+
+    name = "bp_ann"
+    criteria = ()
+    spiking = False
+
+    @property
+    def T(self) -> int:  # noqa: D102
+        return 1
+
+
+SEQ_RULES: dict[str, type[SeqRule]] = {"bsd": SeqBSD, "bp_snn": SeqBPSNN, "bp_ann": SeqBPANN}
+
+
+def bits_per_token(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Mean cross-entropy in bits of ``logits [N, V]`` against ``y [N]``."""
+    return F.cross_entropy(logits, y) / math.log(2)

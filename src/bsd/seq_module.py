@@ -1,0 +1,152 @@
+"""SequenceBSDModule: a spiking RNN (forward and backward nets) trained by a sequence rule.
+
+``task = classify``: next-token prediction (inputs are token indices, one-hot coded; metrics
+accuracy and bits per token over every position). ``task = regress``: forecasting (inputs are
+feature vectors; scored on the last position of each window: MSE on the normalised target,
+MAE and RMSE in the original unit).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from omegaconf import DictConfig, OmegaConf
+from torchmetrics import MeanMetric, MeanSquaredError, MetricCollection
+from torchmetrics.classification import MulticlassAccuracy
+
+from .coding import LabelCode, PopulationCode
+from .module import RuleModule
+from .recurrent import SeqStack
+from .rules import RuleConfig
+from .rules.seq import SEQ_RULES, TASKS
+
+
+def build_seq_from_config(model_cfg: Any, in_dim: int, num_outputs: int, task: str):
+    """SeqStack, target code and sequence rule from the ``model`` config group."""
+    if task not in TASKS:
+        raise ValueError(f"task must be one of {TASKS}, got {task!r}")
+    c = model_cfg.code
+    if task == "classify":
+        code = LabelCode(num_outputs, c.kind, c.get("dim"), c.get("density", 0.5), c.get("seed", 0))
+    else:
+        if c.kind != "population":
+            raise ValueError(f"forecasting needs model.code.kind=population, got {c.kind!r}")
+        code = PopulationCode(int(c.dim or 32), float(c.get("lo", -3.0)), float(c.get("hi", 3.0)))
+    n = model_cfg.neuron
+    lif = dict(threshold=n.threshold, beta=n.beta, reset=n.reset, surrogate=n.surrogate, alpha=n.alpha)
+    stack = SeqStack(in_dim, list(model_cfg.widths), num_outputs, code.dim, lif, norm=str(model_cfg.norm),
+                     recurrent_gain=float(model_cfg.get("recurrent_gain", 0.1)))
+    if model_cfg.rule not in SEQ_RULES:
+        raise ValueError(f"model.rule={model_cfg.rule!r} is unknown; choose one of {sorted(SEQ_RULES)}")
+    w = model_cfg.loss_weights
+    rcfg = RuleConfig(T=model_cfg.T, encoder=model_cfg.encoder, reduce_T=model_cfg.reduce_T,
+                      lam=model_cfg.reco.lam, same_class=model_cfg.reco.same_class,
+                      w_hidden=w.hidden if isinstance(w.hidden, (int, float)) else list(w.hidden),
+                      w_concept=w.concept, w_recall=w.recall, reco_on=model_cfg.reco.get("on", "voltage"))
+    return stack, code, SEQ_RULES[model_cfg.rule](rcfg, task)
+
+
+class SequenceBSDModule(RuleModule):
+    """Holds a spiking RNN's forward and backward nets and a sequence learning rule."""
+
+    def __init__(self, model: dict, in_shape: list[int], num_classes: int, task: str,
+                 vocab: list[str] | None = None, target_scale: float = 1.0, columns: list[str] | None = None
+                 ) -> None:
+        super().__init__()
+        if isinstance(model, DictConfig):
+            model = OmegaConf.to_container(model, resolve=True)
+        self.save_hyperparameters({"model": model, "in_shape": list(in_shape), "num_classes": num_classes,
+                                   "task": task, "vocab": vocab, "target_scale": target_scale, "columns": columns})
+        self.cfg = model = OmegaConf.create(model)
+        self.task, self.vocab, self.target_scale = task, vocab, float(target_scale)
+        self.in_dim = int(in_shape[0])
+        self.stack, self.code, self.rule = build_seq_from_config(model, self.in_dim, num_classes, task)
+        if task == "classify":
+            self.monitor = ("val/acc", "max")
+            metric = MetricCollection({"acc": MulticlassAccuracy(num_classes, average="micro"),
+                                       "bpc": MeanMetric()})
+        else:
+            self.monitor = ("val/mse", "min")
+            metric = MetricCollection({"mse": MeanSquaredError(), "mae": MeanMetric(), "rmse": MeanSquaredError()})
+        self.val_metrics = metric.clone(prefix="val/")
+        self.test_metrics = metric.clone(prefix="test/")
+        self.step_time = MeanMetric()
+        self._t0 = 0.0
+
+    def inputs(self, x: torch.Tensor) -> torch.Tensor:
+        """Token indices ``[B, P]`` become one-hot ``[B, P, V]``; feature windows pass through."""
+        if x.dtype in (torch.int64, torch.int32, torch.uint8):
+            return F.one_hot(x.long(), self.in_dim).to(self.stack.readout.basal.weight.dtype)
+        return x
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Output ``[B, P, O]`` of the forward net at every position."""
+        return self.rule.predict(self.stack, self.inputs(x))
+
+    # ---- evaluation -----------------------------------------------------------------
+    def _update(self, metrics: MetricCollection, prefix: str, x: torch.Tensor, y: torch.Tensor) -> None:
+        out = self(x)
+        if self.task == "classify":
+            logits, target = out.reshape(-1, out.shape[-1]), y.reshape(-1)
+            metrics[f"{prefix}acc"].update(logits, target)
+            bits = F.cross_entropy(logits, target, reduction="none") / math.log(2)
+            metrics[f"{prefix}bpc"].update(bits)
+        else:
+            pred, target = out[:, -1, 0], y[:, -1].to(out.dtype)  # the forecast after the whole window
+            metrics[f"{prefix}mse"].update(pred, target)
+            metrics[f"{prefix}mae"].update((pred - target).abs() * self.target_scale)
+            metrics[f"{prefix}rmse"].update(pred * self.target_scale, target * self.target_scale)
+
+    def _compute(self, metrics: MetricCollection) -> dict[str, torch.Tensor]:
+        vals = metrics.compute()
+        for k in list(vals):
+            if k.endswith("rmse"):
+                vals[k] = vals[k].sqrt()
+        metrics.reset()
+        return vals
+
+    def validation_step(self, batch, batch_idx) -> None:  # noqa: D102
+        self._update(self.val_metrics, "val/", *batch)
+
+    def on_validation_epoch_end(self) -> None:  # noqa: D102
+        self.log_dict(self._compute(self.val_metrics), prog_bar=True)
+
+    def test_step(self, batch, batch_idx) -> None:  # noqa: D102
+        self._update(self.test_metrics, "test/", *batch)
+
+    def on_test_epoch_end(self) -> None:  # noqa: D102
+        self.log_dict(self._compute(self.test_metrics))
+
+    # ---- generation -----------------------------------------------------------------
+    @torch.no_grad()
+    def generate(self, prompt: str, length: int, temperature: float = 0.8, seed: int = 0) -> str:
+        """Continue ``prompt`` by ``length`` characters sampled from the forward net (text models only)."""
+        if self.task != "classify" or not self.vocab:
+            raise ValueError("generation needs a text model (task classify with a vocabulary)")
+        if temperature < 0:
+            raise ValueError(f"sample.temperature must be >= 0, got {temperature}")
+        was_training = self.training
+        self.eval()
+        stoi = {c: i for i, c in enumerate(self.vocab)}
+        ids = [stoi.get(c, 0) for c in (prompt or "\n")]
+        g = torch.Generator().manual_seed(seed)
+        dev = self.stack.readout.basal.weight.device
+        x = torch.tensor(ids, device=dev).unsqueeze(0)
+        out_ids: list[int] = []
+        states = None
+        for _ in range(length):
+            spikes, states = self.rule.run(self.stack, self.inputs(x), states)
+            logits = self.rule.readout(self.stack, spikes[-1][-self.rule.T:])[-1, 0].float().cpu()
+            if temperature == 0:
+                nxt = int(logits.argmax())
+            else:
+                probs = torch.softmax(logits / temperature, dim=-1)
+                probs[0] = 0.0  # never emit <unk>
+                nxt = int(torch.multinomial(probs / probs.sum(), 1, generator=g))
+            out_ids.append(nxt)
+            x = torch.tensor([[nxt]], device=dev)
+        self.train(was_training)
+        return "".join(self.vocab[i] for i in out_ids)

@@ -1,0 +1,78 @@
+"""Forecasting data: CSV validation, train-only normalisation, windows and floors."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bsd.data.sources import DataSourceError
+from bsd.data.timeseries import TimeSeriesDataModule
+
+
+def csv(tmp_path: Path, n=400, **cols) -> Path:
+    t = pd.date_range("2020-01-01", periods=n, freq="h")
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"time": t.astype(str), "load": np.sin(np.arange(n) / 4) * 10 + 50 + rng.normal(0, .1, n),
+                       "temp": rng.normal(20, 3, n), **cols})
+    p = tmp_path / "series.csv"
+    df.to_csv(p, index=False)
+    return p
+
+
+def dm(path, **kw):
+    args = dict(time_column="time", target="load", features=["temp"], window=12, horizon=1, season=24,
+                splits=[0.6, 0.2, 0.2])
+    args.update(kw)
+    return TimeSeriesDataModule("csv", str(path), **args)
+
+
+def test_normalisation_uses_the_training_span_only(tmp_path):
+    m = dm(csv(tmp_path))
+    a, b = m.spans[0]
+    assert abs(m.series[a:b, 0].mean()) < 1e-5 and abs(m.series[a:b, 0].std() - 1) < 1e-4
+    assert m.columns == ["load", "temp", "tod_sin", "tod_cos", "dow_sin", "dow_cos"]
+    x, y = m.windows("test")[0]
+    assert x.shape == (12, 6) and y.shape == (12,)
+    ta, _ = m.spans[2]
+    assert y[-1] == pytest.approx(float(m.series[ta + 12, 0]))  # last position's target: one step after the window
+
+
+def test_floors_are_exact_where_they_should_be(tmp_path):
+    n = 500
+    t = pd.date_range("2020-01-01", periods=n, freq="h")
+    lin = pd.DataFrame({"time": t, "load": 0.5 * np.arange(n) + 3.0, "temp": np.ones(n)})
+    p = tmp_path / "lin.csv"
+    lin.to_csv(p, index=False)
+    fl = dm(p, calendar=False, features=[]).floors()
+    assert fl["linear AR (least squares)"]["test/mse"] < 1e-8  # a linear trend is an exact AR(1) with drift
+    assert fl["last value"]["test/mae"] == pytest.approx(0.5, rel=1e-3)  # MAE in the original unit
+    assert fl["seasonal naive"]["test/mae"] == pytest.approx(0.5 * 24, rel=1e-3)
+
+
+@pytest.mark.parametrize("problem, match", [
+    ("missing", r"no column \['humidity'\]"),
+    ("nan", "missing value"),
+    ("text", "non-numeric value at row 7"),
+    ("gap", "gap or irregular step at row 50"),
+    ("short", "fewer than data.window"),
+])
+def test_bad_csv_gets_a_clear_error(tmp_path, problem, match):
+    p = csv(tmp_path)
+    df = pd.read_csv(p)
+    kw = {}
+    if problem == "missing":
+        kw["features"] = ["temp", "humidity"]
+    elif problem == "nan":
+        df.loc[10, "load"] = np.nan
+    elif problem == "text":
+        df["temp"] = df["temp"].astype(object)
+        df.loc[7, "temp"] = "n/a?"
+    elif problem == "gap":
+        df = df.drop(index=50)
+    elif problem == "short":
+        df = df.iloc[:40]
+    df.to_csv(p, index=False)
+    with pytest.raises(DataSourceError, match=match) as e:
+        dm(p, **kw)
+    assert "series.csv" in str(e.value)

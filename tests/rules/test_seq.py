@@ -1,0 +1,106 @@
+"""Sequence rules: plausibility (C1, C2, C4) for the spiking RNN, and what BP does differently."""
+
+import pytest
+import torch
+
+from bsd.coding import LabelCode, PopulationCode
+from bsd.recurrent import SeqStack
+from bsd.rules import RuleConfig
+from bsd.rules.seq import SEQ_RULES, previous_step, reduce_positions
+
+LIF = {"threshold": 0.6, "beta": 0.5}
+
+
+def make(task="classify", widths=(16, 12), rule="bsd", T=3):
+    torch.manual_seed(0)
+    if task == "classify":
+        V = 7
+        code = LabelCode(V)
+        x = torch.nn.functional.one_hot(torch.randint(0, V, (10, 6)), V).float()
+        y = torch.randint(0, V, (10, 6))
+        stack = SeqStack(V, list(widths), V, V, LIF)
+    else:
+        code = PopulationCode(8)
+        x = torch.randn(10, 6, 4)
+        y = torch.randn(10, 6)
+        stack = SeqStack(4, list(widths), 1, code.dim, LIF)
+    return stack, code, SEQ_RULES[rule](RuleConfig(T=T, lam=0.1), task), x, y
+
+
+def owner_of(stack):
+    return {id(p): i for i, layer in enumerate(stack.layers) for p in layer.parameters()}
+
+
+def test_reduce_positions_and_previous_step():
+    s = torch.arange(12.0).reshape(6, 2, 1)  # 3 positions x T=2
+    assert torch.equal(reduce_positions(s, 2)[:, 0, 0], torch.tensor([1.0, 5.0, 9.0]))
+    p = previous_step(s)
+    assert torch.equal(p[0], torch.zeros(2, 1)) and torch.equal(p[1:], s[:-1])
+
+
+@pytest.mark.parametrize("task", ["classify", "regress"])
+def test_c1_and_c2_each_layer_loss_reaches_only_its_own_parameters(task):
+    stack, code, rule, x, y = make(task)
+    losses, _ = rule.layer_losses(stack, code, x, y)
+    assert sorted(losses) == list(range(stack.depth + 1))
+    owner = owner_of(stack)
+    params = list(stack.parameters())
+    for i, li in losses.items():
+        grads = torch.autograd.grad(li, params, retain_graph=True, allow_unused=True)
+        for p, g in zip(params, grads, strict=True):
+            if owner[id(p)] != i:
+                assert g is None or torch.count_nonzero(g) == 0, f"layer {i}'s loss reaches layer {owner[id(p)]}"
+        assert any(g is not None and torch.count_nonzero(g) > 0
+                   for p, g in zip(params, grads, strict=True) if owner[id(p)] == i)
+    for layer in stack.hidden:  # W_x, W_h and Theta are separate tensors and all receive gradient
+        ids = [id(p) for p in layer.basal_parameters()] + [id(p) for p in layer.apical_parameters()]
+        assert len(ids) == len(set(ids))
+    total = sum(losses.values())
+    total.backward()
+    for layer in stack.hidden:
+        for w in (layer.basal.weight, layer.recurrent.weight, layer.apical.weight):
+            assert w.grad is not None and torch.count_nonzero(w.grad) > 0
+
+
+def test_bp_snn_gradient_crosses_layers_and_time():
+    stack, code, rule, x, y = make(rule="bp_snn")
+    loss, _ = rule.loss(stack, code, x, y)
+    g = torch.autograd.grad(loss, [stack.hidden[0].basal.weight, stack.hidden[0].recurrent.weight])
+    assert all(torch.count_nonzero(t) > 0 for t in g)
+
+
+def test_c4_spikes_between_layers_are_binary_and_bp_ann_is_not_spiking():
+    stack, code, rule, x, y = make()
+    spikes, _ = rule.run(stack, x)
+    for s in spikes[1:]:
+        assert set(s.unique().tolist()) <= {0.0, 1.0}
+    above = rule.backward_stream(stack, code, torch.arange(7), None)
+    for a in above[:-1]:  # time-reduced backward spikes: multiples of 1/T
+        assert torch.allclose(a * rule.T, (a * rule.T).round(), atol=1e-5)
+    _, code2, ann, x2, _ = make(rule="bp_ann")
+    assert ann.T == 1
+    acts, _ = ann.run(stack, x2)
+    assert len(acts[1].unique()) > 2
+
+
+def test_positions_are_simulated_for_T_steps_each():
+    stack, code, rule, x, y = make(T=3)
+    spikes, _ = rule.run(stack, x)
+    assert spikes[1].shape[0] == x.shape[1] * 3
+    assert rule.predict(stack, x).shape == (10, 6, 7)
+
+
+def test_regress_targets_go_through_a_population_code():
+    code = PopulationCode(8, -2, 2)
+    v = code.vectors(torch.tensor([-2.0, 0.0, 5.0]))
+    assert v.shape == (3, 8) and v[0].argmax() == 0 and v[2].argmax() == 7
+    assert torch.equal(code.group(torch.tensor([-2.0, 2.0])), torch.tensor([0, 7]))
+    with pytest.raises(ValueError, match="code.dim"):
+        PopulationCode(1)
+
+
+def test_unsupported_options_are_refused():
+    with pytest.raises(ValueError, match="reduce_T"):
+        SEQ_RULES["bsd"](RuleConfig(reduce_T="per_step"), "classify")
+    with pytest.raises(ValueError, match="task"):
+        SEQ_RULES["bsd"](RuleConfig(), "segment")

@@ -1,0 +1,75 @@
+"""Spiking recurrent layers: state carried across positions, binary spikes, batch-free evaluation."""
+
+import pytest
+import torch
+
+from bsd.neurons import LIF
+from bsd.recurrent import RecurrentLayer, SeqStack, UnitNorm
+
+
+def layer(norm="batch", gain=0.5):
+    torch.manual_seed(0)
+    return RecurrentLayer(5, 16, 7, LIF(0.6, 0.5), norm, recurrent_gain=gain)
+
+
+@pytest.mark.parametrize("norm", ["batch", "layer", "none"])
+def test_state_carried_across_calls_equals_one_long_run(norm):
+    lay = layer(norm).eval()
+    x = torch.rand(12, 3, 5)
+    whole, _ = lay.run(x)
+    a, st = lay.run(x[:5])
+    b, _ = lay.run(x[5:], st)
+    assert torch.equal(torch.cat([a, b]), whole)
+    assert set(whole.unique().tolist()) <= {0.0, 1.0} and whole.sum() > 0
+
+
+def test_the_recurrence_matters():
+    lay = layer("none", gain=1.0).eval()
+    x = torch.rand(8, 4, 5)
+    with_rec, _ = lay.run(x)
+    with torch.no_grad():
+        lay.recurrent.weight.zero_()
+    without, _ = lay.run(x)
+    assert not torch.equal(with_rec, without)
+
+
+def test_batch_norm_uses_running_statistics_in_evaluation_so_batch_size_one_works():
+    lay = layer("batch")
+    x = torch.rand(6, 32, 5)
+    lay.train()
+    lay.run(x)  # updates the running statistics once
+    assert not torch.equal(lay.basal_norm.running_mean, torch.zeros(16))
+    lay.eval()
+    full, _ = lay.run(x)
+    one, _ = lay.run(x[:, :1])
+    assert torch.equal(full[:, :1], one)
+
+
+def test_reduced_basal_voltage_is_the_mean_of_the_step_voltages_without_norm():
+    lay = layer("none")
+    s_in = (torch.rand(8, 3, 5) > 0.5).float()
+    s_prev = (torch.rand(8, 3, 16) > 0.5).float()
+    per_step = lay.basal(s_in) + lay.recurrent(s_prev)
+    reduced = lay.basal_reduced(s_in.mean(0, keepdim=True), s_prev.mean(0, keepdim=True))
+    assert torch.allclose(reduced[0], per_step.mean(0), atol=1e-6)
+
+
+def test_unit_norm_normalises_each_sample_across_units():
+    n = UnitNorm(10)
+    v = torch.randn(4, 10) * 5 + 3
+    out = n(v)
+    assert torch.allclose(out.mean(-1), torch.zeros(4), atol=1e-5)
+    assert torch.allclose(out.std(-1, unbiased=False), torch.ones(4), atol=1e-3)
+
+
+def test_stack_layout_and_bad_widths():
+    s = SeqStack(5, [8, 6], 3, 4, {"threshold": 0.6, "beta": 0.5})
+    assert s.depth == 3 and len(s.hidden) == 2
+    assert s.stimulus.apical.out_features == 5 and s.readout.basal.in_features == 6
+    assert s.hidden[-1].apical.in_features == 4 and s.hidden[0].apical.in_features == 6
+    with pytest.raises(ValueError, match="widths"):
+        SeqStack(5, [], 3, 4, {})
+    with pytest.raises(ValueError, match="model.norm"):
+        RecurrentLayer(5, 4, 3, LIF(), "group")
+    with pytest.raises(ValueError, match="recurrent_gain"):
+        RecurrentLayer(5, 4, 3, LIF(), "batch", recurrent_gain=-1)
