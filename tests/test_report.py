@@ -41,3 +41,35 @@ def test_main_refuses_an_empty_folder(tmp_path):
         assert "no metrics.json" in str(e)
     else:
         raise AssertionError("expected an error")
+
+
+def _seq_run(root, exp, rule, seed, test, floors, sample=None):
+    d = root / exp / rule / f"seed{seed}"
+    d.mkdir(parents=True)
+    cfg = {"experiment_name": exp, "seed": seed, "model": {"arch": "rnn", "rule": rule, "widths": [512], "T": 4}}
+    (d / "config_resolved.yaml").write_text(yaml.safe_dump(cfg))
+    m = {"experiment": exp, "rule": rule, "seed": seed, "epochs": 1, "test": test, "floors": floors,
+         "time_per_epoch_s": 10.0, "device": "cpu", "command": "python src/train.py +experiment=" + exp}
+    if sample:
+        m["sample"] = {"prompt": "ROMEO:\n", "temperature": 0.8, "text": sample}
+    (d / "metrics.json").write_text(json.dumps(m))
+
+
+def test_sequence_tables_show_floors_ratios_and_samples(tmp_path):
+    ngram = {"2-gram": {"test/acc": 0.26}, "3-gram": {"test/acc": 0.41}}
+    _seq_run(tmp_path, "text_char", "bsd", 0, {"test/acc": 0.45, "test/bpc": 2.5}, ngram, sample="Thou art")
+    _seq_run(tmp_path, "text_char", "bp_snn", 0, {"test/acc": 0.50, "test/bpc": 2.1}, ngram)
+    fl = {"last value": {"test/mse": 0.028, "test/mae": 114.0, "test/rmse": 151.0},
+          "linear AR (least squares)": {"test/mse": 0.004, "test/mae": 45.0, "test/rmse": 60.0}}
+    _seq_run(tmp_path, "timeseries_elec", "bsd", 0, {"test/mse": 0.010, "test/mae": 70.0, "test/rmse": 90.0}, fl)
+    _seq_run(tmp_path, "timeseries_elec", "bp_ann", 0, {"test/mse": 0.008, "test/mae": 60.0, "test/rmse": 80.0}, fl)
+    text = render(find_runs([tmp_path]), [str(tmp_path)])
+    lines = text.splitlines()
+    bsd = next(x for x in lines if x.startswith("| bsd | rnn 512 T4 | 45.00"))
+    assert "2.500" in bsd and "-5.00" in bsd
+    assert any(x.startswith("| 3-gram count model (floor)") and "41.00" in x for x in lines)
+    assert "ROMEO:\nThou art" in text
+    fc = next(x for x in lines if x.startswith("| bsd | rnn 512 T4 | 0.0100"))
+    assert "| 1.25 |" in fc  # MSE ratio to bp_ann
+    assert "The linear AR (least squares) floor (MSE 0.0040) beats `bsd`" in text
+    assert "The last value floor" not in text
