@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from bsd.seq_module import SequenceBSDModule
 from bsd.train import run
@@ -81,3 +82,22 @@ def test_rnn_with_image_data_and_mlp_with_text_are_refused(text_file, tmp_path):
     cfg = compose(["+experiment=text_char", "data=text_file", f"data.path={text_file}", "model=mlp"])
     with pytest.raises(ValueError, match="needs image data"):
         run(cfg, tmp_path / "x")
+
+
+def test_stateful_evaluation_carries_the_state_between_batches(text_file, tmp_path):
+    cfg = compose(["+experiment=text_char", "data=text_file", f"data.path={text_file}", "data.seq_len=20",
+                   "data.eval_streams=2", "sample.length=0", "model.recurrent_gain=1.0", "data.batch_size=16",
+                   *FAST])
+    run(cfg, tmp_path / "run")
+    module = SequenceBSDModule.load_from_checkpoint(tmp_path / "run" / "checkpoints" / "last.ckpt").eval()
+    assert module.stateful_eval
+    from bsd.data.text import TextDataModule
+
+    dm = TextDataModule("text_file", str(text_file), seq_len=20, eval_streams=2)
+    (x1, _), (x2, _) = list(dm.test_dataloader())[:2]
+    module._states = None
+    module._eval_output(x1)
+    carried = module._eval_output(x2)
+    module._states = None
+    fresh = module._eval_output(x2)
+    assert not torch.equal(carried, fresh)  # the second chunk depends on the first one's final state

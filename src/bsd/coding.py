@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-ENCODERS = ("direct", "bernoulli")
+ENCODERS = ("direct", "bernoulli", "population")
 CODES = ("one_hot", "random_binary")
 
 
@@ -23,6 +23,9 @@ def encode_stimulus(x: torch.Tensor, T: int, kind: str = "direct") -> torch.Tens
         return rep
     if kind == "bernoulli":
         return torch.bernoulli(rep.clamp(0, 1))
+    if kind == "population":
+        raise ValueError("model.encoder=population codes analog sequence features (model=rnn); "
+                         "images use direct or bernoulli")
     raise ValueError(f"model.encoder must be one of {ENCODERS}, got {kind!r}")
 
 

@@ -37,6 +37,11 @@ def build_seq_from_config(model_cfg: Any, in_dim: int, num_outputs: int, task: s
         code = PopulationCode(int(c.dim or 32), float(c.get("lo", -3.0)), float(c.get("hi", 3.0)))
     n = model_cfg.neuron
     lif = dict(threshold=n.threshold, beta=n.beta, reset=n.reset, surrogate=n.surrogate, alpha=n.alpha)
+    input_code = None
+    if model_cfg.encoder == "population":
+        ic = model_cfg.input_code
+        input_code = PopulationCode(int(ic.dim), float(ic.lo), float(ic.hi))
+        in_dim = in_dim * input_code.dim
     stack = SeqStack(in_dim, list(model_cfg.widths), num_outputs, code.dim, lif, norm=str(model_cfg.norm),
                      recurrent_gain=float(model_cfg.get("recurrent_gain", 0.1)))
     if model_cfg.rule not in SEQ_RULES:
@@ -46,20 +51,21 @@ def build_seq_from_config(model_cfg: Any, in_dim: int, num_outputs: int, task: s
                       lam=model_cfg.reco.lam, same_class=model_cfg.reco.same_class,
                       w_hidden=w.hidden if isinstance(w.hidden, (int, float)) else list(w.hidden),
                       w_concept=w.concept, w_recall=w.recall, reco_on=model_cfg.reco.get("on", "voltage"))
-    return stack, code, SEQ_RULES[model_cfg.rule](rcfg, task)
+    return stack, code, SEQ_RULES[model_cfg.rule](rcfg, task, input_code)
 
 
 class SequenceBSDModule(RuleModule):
     """Holds a spiking RNN's forward and backward nets and a sequence learning rule."""
 
     def __init__(self, model: dict, in_shape: list[int], num_classes: int, task: str,
-                 vocab: list[str] | None = None, target_scale: float = 1.0, columns: list[str] | None = None
-                 ) -> None:
+                 vocab: list[str] | None = None, target_scale: float = 1.0, columns: list[str] | None = None,
+                 stateful_eval: bool = False) -> None:
         super().__init__()
         if isinstance(model, DictConfig):
             model = OmegaConf.to_container(model, resolve=True)
         self.save_hyperparameters({"model": model, "in_shape": list(in_shape), "num_classes": num_classes,
-                                   "task": task, "vocab": vocab, "target_scale": target_scale, "columns": columns})
+                                   "task": task, "vocab": vocab, "target_scale": target_scale, "columns": columns,
+                                   "stateful_eval": stateful_eval})
         self.cfg = model = OmegaConf.create(model)
         self.task, self.vocab, self.target_scale = task, vocab, float(target_scale)
         self.in_dim = int(in_shape[0])
@@ -75,6 +81,8 @@ class SequenceBSDModule(RuleModule):
         self.test_metrics = metric.clone(prefix="test/")
         self.step_time = MeanMetric()
         self._t0 = 0.0
+        self.stateful_eval = stateful_eval
+        self._states = None  # carried from one evaluation batch to the next when stateful_eval
 
     def inputs(self, x: torch.Tensor) -> torch.Tensor:
         """Token indices ``[B, P]`` become one-hot ``[B, P, V]``; feature windows pass through."""
@@ -87,8 +95,20 @@ class SequenceBSDModule(RuleModule):
         return self.rule.predict(self.stack, self.inputs(x))
 
     # ---- evaluation -----------------------------------------------------------------
+    def _eval_output(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.stateful_eval:
+            return self(x)
+        spikes, self._states = self.rule.run(self.stack, self.inputs(x), self._states)
+        return self.rule.readout(self.stack, spikes[-1]).transpose(0, 1)
+
+    def on_validation_epoch_start(self) -> None:  # noqa: D102
+        self._states = None
+
+    def on_test_epoch_start(self) -> None:  # noqa: D102
+        self._states = None
+
     def _update(self, metrics: MetricCollection, prefix: str, x: torch.Tensor, y: torch.Tensor) -> None:
-        out = self(x)
+        out = self._eval_output(x)
         if self.task == "classify":
             logits, target = out.reshape(-1, out.shape[-1]), y.reshape(-1)
             metrics[f"{prefix}acc"].update(logits, target)

@@ -96,3 +96,18 @@ def test_missing_path_and_sequence_longer_than_a_split(tmp_path):
     p = write(tmp_path, "abcdefghij" * 20)
     with pytest.raises(DataSourceError, match="seq_len"):
         TextDataModule("text_file", str(p), seq_len=50)
+
+
+def test_evaluation_streams_continue_from_one_batch_to_the_next(tmp_path):
+    text = "".join(chr(97 + (i * 7) % 26) for i in range(3000))
+    dm = TextDataModule("text_file", str(write(tmp_path, text)), seq_len=10, splits=[0.6, 0.2, 0.2],
+                        eval_streams=4)
+    batches = list(dm.test_dataloader())
+    assert all(x.shape == (4, 10) for x, _ in batches)
+    span = dm.spans["test"]
+    length = len(batches) * 10
+    for r in range(4):  # row r of every batch, in order, is one contiguous stream of the span
+        stream = np.concatenate([x[r].numpy() for x, _ in batches])
+        assert np.array_equal(stream, span[r * length:(r + 1) * length])
+        nxt = np.concatenate([y[r].numpy() for _, y in batches])
+        assert np.array_equal(nxt, span[r * length + 1:(r + 1) * length + 1])

@@ -137,7 +137,8 @@ class TextDataModule(L.LightningDataModule):
 
     def __init__(self, name: str = "shakespeare", path: str | None = None, seq_len: int = 100,
                  splits: Sequence[float] = (0.9, 0.05, 0.05), batch_size: int = 128, eval_batch_size: int = 256,
-                 seed: int = 0, train_subset: int | None = None, ngram_orders: Sequence[int] = (2, 3, 4)) -> None:
+                 seed: int = 0, train_subset: int | None = None, ngram_orders: Sequence[int] = (2, 3, 4),
+                 eval_streams: int = 0) -> None:
         super().__init__()
         if name not in ("shakespeare", "text_file"):
             raise ValueError(f"data.name={name!r} is unknown for text; choose shakespeare or text_file")
@@ -149,6 +150,9 @@ class TextDataModule(L.LightningDataModule):
         self.fractions = [float(f) for f in splits]
         self.batch_size, self.eval_batch_size, self.seed = batch_size, eval_batch_size, seed
         self.train_subset, self.ngram_orders = train_subset, list(ngram_orders)
+        if eval_streams < 0:
+            raise ValueError(f"data.eval_streams must be >= 0, got {eval_streams}")
+        self.eval_streams = int(eval_streams)
         self.spans: dict[str, np.ndarray] = {}
         self.vocab: Vocab | None = None
         self.source = ""
@@ -179,7 +183,7 @@ class TextDataModule(L.LightningDataModule):
     def module_kwargs(self) -> dict:
         """What the model needs to know about this data (saved with the checkpoint)."""
         return {"in_shape": list(self.in_shape), "num_classes": self.num_classes, "task": self.task,
-                "vocab": list(self.vocab.itos)}
+                "vocab": list(self.vocab.itos), "stateful_eval": bool(self.eval_streams)}
 
     def floors(self) -> dict[str, dict[str, float]]:
         """n-gram count models on the same train and test spans."""
@@ -197,12 +201,38 @@ class TextDataModule(L.LightningDataModule):
         y = t[1: n * self.seq_len + 1].reshape(n, self.seq_len)
         return TensorDataset(x, y)
 
+    def streams(self, split: str) -> TensorDataset:
+        """The span as ``eval_streams`` contiguous streams, served chunk by chunk (stateful evaluation).
+
+        Batch ``k`` holds chunk ``k`` of every stream, so a model that carries its state from one
+        batch to the next sees each stream without breaks; only a stream's first characters lack
+        context. Characters that do not fill a whole chunk of every stream are left out.
+        """
+        a = self.spans[split]
+        n = max(1, min(self.eval_streams, (len(a) - 1) // self.seq_len))  # short spans: fewer streams
+        chunks = (len(a) - 1) // (n * self.seq_len)
+        t = torch.from_numpy(a)
+        length = chunks * self.seq_len
+        x = torch.stack([t[r * length: (r + 1) * length] for r in range(n)])  # [n, length]
+        y = torch.stack([t[r * length + 1: (r + 1) * length + 1] for r in range(n)])
+        # order: chunk-major, so consecutive batches of n rows continue the same streams
+        x = x.reshape(n, chunks, self.seq_len).transpose(0, 1).reshape(-1, self.seq_len)
+        y = y.reshape(n, chunks, self.seq_len).transpose(0, 1).reshape(-1, self.seq_len)
+        return TensorDataset(x, y)
+
+    def _eval_loader(self, split: str) -> DataLoader:
+        if self.eval_streams:
+            ds = self.streams(split)
+            n = max(1, min(self.eval_streams, (len(self.spans[split]) - 1) // self.seq_len))
+            return DataLoader(ds, batch_size=n)
+        return DataLoader(self.sequences(split), batch_size=self.eval_batch_size)
+
     def train_dataloader(self) -> DataLoader:  # noqa: D102
         g = torch.Generator().manual_seed(self.seed)
         return DataLoader(self.sequences("train"), batch_size=self.batch_size, shuffle=True, generator=g)
 
     def val_dataloader(self) -> DataLoader:  # noqa: D102
-        return DataLoader(self.sequences("val"), batch_size=self.eval_batch_size)
+        return self._eval_loader("val")
 
     def test_dataloader(self) -> DataLoader:  # noqa: D102
-        return DataLoader(self.sequences("test"), batch_size=self.eval_batch_size)
+        return self._eval_loader("test")

@@ -20,7 +20,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from ..coding import encode_stimulus
+from ..coding import PopulationCode, encode_stimulus
 from ..losses import grouped_reco_terms
 from ..neurons import LIFState
 from ..recurrent import RecurrentLayer, SeqStack
@@ -48,12 +48,14 @@ class SeqRule(abc.ABC):
     signed_losses: tuple[str, ...] = ("all (back-propagation through the sequence)",)
     spiking = True
 
-    def __init__(self, cfg: RuleConfig, task: str) -> None:
+    def __init__(self, cfg: RuleConfig, task: str, input_code: PopulationCode | None = None) -> None:
         if task not in TASKS:
             raise ValueError(f"task must be one of {TASKS}, got {task!r}")
         if cfg.reduce_T != "mean" or cfg.reco_on != "voltage":
             raise ValueError("the rnn supports model.reduce_T=mean and model.reco.on=voltage only")
-        self.cfg, self.task = cfg, task
+        if cfg.encoder == "population" and input_code is None:
+            raise ValueError("model.encoder=population needs an input population code")
+        self.cfg, self.task, self.input_code = cfg, task, input_code
 
     @property
     def T(self) -> int:
@@ -67,7 +69,11 @@ class SeqRule(abc.ABC):
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """``[B, P, F] -> [P*T, B, F]``: each position's input held for ``T`` steps."""
         xs = x.transpose(0, 1)  # [P, B, F]
-        s = encode_stimulus(xs, self.T, self.cfg.encoder)  # [T, P, B, F]
+        kind = self.cfg.encoder
+        if kind == "population":  # every analog feature becomes K tuning-curve currents in [0, 1]
+            xs = self.input_code.vectors(xs).flatten(-2)
+            kind = "direct"
+        s = encode_stimulus(xs, self.T, kind)  # [T, P, B, F]
         return s.transpose(0, 1).reshape(-1, *xs.shape[1:])
 
     def run(self, stack: SeqStack, x: torch.Tensor, states: list[LIFState] | None = None
