@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .layers import PyramidalLayer, VoltageNorm
+from .nets import Stack
 from .neurons import LIF, LIFState, lif_step
 
 NORMS = ("batch", "layer", "none")
@@ -160,12 +161,11 @@ class RecurrentLayer(nn.Module):
         return [*self.apical.parameters(), *self.apical_norm.parameters()]
 
 
-class SeqStack(nn.Module):
+class SeqStack(Stack):
     """Layers 0..L of a spiking RNN: stimulus (recall ``Theta_0`` only), recurrent hidden layers, readout ``W_L``."""
 
     def __init__(self, in_dim: int, widths: Sequence[int], out_dim: int, code_dim: int, lif_kwargs: dict,
                  norm: str = "layer", recurrent_gain: float = 0.1) -> None:
-        super().__init__()
         widths = [int(w) for w in widths]
         if not widths or min(widths) < 1:
             raise ValueError(f"model.widths must list at least one positive width, got {widths}")
@@ -176,23 +176,8 @@ class SeqStack(nn.Module):
                                  recurrent_gain) for i in range(len(widths))]
         stimulus = PyramidalLayer((in_dim,), None, nn.Linear(widths[0], in_dim), LIF(**lif_kwargs), False, False)
         readout = PyramidalLayer((out_dim,), nn.Linear(widths[-1], out_dim), None, LIF(**lif_kwargs), False, False)
-        self.layers = nn.ModuleList([stimulus, *hidden, readout])
+        super().__init__([stimulus, *hidden, readout], (in_dim,))
         self.in_dim, self.out_dim, self.code_dim = in_dim, out_dim, code_dim
-
-    @property
-    def depth(self) -> int:
-        """Number of weight layers L."""
-        return len(self.layers) - 1
-
-    @property
-    def hidden(self) -> list[RecurrentLayer]:
-        """Layers 1..L-1."""
-        return list(self.layers[1:-1])
-
-    @property
-    def stimulus(self) -> PyramidalLayer:
-        """Layer 0 (its apical map reconstructs the input step)."""
-        return self.layers[0]
 
     @property
     def readout(self) -> PyramidalLayer:

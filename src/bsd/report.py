@@ -156,6 +156,22 @@ def _seq_groups(runs: list[dict], experiment: str) -> dict:
     return group(main, lambda m: (m["_arch"].split(" T")[0], _device([m]), m["rule"]))
 
 
+def _means(groups: dict, key: str, scale: float = 1.0) -> dict:
+    """Mean of test metric ``key`` per group (groups without it are left out)."""
+    out = {}
+    for g, ms in groups.items():
+        v = [x for m in ms if (x := _metric(m, key, scale)) is not None]
+        if v:
+            out[g] = statistics.mean(v)
+    return out
+
+
+def _by_rule(groups: dict) -> list:
+    """Groups ordered by architecture, device, then bsd / bp_snn / bp_ann."""
+    return sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1], RULE_ORDER.index(kv[0][2])
+                                                  if kv[0][2] in RULE_ORDER else 9))
+
+
 def text_table(runs: list[dict], experiment: str = "text_char") -> str:
     """Next-character accuracy and bits per character by rule, with the n-gram floors of the same split."""
     groups = _seq_groups(runs, experiment)
@@ -163,14 +179,9 @@ def text_table(runs: list[dict], experiment: str = "text_char") -> str:
         return ""
     lines = ["| model | architecture | test acc % (mean ± std) | bits / char | seeds | epochs | s / epoch "
              "| gap to bp_snn (points) | device |", "|" + "---|" * 9]
-    means = {}
-    for (arch, dev, rule), ms in groups.items():
-        accs = [a for m in ms if (a := _metric(m, "test/acc", 100)) is not None]
-        if accs:
-            means[(arch, dev, rule)] = statistics.mean(accs)
+    means = _means(groups, "test/acc", 100)
     floors: dict = {}
-    for (arch, dev, rule), ms in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1],
-                                                                        RULE_ORDER.index(kv[0][2]))):
+    for (arch, dev, rule), ms in _by_rule(groups):
         accs = [a for m in ms if (a := _metric(m, "test/acc", 100)) is not None]
         bpc = [b for m in ms if (b := _metric(m, "test/bpc")) is not None]
         tpe = [m["time_per_epoch_s"] for m in ms if m.get("time_per_epoch_s")]
@@ -194,13 +205,8 @@ def forecast_table(runs: list[dict], experiment: str = "timeseries_elec") -> str
         return ""
     lines = ["| model | architecture | test MSE (normalised) | MAE | RMSE | MSE / bp_ann MSE | seeds | epochs "
              "| s / epoch | device |", "|" + "---|" * 10]
-    mse_mean, floors, notes = {}, {}, []
-    for (arch, dev, rule), ms in groups.items():
-        v = [x for m in ms if (x := _metric(m, "test/mse")) is not None]
-        if v:
-            mse_mean[(arch, dev, rule)] = statistics.mean(v)
-    for (arch, dev, rule), ms in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1],
-                                                                        RULE_ORDER.index(kv[0][2]))):
+    mse_mean, floors, notes = _means(groups, "test/mse"), {}, []
+    for (arch, dev, rule), ms in _by_rule(groups):
         mse = [x for m in ms if (x := _metric(m, "test/mse")) is not None]
         mae = [x for m in ms if (x := _metric(m, "test/mae")) is not None]
         rmse = [x for m in ms if (x := _metric(m, "test/rmse")) is not None]

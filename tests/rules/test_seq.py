@@ -7,6 +7,7 @@ from bsd.coding import LabelCode, PopulationCode
 from bsd.recurrent import SeqStack
 from bsd.rules import RuleConfig
 from bsd.rules.seq import SEQ_RULES, previous_step, reduce_positions
+from tests.rules import assert_losses_are_local
 
 LIF = {"threshold": 0.6, "beta": 0.5}
 
@@ -27,10 +28,6 @@ def make(task="classify", widths=(16, 12), rule="bsd", T=3):
     return stack, code, SEQ_RULES[rule](RuleConfig(T=T, lam=0.1), task), x, y
 
 
-def owner_of(stack):
-    return {id(p): i for i, layer in enumerate(stack.layers) for p in layer.parameters()}
-
-
 def test_reduce_positions_and_previous_step():
     s = torch.arange(12.0).reshape(6, 2, 1)  # 3 positions x T=2
     assert torch.equal(reduce_positions(s, 2)[:, 0, 0], torch.tensor([1.0, 5.0, 9.0]))
@@ -43,15 +40,7 @@ def test_c1_and_c2_each_layer_loss_reaches_only_its_own_parameters(task):
     stack, code, rule, x, y = make(task)
     losses, _ = rule.layer_losses(stack, code, x, y)
     assert sorted(losses) == list(range(stack.depth + 1))
-    owner = owner_of(stack)
-    params = list(stack.parameters())
-    for i, li in losses.items():
-        grads = torch.autograd.grad(li, params, retain_graph=True, allow_unused=True)
-        for p, g in zip(params, grads, strict=True):
-            if owner[id(p)] != i:
-                assert g is None or torch.count_nonzero(g) == 0, f"layer {i}'s loss reaches layer {owner[id(p)]}"
-        assert any(g is not None and torch.count_nonzero(g) > 0
-                   for p, g in zip(params, grads, strict=True) if owner[id(p)] == i)
+    assert_losses_are_local(stack, losses)
     for layer in stack.hidden:  # W_x, W_h and Theta are separate tensors and all receive gradient
         ids = [id(p) for p in layer.basal_parameters()] + [id(p) for p in layer.apical_parameters()]
         assert len(ids) == len(set(ids))
