@@ -46,14 +46,38 @@ def test_bsd_learns_a_repetitive_text_beyond_the_unigram(text_file, tmp_path):
     assert m["test"]["test/acc"] > unigram + 0.2, m["test"]
 
 
-def test_generation_from_a_checkpoint_continues_the_prompt(text_file, tmp_path):
+def test_generation_from_a_checkpoint_continues_the_prompt(text_file, tmp_path, capsys):
+    from bsd.generate import main as generate
+
     cfg = compose(["+experiment=text_char", "data=text_file", f"data.path={text_file}", "data.seq_len=20",
                    "sample.length=0", *FAST])
     run(cfg, tmp_path / "run")
-    module = SequenceBSDModule.load_from_checkpoint(tmp_path / "run" / "checkpoints" / "last.ckpt")
+    ckpt = tmp_path / "run" / "checkpoints" / "last.ckpt"
+    module = SequenceBSDModule.load_from_checkpoint(ckpt)
     out = module.generate("to be", 25, temperature=0.0)
     assert len(out) == 25 and set(out) <= set(module.vocab)
     assert out == module.generate("to be", 25, temperature=0.0)  # greedy decoding is deterministic
+    capsys.readouterr()
+    generate([str(ckpt), "--prompt", "to be", "--length", "25", "--temperature", "0", "--out",
+              str(tmp_path / "g.txt")])
+    assert capsys.readouterr().out.strip() == ("to be" + out).strip()
+    assert (tmp_path / "g.txt").read_text() == "to be" + out
+
+
+def test_generation_refuses_a_missing_or_non_text_checkpoint(tmp_path, capsys):
+    from bsd.generate import main as generate
+
+    with pytest.raises(SystemExit) as e:
+        generate([str(tmp_path / "none.ckpt")])
+    assert e.value.code == 2 and "does not exist" in capsys.readouterr().err
+    torch.save({"hyper_parameters": {"model": {"arch": "mlp"}, "num_classes": 10}}, tmp_path / "mlp.ckpt")
+    with pytest.raises(SystemExit):
+        generate([str(tmp_path / "mlp.ckpt")])
+    assert "not a text model" in capsys.readouterr().err
+    (tmp_path / "junk.ckpt").write_bytes(b"not a checkpoint")
+    with pytest.raises(SystemExit):
+        generate([str(tmp_path / "junk.ckpt")])
+    assert "not a readable checkpoint" in capsys.readouterr().err
 
 
 def test_csv_timeseries_trains_and_reports_units(tmp_path):

@@ -23,11 +23,6 @@ def make(arch: str, encoder: str = "direct", **cfg):
     return stack, LabelCode(10), make_rule("bsd", RuleConfig(T=4, encoder=encoder, **cfg)), x, y
 
 
-def owner_of(stack):
-    """Map each parameter to the index of the layer that owns it."""
-    return {id(p): i for i, layer in enumerate(stack.layers) for p in layer.parameters()}
-
-
 @pytest.mark.parametrize("arch", ["mlp", "cnn"])
 def test_c1_forward_and_backward_weights_are_separate_and_both_trained(arch):
     stack, code, rule, x, y = make(arch)
