@@ -43,10 +43,11 @@ def test_main_refuses_an_empty_folder(tmp_path):
         raise AssertionError("expected an error")
 
 
-def _seq_run(root, exp, rule, seed, test, floors, sample=None):
+def _seq_run(root, exp, rule, seed, test, floors, sample=None, limit=1.0):
     d = root / exp / rule / f"seed{seed}"
     d.mkdir(parents=True)
-    cfg = {"experiment_name": exp, "seed": seed, "model": {"arch": "rnn", "rule": rule, "widths": [512], "T": 4}}
+    cfg = {"experiment_name": exp, "seed": seed, "model": {"arch": "rnn", "rule": rule, "widths": [512], "T": 4},
+           "trainer": {"limit_train_batches": limit}}
     (d / "config_resolved.yaml").write_text(yaml.safe_dump(cfg))
     m = {"experiment": exp, "rule": rule, "seed": seed, "epochs": 1, "test": test, "floors": floors,
          "time_per_epoch_s": 10.0, "device": "cpu", "command": "python src/train.py +experiment=" + exp}
@@ -58,7 +59,7 @@ def _seq_run(root, exp, rule, seed, test, floors, sample=None):
 def test_sequence_tables_show_floors_ratios_and_samples(tmp_path):
     ngram = {"2-gram": {"test/acc": 0.26}, "3-gram": {"test/acc": 0.41}}
     _seq_run(tmp_path, "text_char", "bsd", 0, {"test/acc": 0.45, "test/bpc": 2.5}, ngram, sample="Thou art")
-    _seq_run(tmp_path, "text_char", "bp_snn", 0, {"test/acc": 0.50, "test/bpc": 2.1}, ngram)
+    _seq_run(tmp_path, "text_char", "bp_snn", 0, {"test/acc": 0.50, "test/bpc": 2.1}, ngram, limit=100)
     fl = {"last value": {"test/mse": 0.028, "test/mae": 114.0, "test/rmse": 151.0},
           "linear AR (least squares)": {"test/mse": 0.004, "test/mae": 45.0, "test/rmse": 60.0}}
     _seq_run(tmp_path, "timeseries_elec", "bsd", 0, {"test/mse": 0.010, "test/mae": 70.0, "test/rmse": 90.0}, fl)
@@ -66,7 +67,8 @@ def test_sequence_tables_show_floors_ratios_and_samples(tmp_path):
     text = render(find_runs([tmp_path]), [str(tmp_path)])
     lines = text.splitlines()
     bsd = next(x for x in lines if x.startswith("| bsd | rnn 512 T4 | 45.00"))
-    assert "2.500" in bsd and "-5.00" in bsd
+    assert "2.500" in bsd and "-5.00" in bsd and "| all |" in bsd
+    assert any(x.startswith("| bp_snn |") and "| 100 |" in x for x in lines)
     assert any(x.startswith("| 3-gram count model (floor)") and "41.00" in x for x in lines)
     assert "ROMEO:\nThou art" in text
     fc = next(x for x in lines if x.startswith("| bsd | rnn 512 T4 | 0.0100"))

@@ -42,6 +42,16 @@ def arch_label(cfg: dict) -> str:
     return "mlp " + "-".join(parts)
 
 
+def batches_label(cfg: dict) -> str:
+    """Training batches per epoch: ``all``, or the cap set by ``trainer.limit_train_batches``."""
+    lim = cfg.get("trainer", {}).get("limit_train_batches", 1.0)
+    if isinstance(lim, int) and not isinstance(lim, bool) and lim != 1:
+        return str(lim)
+    if isinstance(lim, float) and lim < 1.0:
+        return f"{100 * lim:g} %"
+    return "all"
+
+
 def _config(run_dir: Path) -> dict:
     p = run_dir / "config_resolved.yaml"
     return (yaml.safe_load(p.read_text()) or {}) if p.is_file() else {}
@@ -67,7 +77,9 @@ def find_runs(roots: Iterable[str | Path]) -> list[dict]:
                 continue
             if "test" in m and "rule" in m:
                 m["_dir"] = str(p.parent)
-                m["_arch"] = arch_label(_config(p.parent))
+                cfg = _config(p.parent)
+                m["_arch"] = arch_label(cfg)
+                m["_batches"] = batches_label(cfg)
                 runs.append(m)
     return runs
 
@@ -156,6 +168,10 @@ def _seq_groups(runs: list[dict], experiment: str) -> dict:
     return group(main, lambda m: (m["_arch"].split(" T")[0], _device([m]), m["rule"]))
 
 
+def _batches(ms: list[dict]) -> str:
+    return "/".join(sorted({m.get("_batches", "all") for m in ms}))
+
+
 def _means(groups: dict, key: str, scale: float = 1.0) -> dict:
     """Mean of test metric ``key`` per group (groups without it are left out)."""
     out = {}
@@ -177,8 +193,8 @@ def text_table(runs: list[dict], experiment: str = "text_char") -> str:
     groups = _seq_groups(runs, experiment)
     if not groups:
         return ""
-    lines = ["| model | architecture | test acc % (mean ± std) | bits / char | seeds | epochs | s / epoch "
-             "| gap to bp_snn (points) | device |", "|" + "---|" * 9]
+    lines = ["| model | architecture | test acc % (mean ± std) | bits / char | seeds | epochs | batches / epoch "
+             "| s / epoch | gap to bp_snn (points) | device |", "|" + "---|" * 10]
     means = _means(groups, "test/acc", 100)
     floors: dict = {}
     for (arch, dev, rule), ms in _by_rule(groups):
@@ -188,13 +204,13 @@ def text_table(runs: list[dict], experiment: str = "text_char") -> str:
         ref = means.get((arch, dev, "bp_snn"))
         gap = f"{means[(arch, dev, rule)] - ref:+.2f}" if ref is not None and rule != "bp_snn" and accs else ""
         lines.append(f"| {rule} | {ms[0]['_arch']} | {_fmt(accs, 2)} | {_fmt(bpc, 3)} | {len(accs)} | "
-                     f"{'/'.join(map(str, sorted({m.get('epochs') for m in ms})))} | "
+                     f"{'/'.join(map(str, sorted({m.get('epochs') for m in ms})))} | {_batches(ms)} | "
                      f"{_fmt(tpe, 1) if tpe else '-'} | {gap} | {dev} |")
         for m in ms:
             floors.update(m.get("floors") or {})
     for name, f in sorted(floors.items()):
         lines.append(f"| {name} count model (floor) | most frequent next character | "
-                     f"{100 * f['test/acc']:.2f} | - | - | - | - | | same split |")
+                     f"{100 * f['test/acc']:.2f} | - | - | - | - | - | | same split |")
     return "\n".join(lines)
 
 
@@ -204,7 +220,7 @@ def forecast_table(runs: list[dict], experiment: str = "timeseries_elec") -> str
     if not groups:
         return ""
     lines = ["| model | architecture | test MSE (normalised) | MAE | RMSE | MSE / bp_ann MSE | seeds | epochs "
-             "| s / epoch | device |", "|" + "---|" * 10]
+             "| batches / epoch | s / epoch | device |", "|" + "---|" * 11]
     mse_mean, floors, notes = _means(groups, "test/mse"), {}, []
     for (arch, dev, rule), ms in _by_rule(groups):
         mse = [x for m in ms if (x := _metric(m, "test/mse")) is not None]
@@ -214,7 +230,7 @@ def forecast_table(runs: list[dict], experiment: str = "timeseries_elec") -> str
         ann = mse_mean.get((arch, dev, "bp_ann"))
         ratio = f"{statistics.mean(mse) / ann:.2f}" if ann and mse else "-"
         lines.append(f"| {rule} | {ms[0]['_arch']} | {_fmt(mse, 4)} | {_fmt(mae, 1)} | {_fmt(rmse, 1)} | {ratio} | "
-                     f"{len(mse)} | {'/'.join(map(str, sorted({m.get('epochs') for m in ms})))} | "
+                     f"{len(mse)} | {'/'.join(map(str, sorted({m.get('epochs') for m in ms})))} | {_batches(ms)} | "
                      f"{_fmt(tpe, 1) if tpe else '-'} | {dev} |")
         for m in ms:
             floors.update(m.get("floors") or {})
@@ -224,7 +240,7 @@ def forecast_table(runs: list[dict], experiment: str = "timeseries_elec") -> str
                              f"MSE {statistics.mean(mse):.4f}).")
     for name, f in sorted(floors.items()):
         lines.append(f"| {name} (floor) | same input window | {f['test/mse']:.4f} | {f['test/mae']:.1f} | "
-                     f"{f['test/rmse']:.1f} | - | - | - | - | same split |")
+                     f"{f['test/rmse']:.1f} | - | - | - | - | - | same split |")
     return "\n".join(lines) + ("\n\n" + "\n".join(sorted(set(notes))) if notes else "")
 
 
