@@ -324,7 +324,9 @@ def render(runs: list[dict], sources: list[str], unfinished: list[dict] | None =
                   "works, the last contiguous span; sequences of `data.seq_len` characters, state reset per "
                   "sequence). The count models predict the most frequent next character after the previous "
                   "n - 1 characters, counted on the same training span (backing off to shorter contexts). Paper, "
-                  "for reference only (Harry Potter corpus): BSD 41.8 %, predictive coding 38.8 %, DLL 33.7 %.",
+                  "for reference only (Harry Potter corpus): BSD 41.8 %, predictive coding 38.8 %, DLL 33.7 %. "
+                  "CPU rows come from `scripts/seq_results.sh`: one thread per run, two runs side by side on the "
+                  "2-core machine, so `s / epoch` is an upper bound for one run alone.",
                   "", text, ""]
         if smp := samples([m for m in runs if m.get("experiment") == "text_char"]):
             parts += ["Generated after training from the prompt (forward net only):", "", smp]
