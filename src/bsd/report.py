@@ -320,9 +320,11 @@ def render(runs: list[dict], sources: list[str], unfinished: list[dict] | None =
     ]
     if text := text_table(runs):
         parts += ["", "## Next-character prediction (`text_char`, Shakespeare)", "",
-                  "Accuracy and bits per character over every position of the test span (5 % of the complete "
-                  "works, the last contiguous span; sequences of `data.seq_len` characters, state reset per "
-                  "sequence). The count models predict the most frequent next character after the previous "
+                  "Accuracy and bits per character over the test span (5 % of the complete works, the last "
+                  "contiguous span), read as `data.eval_streams` contiguous streams with the state carried from "
+                  "one chunk of `data.seq_len` characters to the next (training sequences start from rest). "
+                  "`batches / epoch` below `all` means the run saw only that many training batches. "
+                  "The count models predict the most frequent next character after the previous "
                   "n - 1 characters, counted on the same training span (backing off to shorter contexts). Paper, "
                   "for reference only (Harry Potter corpus): BSD 41.8 %, predictive coding 38.8 %, DLL 33.7 %. "
                   "CPU rows come from `scripts/seq_results.sh`: one thread per run, two runs side by side on the "
