@@ -43,13 +43,14 @@ def test_main_refuses_an_empty_folder(tmp_path):
         raise AssertionError("expected an error")
 
 
-def _seq_run(root, exp, rule, seed, test, floors, sample=None, limit=1.0):
-    d = root / exp / rule / f"seed{seed}"
+def _seq_run(root, exp, rule, seed, test, floors, sample=None, limit=1.0, variant=None, best=None):
+    d = root / exp / rule / f"seed{seed}{variant or ''}"
     d.mkdir(parents=True)
     cfg = {"experiment_name": exp, "seed": seed, "model": {"arch": "rnn", "rule": rule, "widths": [512], "T": 4},
            "trainer": {"limit_train_batches": limit}}
     (d / "config_resolved.yaml").write_text(yaml.safe_dump(cfg))
     m = {"experiment": exp, "rule": rule, "seed": seed, "epochs": 1, "test": test, "floors": floors,
+         "variant": variant, "best_val_acc": best,
          "time_per_epoch_s": 10.0, "device": "cpu", "command": "python src/train.py +experiment=" + exp}
     if sample:
         m["sample"] = {"prompt": "ROMEO:\n", "temperature": 0.8, "text": sample}
@@ -64,8 +65,10 @@ def test_sequence_tables_show_floors_ratios_and_samples(tmp_path):
           "linear AR (least squares)": {"test/mse": 0.004, "test/mae": 45.0, "test/rmse": 60.0}}
     _seq_run(tmp_path, "timeseries_elec", "bsd", 0, {"test/mse": 0.010, "test/mae": 70.0, "test/rmse": 90.0}, fl)
     _seq_run(tmp_path, "timeseries_elec", "bp_ann", 0, {"test/mse": 0.008, "test/mae": 60.0, "test/rmse": 80.0}, fl)
+    _seq_run(tmp_path, "timeseries_elec", "bsd", 0, {"test/mse": 0.02}, fl, variant="epochs5", best=0.03)
     text = render(find_runs([tmp_path]), [str(tmp_path)])
     lines = text.splitlines()
+    assert any(x.startswith("| timeseries_elec | epochs5 | bsd | 0.0200 |") and "| 0.0300 |" in x for x in lines)
     bsd = next(x for x in lines if x.startswith("| bsd | rnn 512 T4 | 45.00"))
     assert "2.500" in bsd and "-5.00" in bsd and "| all |" in bsd
     assert any(x.startswith("| bp_snn |") and "| 100 |" in x for x in lines)

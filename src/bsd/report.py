@@ -257,17 +257,31 @@ def samples(runs: list[dict]) -> str:
 
 
 def variant_table(runs: list[dict]) -> str:
-    """Ablations: one row per (experiment, variant, rule) with its command."""
+    """Ablations: one row per (experiment, variant, rule) with its command.
+
+    Classification and text rows show accuracy (%), forecasting rows the normalised MSE.
+    """
     var = [m for m in runs if m.get("variant")]
     groups = group(var, lambda m: (m["experiment"], m["variant"], m["rule"]))
-    lines = ["| experiment | variant | rule | test acc % | seeds | epochs | best val acc % | command (one seed) |",
-             "|" + "---|" * 8]
-    for (exp, variant, rule), ms in sorted(groups.items(), key=lambda kv: (kv[0][0], -statistics.mean(
-            [a for m in kv[1] if (a := _acc(m)) is not None] or [0]))):
-        accs = [a for m in ms if (a := _acc(m)) is not None]
-        bva = [100 * m["best_val_acc"] for m in ms if m.get("best_val_acc") is not None]
-        lines.append(f"| {exp} | {variant} | {rule} | {_mean_std(accs)} | {len(accs)} | "
-                     f"{'/'.join(map(str, sorted({m.get('epochs') for m in ms})))} | {_mean_std(bva)} | "
+    lines = ["| experiment | variant | rule | test (acc % or MSE) | seeds | epochs | best validation (same metric) "
+             "| command (one seed) |", "|" + "---|" * 8]
+
+    def score(ms: list[dict]) -> tuple[list[float], list[float], int]:
+        acc = any("test/acc" in m.get("test", {}) for m in ms)
+        key, scale, digits = ("test/acc", 100.0, 2) if acc else ("test/mse", 1.0, 4)
+        vals = [x for m in ms if (x := _metric(m, key, scale)) is not None]
+        best = [scale * m["best_val_acc"] for m in ms if m.get("best_val_acc") is not None]
+        return vals, best, digits
+
+    def order(kv) -> tuple:
+        vals, _, digits = score(kv[1])
+        mean = statistics.mean(vals) if vals else 0.0
+        return kv[0][0], -mean if digits == 2 else mean
+
+    for (exp, variant, rule), ms in sorted(groups.items(), key=order):
+        vals, best, digits = score(ms)
+        lines.append(f"| {exp} | {variant} | {rule} | {_fmt(vals, digits)} | {len(vals)} | "
+                     f"{'/'.join(map(str, sorted({m.get('epochs') for m in ms})))} | {_fmt(best, digits)} | "
                      f"`{ms[0].get('command', '')}` |")
     return "\n".join(lines)
 
