@@ -15,7 +15,6 @@ with ReLU and one step per position.
 from __future__ import annotations
 
 import abc
-import math
 
 import torch
 import torch.nn.functional as F
@@ -199,7 +198,3 @@ class SeqBPANN(SeqBPSNN):
 
 SEQ_RULES: dict[str, type[SeqRule]] = {"bsd": SeqBSD, "bp_snn": SeqBPSNN, "bp_ann": SeqBPANN}
 
-
-def bits_per_token(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Mean cross-entropy in bits of ``logits [N, V]`` against ``y [N]``."""
-    return F.cross_entropy(logits, y) / math.log(2)
