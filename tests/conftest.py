@@ -53,3 +53,17 @@ def compose(overrides: list[str]):
 
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         return hcompose(config_name="config", overrides=overrides, return_hydra_config=False)
+
+
+@pytest.fixture(scope="session")
+def mnist_feature_net(tmp_path_factory):
+    """An FID feature network trained for two epochs on 4000 real MNIST images: (path, checkpoint, data module)."""
+    from bsd.data import ImageDataModule
+    from bsd.fid import save_feature_net, train_feature_net
+
+    d = tmp_path_factory.mktemp("fid")
+    dm = ImageDataModule("mnist", train_subset=4000, val_size=500)
+    ckpt = train_feature_net(dm, epochs=2, log=lambda *_: None)
+    path = d / "mnist-classifier.pt"
+    save_feature_net(ckpt, path)
+    return path, ckpt, dm

@@ -8,8 +8,9 @@ from bsd.train import run
 from tests.conftest import CONF, compose
 
 EXPERIMENTS = sorted(p.stem for p in (CONF / "experiment").glob("*.yaml"))
-IMAGE = [e for e in EXPERIMENTS if e.split("_")[0] in ("mnist", "fmnist")]
+IMAGE = [e for e in EXPERIMENTS if e.split("_")[0] in ("mnist", "fmnist") and not e.endswith("_ae")]
 SEQUENCE = ["text_char", "timeseries_elec"]
+GENERATION = ["mnist_ae", "fmnist_ae"]
 
 
 def test_the_four_classification_experiments_exist():
@@ -36,6 +37,15 @@ def test_sequence_experiments_use_the_spiking_rnn(name):
     assert (m.code.kind == "population") == (name == "timeseries_elec")
 
 
+@pytest.mark.parametrize("name", GENERATION)
+def test_generation_experiments_use_the_spiking_autoencoder_at_T8(name):
+    cfg = compose([f"+experiment={name}"])
+    m = cfg.model
+    assert (m.arch, m.T, m.neuron.threshold, cfg.data.batch_size) == ("ae", 8, 0.6, 128)
+    assert m.reco.frequency.enabled and m.reco.frequency.lam_high > m.reco.frequency.lam_low
+    assert cfg.data.name == ("fashion_mnist" if name.startswith("fmnist") else "mnist")
+
+
 def test_overrides_compose_beside_an_experiment():
     cfg = compose(["+experiment=mnist_cnn", "model.rule=bp_snn", "seed=3", "logger=wandb", "model.T=8"])
     assert (cfg.model.rule, cfg.seed, cfg.logger.kind, cfg.model.T, cfg.model.arch) == ("bp_snn", 3, "wandb", 8, "cnn")
@@ -45,8 +55,9 @@ def test_overrides_compose_beside_an_experiment():
 def test_fast_dev_run(name, tmp_path: Path):
     if name.startswith("fmnist") and not Path("/usr/share/datasets/fashion-mnist").is_dir():
         pytest.skip("Fashion-MNIST Debian package not installed (make install-data as root)")
+    extra = ["generation.fid.enabled=false", "generation.n_fit=256"] if name in GENERATION else []
     cfg = compose([f"+experiment={name}", "trainer.fast_dev_run=true", "logger=none",
-                   "trainer.enable_progress_bar=false"])
+                   "trainer.enable_progress_bar=false", *extra])
     m = run(cfg, tmp_path)
-    key = "test/mse" if name.startswith("timeseries") else "test/acc"
+    key = "test/mse" if name.startswith("timeseries") or name in GENERATION else "test/acc"
     assert m["test"][key] >= 0.0

@@ -42,3 +42,26 @@ def test_empty_width_lists():
         mlp_stages([])
     with pytest.raises(ValueError, match="model.channels"):
         cnn_stages([], [256])
+
+
+def test_autoencoder_stages_mirror_the_encoder_and_end_on_the_image():
+    from bsd.nets import autoencoder_stages
+
+    stages = autoencoder_stages((1, 28, 28), [16, 32], 20)
+    assert stages == [("conv", 16), ("conv", 32), ("fc", 20), ("map", (32, 7, 7)), ("up", 16)]
+    stack = build_stack((1, 28, 28), stages, 1, LIF, out_kind="up")
+    assert stack.concept.shape == (1, 28, 28)
+    with pytest.raises(ValueError, match="divisible"):
+        autoencoder_stages((1, 28, 28), [8, 8, 8], 20)
+    with pytest.raises(ValueError, match="up stage"):
+        build_stack((784,), [("up", 4)], 10, LIF)
+
+
+def test_upsample_by_integer_factors_equals_nearest_interpolation():
+    import torch.nn.functional as F
+
+    from bsd.layers import Upsample
+
+    x = torch.randn(3, 4, 7, 5)
+    for size in [(14, 10), (21, 5), (9, 11)]:
+        assert torch.equal(Upsample(size)(x), F.interpolate(x, size=size, mode="nearest"))

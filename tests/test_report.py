@@ -78,3 +78,26 @@ def test_sequence_tables_show_floors_ratios_and_samples(tmp_path):
     assert "| 1.25 |" in fc  # MSE ratio to bp_ann
     assert "The linear AR (least squares) floor (MSE 0.0040) beats `bsd`" in text
     assert "The last value floor" not in text
+
+
+def test_generation_table_shows_fid_ratio_feature_net_and_grid_links(tmp_path):
+    from bsd.report import generation_table
+
+    for rule, fid in (("bsd", 90.0), ("bp_ann", 60.0)):
+        d = tmp_path / "res" / "mnist_ae" / rule / "seed0"
+        (d / "grids").mkdir(parents=True)
+        (d / "grids" / "final.png").write_bytes(b"png")
+        cfg = {"experiment_name": "mnist_ae", "seed": 0, "model": {"arch": "ae", "rule": rule, "channels": [16, 32],
+                                                                     "latent": 32, "T": 8}}
+        (d / "config_resolved.yaml").write_text(yaml.safe_dump(cfg))
+        m = {"experiment": "mnist_ae", "rule": rule, "seed": 0, "dataset": "mnist", "epochs": 3, "device": "cpu",
+             "test": {"test/mse": 0.02, "test/fid_recon": fid / 3, "test/fid_samples": fid},
+             "generation": {"feature_net_test_acc": 0.9864, "feature_net_command": "python -m bsd.fid --data mnist"}}
+        (d / "metrics.json").write_text(json.dumps(m))
+    text = generation_table(find_runs([tmp_path / "res"]), tmp_path / "docs")
+    bsd = next(line for line in text.splitlines() if "| bsd |" in line)
+    assert "ae c16-32 z32 T8" in bsd and "90.00" in bsd and "| 1.50 |" in bsd
+    assert "[png](../res/mnist_ae/bsd/seed0/grids/final.png)" in bsd
+    assert "98.64 %" in text and "python -m bsd.fid --data mnist" in text
+    ann = next(line for line in text.splitlines() if "| bp_ann |" in line)
+    assert "T1" in ann and "| 1.00 |" in ann

@@ -111,6 +111,11 @@ class Upsample(nn.Module):
         self.size = tuple(size)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # noqa: D102
+        (h, w), (th, tw) = x.shape[-2:], self.size
+        if th % h == 0 and tw % w == 0:  # integer factors: a broadcast copy (much faster than interpolate on CPU)
+            fh, fw = th // h, tw // w
+            b = x.shape[:-2]
+            return x[..., :, None, :, None].expand(*b, h, fh, w, fw).reshape(*b, th, tw)
         return F.interpolate(x, size=self.size, mode="nearest")
 
 

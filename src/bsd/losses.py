@@ -72,8 +72,11 @@ def frequency_split(x: torch.Tensor, cutoff: float) -> tuple[torch.Tensor, torch
 
 def frequency_reco_loss(v: torch.Tensor, v_hat: torch.Tensor, cutoff: float = 0.25, lam_low: float = 0.3,
                         lam_high: float = 0.9, labels: torch.Tensor | None = None,
-                        same_class: str = "negative") -> torch.Tensor:
-    """Frequency-aware ReCo: ReCo on the low band with ``lam_low`` plus on the high band with ``lam_high``."""
+                        same_class: str = "ignore") -> torch.Tensor:
+    """Frequency-aware ReCo: ReCo on the low band with ``lam_low`` plus on the high band with ``lam_high``.
+
+    Without ``labels`` every off-diagonal pair is pushed apart (autoencoders have no classes).
+    """
     vl, vh = frequency_split(v, cutoff)
     hl, hh = frequency_split(v_hat, cutoff)
     return reco_loss(vl, hl, lam_low, labels, same_class) + reco_loss(vh, hh, lam_high, labels, same_class)

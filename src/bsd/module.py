@@ -23,6 +23,27 @@ class NonFiniteLossError(FloatingPointError):
     """Raised when a training loss is NaN or infinite (training stops, no checkpoint is written)."""
 
 
+def lif_config(model_cfg: Any) -> dict:
+    """LIF keyword arguments from ``model.neuron`` (validated)."""
+    n = model_cfg.neuron
+    if n.threshold <= 0:
+        raise ValueError(f"model.neuron.threshold must be > 0, got {n.threshold}")
+    return dict(threshold=n.threshold, beta=n.beta, reset=n.reset, surrogate=n.surrogate, alpha=n.alpha)
+
+
+def rule_config(model_cfg: Any) -> RuleConfig:
+    """The settings every rule reads, from the ``model`` config group."""
+    w = model_cfg.loss_weights
+    freq = model_cfg.reco.get("frequency") or {}
+    return RuleConfig(T=model_cfg.T, encoder=model_cfg.encoder, reduce_T=model_cfg.reduce_T,
+                      lam=model_cfg.reco.lam, same_class=model_cfg.reco.same_class,
+                      w_hidden=w.hidden if isinstance(w.hidden, (int, float)) else list(w.hidden),
+                      w_concept=w.concept, w_recall=w.recall, decorrelation=model_cfg.get("decorrelation", 0.0),
+                      reco_on=model_cfg.reco.get("on", "voltage"),
+                      freq_cutoff=freq.get("cutoff") if freq.get("enabled", False) else None,
+                      lam_low=freq.get("lam_low", 0.3), lam_high=freq.get("lam_high", 0.9))
+
+
 def build_from_config(model_cfg: Any, in_shape: tuple[int, ...], num_classes: int):
     """Stack, label code and rule from the ``model`` config group."""
     arch = model_cfg.arch
@@ -35,17 +56,8 @@ def build_from_config(model_cfg: Any, in_shape: tuple[int, ...], num_classes: in
         in_shape = (math.prod(in_shape),)
     else:
         stages = cnn_stages(list(model_cfg.channels), list(model_cfg.fc))
-    n = model_cfg.neuron
-    if n.threshold <= 0:
-        raise ValueError(f"model.neuron.threshold must be > 0, got {n.threshold}")
-    lif = dict(threshold=n.threshold, beta=n.beta, reset=n.reset, surrogate=n.surrogate, alpha=n.alpha)
-    stack = build_stack(in_shape, stages, code.dim, lif, norm=model_cfg.norm)
-    w = model_cfg.loss_weights
-    rcfg = RuleConfig(T=model_cfg.T, encoder=model_cfg.encoder, reduce_T=model_cfg.reduce_T,
-                      lam=model_cfg.reco.lam, same_class=model_cfg.reco.same_class,
-                      w_hidden=w.hidden if isinstance(w.hidden, (int, float)) else list(w.hidden),
-                      w_concept=w.concept, w_recall=w.recall, decorrelation=model_cfg.decorrelation)
-    return stack, code, make_rule(model_cfg.rule, rcfg)
+    stack = build_stack(in_shape, stages, code.dim, lif_config(model_cfg), norm=model_cfg.norm)
+    return stack, code, make_rule(model_cfg.rule, rule_config(model_cfg))
 
 
 class RuleModule(L.LightningModule):

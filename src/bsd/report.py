@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable
@@ -29,6 +30,9 @@ def arch_label(cfg: dict) -> str:
     if m.get("arch") == "rnn":
         t = 1 if m.get("rule") == "bp_ann" else m.get("T")
         return f"rnn {'-'.join(map(str, m.get('widths', [])))} T{t}"
+    if m.get("arch") == "ae":
+        t = 1 if m.get("rule") == "bp_ann" else m.get("T")
+        return f"ae c{'-'.join(map(str, m.get('channels', [])))} z{m.get('latent')} T{t}"
     if m.get("arch") == "cnn":
         return f"cnn c{'-'.join(map(str, m.get('channels', [])))} fc{'-'.join(map(str, m.get('fc', [])))}"
     w = list(m.get("widths", []))
@@ -244,6 +248,52 @@ def forecast_table(runs: list[dict], experiment: str = "timeseries_elec") -> str
     return "\n".join(lines) + ("\n\n" + "\n".join(sorted(set(notes))) if notes else "")
 
 
+def generation_table(runs: list[dict], link_base: Path = Path("docs")) -> str:
+    """Autoencoders: reconstruction MSE, FID (classifier features) of reconstructions and samples, grids."""
+    main = [m for m in runs if not m.get("variant") and m.get("experiment", "").endswith("_ae")]
+    if not main:
+        return ""
+    groups = group(main, lambda m: (m["experiment"], m["_arch"].split(" T")[0], _device([m]), m["rule"]))
+    lines = ["| experiment | model | architecture | test MSE | FID recon | FID samples | sample FID / bp_ann | "
+             "seeds | epochs | s / epoch | device | final grid |", "|" + "---|" * 12]
+    fid_mean = {k: statistics.mean(v) for k, ms in groups.items()
+                if (v := [x for m in ms if (x := _metric(m, "test/fid_samples")) is not None])}
+    nets: dict = {}
+    order = sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2],
+                                                   RULE_ORDER.index(kv[0][3]) if kv[0][3] in RULE_ORDER else 9))
+    for (exp, arch, dev, rule), ms in order:
+        mse = [x for m in ms if (x := _metric(m, "test/mse")) is not None]
+        fr = [x for m in ms if (x := _metric(m, "test/fid_recon")) is not None]
+        fs = [x for m in ms if (x := _metric(m, "test/fid_samples")) is not None]
+        tpe = [m["time_per_epoch_s"] for m in ms if m.get("time_per_epoch_s")]
+        ann = fid_mean.get((exp, arch, dev, "bp_ann"))
+        ratio = f"{statistics.mean(fs) / ann:.2f}" if ann and fs else "-"
+        grid = Path(ms[-1]["_dir"]) / "grids" / "final.png"
+        link = f"[png]({os.path.relpath(grid, link_base)})" if grid.is_file() else "-"
+        lines.append(f"| {exp} | {rule} | {ms[0]['_arch']} | {_fmt(mse, 4)} | {_fmt(fr, 2)} | {_fmt(fs, 2)} | "
+                     f"{ratio} | {len(mse)} | {'/'.join(map(str, sorted({m.get('epochs') for m in ms})))} | "
+                     f"{_fmt(tpe, 1) if tpe else '-'} | {dev} | {link} |")
+        for m in ms:
+            g = m.get("generation") or {}
+            if g.get("feature_net_test_acc") is not None:
+                nets[m["dataset"]] = (g["feature_net_test_acc"], g.get("feature_net_command"))
+    notes = [f"- Feature network for {DATASET_NAMES.get(d, d)}: BP-trained CNN classifier, test accuracy "
+             f"{100 * acc:.2f} % (`{cmd}`)." for d, (acc, cmd) in sorted(nets.items())]
+    return "\n".join(lines) + ("\n\n" + "\n".join(notes) if notes else "")
+
+
+def grids(runs: list[dict], link_base: Path = Path("docs")) -> str:
+    """Inline final grids of the main autoencoder runs (originals / reconstructions / samples)."""
+    out = []
+    for m in sorted(runs, key=lambda r: (r.get("experiment", ""), RULE_ORDER.index(r["rule"])
+                                         if r["rule"] in RULE_ORDER else 9, r.get("seed") or 0)):
+        g = Path(m["_dir"]) / "grids" / "final.png"
+        if m.get("experiment", "").endswith("_ae") and not m.get("variant") and g.is_file():
+            out.append(f"`{m['experiment']}` / `{m['rule']}`, seed {m.get('seed')}:\n\n"
+                       f"![{m['experiment']} {m['rule']}]({os.path.relpath(g, link_base)})\n")
+    return "\n".join(out)
+
+
 def samples(runs: list[dict]) -> str:
     """The text each main text run generated after training (prompt included)."""
     out = []
@@ -311,8 +361,9 @@ def commands(runs: list[dict]) -> str:
                      for (e, r), m in sorted(seen.items()))
 
 
-def render(runs: list[dict], sources: list[str], unfinished: list[dict] | None = None) -> str:
-    """The whole results page."""
+def render(runs: list[dict], sources: list[str], unfinished: list[dict] | None = None,
+           link_base: Path = Path("docs")) -> str:
+    """The whole results page (image links relative to ``link_base``, the page's folder)."""
     parts = [
         "# Results",
         "",
@@ -353,6 +404,17 @@ def render(runs: list[dict], sources: list[str], unfinished: list[dict] | None =
                   "MSE on the normalised target; MAE and RMSE in MW; all over the forecasts after every complete "
                   "window of the test span. The floors are computed by the same code on the same forecasts. "
                   "Paper, for reference only (METR-LA): BSD MSE 0.125, BP on ANN 0.131.", "", fc]
+    if gen := generation_table(runs, link_base):
+        parts += ["", "## Image generation (`mnist_ae`, `fmnist_ae`)", "",
+                  "Spiking convolutional autoencoders (T = 8; `bp_ann`: ReLU, T = 1). Test MSE: reconstructions of "
+                  "the 10,000 test images (pixels in [0, 1]). FID (classifier features): Fréchet distance between "
+                  "the 128 penultimate features of a BP-trained CNN classifier of the same dataset (torchmetrics' "
+                  "FID with that network as a custom feature extractor), test images against the reconstructions "
+                  "of the test images (FID recon) and against as many samples decoded from latents drawn from the "
+                  "Gaussian fitted to training latents (FID samples). This is not the Inception FID and is not "
+                  "comparable with the paper's numbers (Inception FID on MNIST: ANN-BP 49.56, FSVAE 97.06, "
+                  "BSD 72.39; BSD / ANN-BP = 1.46). Each grid shows a row of test images, their reconstructions and "
+                  "two rows of samples.", "", gen, "", grids(runs, link_base)]
     if any(m.get("variant") for m in runs):
         parts += ["", "## Ablations", "", "Each row is a variant of the default configuration, labelled with "
                   "`variant=NAME` on its command line.", "", variant_table(runs)]
@@ -375,7 +437,7 @@ def main(argv: list[str] | None = None) -> None:
     if not runs:
         raise SystemExit(f"error: no metrics.json found under {a.roots}; train first (python src/train.py ...)")
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(a.out).write_text(render(runs, a.roots, unfinished_runs(a.roots)))
+    Path(a.out).write_text(render(runs, a.roots, unfinished_runs(a.roots), Path(a.out).parent))
     print(f"wrote {a.out} from {len(runs)} runs")
 
 

@@ -18,9 +18,8 @@ from torchmetrics import MeanMetric, MeanSquaredError, MetricCollection
 from torchmetrics.classification import MulticlassAccuracy
 
 from .coding import LabelCode, PopulationCode
-from .module import RuleModule
+from .module import RuleModule, lif_config, rule_config
 from .recurrent import SeqStack
-from .rules import RuleConfig
 from .rules.seq import SEQ_RULES, TASKS
 
 
@@ -35,8 +34,7 @@ def build_seq_from_config(model_cfg: Any, in_dim: int, num_outputs: int, task: s
         if c.kind != "population":
             raise ValueError(f"forecasting needs model.code.kind=population, got {c.kind!r}")
         code = PopulationCode(int(c.dim or 32), float(c.get("lo", -3.0)), float(c.get("hi", 3.0)))
-    n = model_cfg.neuron
-    lif = dict(threshold=n.threshold, beta=n.beta, reset=n.reset, surrogate=n.surrogate, alpha=n.alpha)
+    lif = lif_config(model_cfg)
     input_code = None
     if model_cfg.encoder == "population":
         ic = model_cfg.input_code
@@ -46,12 +44,7 @@ def build_seq_from_config(model_cfg: Any, in_dim: int, num_outputs: int, task: s
                      recurrent_gain=float(model_cfg.get("recurrent_gain", 0.1)))
     if model_cfg.rule not in SEQ_RULES:
         raise ValueError(f"model.rule={model_cfg.rule!r} is unknown; choose one of {sorted(SEQ_RULES)}")
-    w = model_cfg.loss_weights
-    rcfg = RuleConfig(T=model_cfg.T, encoder=model_cfg.encoder, reduce_T=model_cfg.reduce_T,
-                      lam=model_cfg.reco.lam, same_class=model_cfg.reco.same_class,
-                      w_hidden=w.hidden if isinstance(w.hidden, (int, float)) else list(w.hidden),
-                      w_concept=w.concept, w_recall=w.recall, reco_on=model_cfg.reco.get("on", "voltage"))
-    return stack, code, SEQ_RULES[model_cfg.rule](rcfg, task, input_code)
+    return stack, code, SEQ_RULES[model_cfg.rule](rule_config(model_cfg), task, input_code)
 
 
 class SequenceBSDModule(RuleModule):

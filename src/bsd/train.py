@@ -15,6 +15,7 @@ from hydra.utils import instantiate
 from lightning.pytorch.callbacks import ModelCheckpoint
 from omegaconf import DictConfig, OmegaConf
 
+from .ae_module import AutoencoderModule
 from .callbacks import EpochTimer
 from .loggers import build_logger
 from .module import BSDModule, RuleModule
@@ -38,9 +39,13 @@ def run(cfg: DictConfig, out_dir: str | Path) -> dict[str, Any]:
     L.seed_everything(cfg.seed, workers=True)
 
     dm = instantiate(cfg.data)
-    module = build_module(cfg.model, dm)  # validates the model config before any data work
+    module = build_module(cfg.model, dm, cfg.get("generation"))  # validates the model config before data work
     dm.prepare_data()
     dm.setup("fit")
+    gen_info: dict[str, Any] = {}
+    if isinstance(module, AutoencoderModule):
+        module.grid_dir = out / "grids"
+        gen_info = setup_fid(module, cfg.generation, dm, cfg.seed) if cfg.get("test", True) else {}
 
     name = f"{cfg.experiment_name}-{cfg.model.rule}-s{cfg.seed}"
     logger = build_logger(cfg.logger, out, name, OmegaConf.to_container(cfg, resolve=True))
@@ -64,6 +69,11 @@ def run(cfg: DictConfig, out_dir: str | Path) -> dict[str, Any]:
         test = {k: _scalar(v) for k, v in (res[0] if res else {}).items()}
 
     extra: dict[str, Any] = {}
+    if isinstance(module, AutoencoderModule):
+        batch = next(iter(dm.test_dataloader()))[0]
+        module.write_grid(batch, "final")
+        grids = sorted(str(p.relative_to(out)) for p in (out / "grids").glob("*.png"))
+        extra["generation"] = {**gen_info, "grids": grids}
     if hasattr(dm, "floors") and cfg.get("floors", True):
         extra["floors"] = dm.floors()
     sample = cfg.get("sample")
@@ -113,9 +123,16 @@ def run(cfg: DictConfig, out_dir: str | Path) -> dict[str, Any]:
     return metrics
 
 
-def build_module(model_cfg: DictConfig, dm) -> RuleModule:
+def build_module(model_cfg: DictConfig, dm, generation: DictConfig | None = None) -> RuleModule:
     """The LightningModule for ``model.arch`` on this data; a clear error when they do not fit."""
     task = getattr(dm, "task", "image")
+    if model_cfg.arch == "ae":
+        if task != "image":
+            raise ValueError(f"model=ae (image generation) needs image data (data=mnist or fashion_mnist), got "
+                             f"{task!r} data")
+        g = generation or {}
+        return AutoencoderModule(model_cfg, dm.in_shape, dm.name, n_fit=int(g.get("n_fit", 10000)),
+                                 grid_every=int(g.get("grid_every", 1)), n_grid=int(g.get("n_grid", 8)))
     if model_cfg.arch == "rnn":
         if task == "image":
             raise ValueError("model=rnn needs sequence data (data=shakespeare, text_file, vic_elec or "
@@ -124,6 +141,27 @@ def build_module(model_cfg: DictConfig, dm) -> RuleModule:
     if task != "image":
         raise ValueError(f"model.arch={model_cfg.arch!r} needs image data; sequence data needs model=rnn")
     return BSDModule(model_cfg, dm.in_shape, dm.num_classes)
+
+
+def setup_fid(module: AutoencoderModule, gen: DictConfig, dm, seed: int) -> dict[str, Any]:
+    """Load (training and caching it first if needed) the FID feature network and hand it to the module.
+
+    Runs before training, so a missing or wrong feature-network file stops the run before any work.
+    """
+    from .fid import InceptionFID, ensure_feature_net, load_feature_net
+
+    fid = gen.fid
+    if not fid.enabled:
+        return {}
+    path = ensure_feature_net(fid.get("features"), dm, log=log.info)
+    net, meta = load_feature_net(path, dm.name)
+    inception = None
+    if fid.get("inception_weights"):
+        inception = (InceptionFID(fid.inception_weights), InceptionFID(fid.inception_weights))
+    module.set_fid(net, inception, int(fid.n_samples), seed)
+    return {"feature_net": str(path), "feature_net_test_acc": meta.get("test_acc"),
+            "feature_net_command": meta.get("command"), "fid_n_samples": int(fid.n_samples),
+            "inception": bool(inception)}
 
 
 def _log_text(logger, key: str, text: str) -> None:

@@ -32,6 +32,11 @@ class RuleConfig:
     w_recall: float = 1.0
     decorrelation: float = 0.0
     reco_on: str = "voltage"
+    #: frequency-aware ReCo on image-shaped hidden layers (spec 3): radial cut-off as a fraction of
+    #: Nyquist (None = plain ReCo everywhere) and the push weights of the low and high bands
+    freq_cutoff: float | None = None
+    lam_low: float = 0.3
+    lam_high: float = 0.9
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -43,6 +48,12 @@ class RuleConfig:
             raise ValueError(f"model.decorrelation must be >= 0, got {self.decorrelation}")
         if self.lam < 0:
             raise ValueError(f"model.reco.lam must be >= 0, got {self.lam}")
+        if self.freq_cutoff is not None and not 0 < self.freq_cutoff < 1:
+            raise ValueError(f"model.reco.frequency.cutoff must be in (0, 1) (fraction of Nyquist), "
+                             f"got {self.freq_cutoff}")
+        if self.lam_low < 0 or self.lam_high < 0:
+            raise ValueError(f"model.reco.frequency.lam_low / lam_high must be >= 0, got {self.lam_low}, "
+                             f"{self.lam_high}")
         if self.encoder not in ENCODERS:
             raise ValueError(f"model.encoder must be one of {ENCODERS}, got {self.encoder!r}")
         if self.reduce_T not in REDUCE_T:

@@ -1,0 +1,193 @@
+"""AutoencoderModule: a spiking autoencoder (forward and backward nets) for image generation.
+
+Training: the rule's reconstruction (and, for ``bsd``, layer-local distillation) losses.
+Validation: reconstruction MSE; before each validation the latent Gaussian is refitted on
+training images (the ex-post density estimate of spec section 5, saved in every checkpoint);
+every ``grid_every`` epochs a PNG grid of originals, reconstructions and samples.
+Test: reconstruction MSE and, when a feature network is set (:meth:`set_fid`), FID
+(classifier features) of reconstructions and of samples against the test images.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from omegaconf import DictConfig, OmegaConf
+from torchmetrics import MeanMetric, MeanSquaredError
+
+from .grids import image_grid, save_png, stack_panels
+from .module import RuleModule, lif_config, rule_config
+from .nets import autoencoder_stages, build_stack
+from .rules.ae import AE_RULES, LATENT_SAMPLING, latent_index
+
+
+def build_ae_from_config(model_cfg: Any, in_shape: tuple[int, int, int]):
+    """Stack and autoencoder rule from the ``model`` config group."""
+    if len(in_shape) != 3:
+        raise ValueError(f"model=ae needs image data [C, H, W], got input shape {tuple(in_shape)}")
+    if model_cfg.rule not in AE_RULES:
+        raise ValueError(f"model.rule={model_cfg.rule!r} is unknown; choose one of {sorted(AE_RULES)}")
+    if model_cfg.latent_sampling not in LATENT_SAMPLING:
+        raise ValueError(f"model.latent_sampling must be one of {LATENT_SAMPLING}, "
+                         f"got {model_cfg.latent_sampling!r}")
+    stages = autoencoder_stages(in_shape, list(model_cfg.channels), int(model_cfg.latent))
+    stack = build_stack(in_shape, stages, in_shape[0], lif_config(model_cfg), norm=model_cfg.norm, out_kind="up")
+    return stack, AE_RULES[model_cfg.rule](rule_config(model_cfg))
+
+
+class AutoencoderModule(RuleModule):
+    """Holds the autoencoder's forward and backward nets, its rule and the fitted latent Gaussian."""
+
+    monitor = ("val/mse", "min")
+    task = "generate"
+
+    def __init__(self, model: dict, in_shape: list[int], dataset: str, n_fit: int = 10000, grid_every: int = 1,
+                 n_grid: int = 8) -> None:
+        super().__init__()
+        if isinstance(model, DictConfig):
+            model = OmegaConf.to_container(model, resolve=True)
+        self.save_hyperparameters({"model": model, "in_shape": list(in_shape), "dataset": dataset,
+                                   "task": self.task, "n_fit": n_fit, "grid_every": grid_every, "n_grid": n_grid})
+        self.cfg = model = OmegaConf.create(model)
+        self.in_shape, self.dataset = tuple(in_shape), dataset
+        self.stack, self.rule = build_ae_from_config(model, self.in_shape)
+        self.code = None
+        self.k = latent_index(self.stack)
+        d = self.stack.layers[self.k].shape[0]
+        self.register_buffer("latent_mean", torch.zeros(d))
+        self.register_buffer("latent_cov", torch.eye(d))
+        self.register_buffer("latent_fitted", torch.tensor(False))
+        self.val_mse, self.test_mse = MeanSquaredError(), MeanSquaredError()
+        self.step_time = MeanMetric()
+        self._t0 = 0.0
+        self.grid_dir: Path | None = None
+        self._fid: dict[str, Any] = {}  # not registered: the feature nets stay out of checkpoints
+        self._grid_batch: torch.Tensor | None = None
+
+    # ---- model API ---------------------------------------------------------------------
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Reconstruction of images ``x`` in [0, 1]."""
+        return self.rule.reconstruct(self.stack, x)
+
+    @torch.no_grad()
+    def fit_latent(self, images: torch.Tensor, batch_size: int = 1000) -> None:
+        """Fit the latent Gaussian (mean, full covariance) to the latent codes of ``images``."""
+        was = self.training
+        self.eval()
+        z = torch.cat([self.rule.latent(self.stack, images[i:i + batch_size].to(self.device).float())
+                       for i in range(0, len(images), batch_size)]).double()
+        self.latent_mean.copy_(z.mean(0).float())
+        self.latent_cov.copy_(torch.cov(z.T).reshape(self.latent_cov.shape).float())
+        self.latent_fitted.fill_(True)
+        self.train(was)
+
+    @torch.no_grad()
+    def sample(self, n: int, seed: int = 0, sampling: str | None = None) -> torch.Tensor:
+        """``n`` generated images ``[n, C, H, W]`` in [0, 1]: latents from the fitted Gaussian, decoded."""
+        if not bool(self.latent_fitted):
+            raise ValueError("this model has no fitted latent Gaussian (it is fitted before each validation); "
+                             "train for at least one epoch with validation")
+        was = self.training
+        self.eval()
+        g = torch.Generator(device=self.device).manual_seed(seed)
+        d = self.latent_mean.numel()
+        cov = self.latent_cov.double() + 1e-6 * torch.eye(d, dtype=torch.float64, device=self.device)
+        chol = torch.linalg.cholesky(cov).float()
+        out = []
+        for i in range(0, n, 1000):
+            m = min(1000, n - i)
+            z = self.latent_mean + torch.randn(m, d, generator=g, device=self.device) @ chol.T
+            out.append(self.rule.decode(self.stack, z, sampling or self.cfg.latent_sampling, g).clamp(0, 1))
+        self.train(was)
+        return torch.cat(out)
+
+    def grid(self, x: torch.Tensor, seed: int = 0) -> Any:
+        """uint8 PNG array: a row of originals, a row of their reconstructions, two rows of samples."""
+        n = self.hparams.n_grid
+        x = x[:n].to(self.device)
+        with torch.no_grad():
+            rec = self(x).clamp(0, 1)
+        panels = [image_grid(x.cpu(), n), image_grid(rec.cpu(), n)]
+        if bool(self.latent_fitted):
+            panels.append(image_grid(self.sample(2 * n, seed).cpu(), n))
+        return stack_panels(panels)
+
+    # ---- validation ----------------------------------------------------------------------
+    def on_validation_epoch_start(self) -> None:  # noqa: D102
+        dm = getattr(self.trainer, "datamodule", None)
+        splits = getattr(dm, "splits", None)
+        if splits and "train" in splits:
+            tr = splits["train"]
+            self.fit_latent(tr[torch.arange(min(len(tr), self.hparams.n_fit))][0])
+
+    def validation_step(self, batch, batch_idx) -> None:  # noqa: D102
+        x, _ = batch
+        rec = self(x)
+        self.val_mse.update(rec.flatten(1), x.flatten(1))
+        if batch_idx == 0:
+            self._grid_batch = x[: self.hparams.n_grid].detach()
+
+    def on_validation_epoch_end(self) -> None:  # noqa: D102
+        self.log("val/mse", self.val_mse.compute(), prog_bar=True)
+        self.val_mse.reset()
+        every = max(1, int(self.hparams.grid_every))
+        last = self.trainer.max_epochs is not None and self.current_epoch + 1 >= self.trainer.max_epochs
+        if self._grid_batch is not None and ((self.current_epoch + 1) % every == 0 or last):
+            self.write_grid(self._grid_batch, f"epoch_{self.current_epoch:03d}")
+
+    def write_grid(self, x: torch.Tensor, tag: str) -> Any:
+        """Save the grid as ``grid_dir/<tag>.png`` (when a run directory is set) and log it to W&B."""
+        arr = self.grid(x)
+        if self.grid_dir is not None:
+            save_png(self.grid_dir / f"{tag}.png", arr)
+        logger = self.logger
+        if logger is not None and type(logger).__name__ == "WandbLogger":
+            logger.log_image(key="grid", images=[arr], caption=[f"{tag}: originals / reconstructions / samples"])
+        return arr
+
+    # ---- test ----------------------------------------------------------------------------
+    def set_fid(self, feature_net: torch.nn.Module | None, inception=None, n_samples: int = 10000,
+                seed: int = 0) -> None:
+        """Compute FID at test time: classifier-feature FID (and Inception FID if ``inception`` is given)."""
+        from .fid import make_fid
+
+        self._fid = {}
+        if feature_net is not None:
+            self._fid["fid"] = {"recon": make_fid(feature_net), "samples": make_fid(feature_net)}
+        if inception is not None:
+            self._fid["inception_fid"] = {"recon": inception[0], "samples": inception[1]}
+        self._fid_n, self._fid_seed = int(n_samples), int(seed)
+
+    def on_test_epoch_start(self) -> None:  # noqa: D102
+        for pair in self._fid.values():
+            for m in pair.values():
+                m.reset()
+                m.to(self.device)
+        self._n_test = 0
+
+    def test_step(self, batch, batch_idx) -> None:  # noqa: D102
+        x, _ = batch
+        rec = self(x)
+        self.test_mse.update(rec.flatten(1), x.flatten(1))
+        self._n_test += len(x)
+        rec = rec.clamp(0, 1).reshape(x.shape)
+        for pair in self._fid.values():
+            pair["recon"].update(x, real=True)
+            pair["recon"].update(rec, real=False)
+            pair["samples"].update(x, real=True)
+
+    def on_test_epoch_end(self) -> None:  # noqa: D102
+        self.log("test/mse", self.test_mse.compute())
+        self.test_mse.reset()
+        if not self._fid:
+            return
+        n = min(self._fid_n, self._n_test) if self._fid_n > 0 else self._n_test
+        samples = self.sample(n, self._fid_seed)
+        for name, pair in self._fid.items():
+            for i in range(0, n, 1000):
+                pair["samples"].update(samples[i:i + 1000], real=False)
+            self.log(f"test/{name}_recon", pair["recon"].compute().float())
+            self.log(f"test/{name}_samples", pair["samples"].compute().float())
+        self.log("test/fid_n_samples", float(n))

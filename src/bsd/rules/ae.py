@@ -1,0 +1,128 @@
+"""Learning rules for the spiking autoencoder (image -> latent -> image), spec section 5, AE row.
+
+``bsd``: the forward net carries the image up to the reconstruction, the backward net carries
+the image (the target) down from the top through the mirrored layers; every hidden layer
+distils with ReCo (frequency-aware on image-shaped layers), the top layer with MSE to the
+image, the stimulus layer recalls the image from the backward spikes (MSE). ``bp_snn`` and
+``bp_ann`` train the forward net end to end on the reconstruction MSE.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from ..layers import apply_folded
+from ..nets import Stack
+from .base import Activation, Rule, forward_net, relu, spiking
+from .bsd import BSD
+
+LATENT_SAMPLING = ("bernoulli", "regular")
+
+
+def latent_index(stack: Stack) -> int:
+    """Index of the latent layer: the one fully connected (1-D) hidden layer of the autoencoder."""
+    flat = [i for i, layer in enumerate(stack.hidden, start=1) if len(layer.shape) == 1]
+    if len(flat) != 1:
+        raise ValueError(f"an autoencoder stack has exactly one fully connected hidden layer, found {len(flat)}")
+    return flat[0]
+
+
+def run_layers(stack: Stack, s: torch.Tensor, first: int, last: int, act: Activation) -> torch.Tensor:
+    """Spikes (or activations) of layer ``last`` given the input ``s [T, B, ...]`` of layer ``first``."""
+    for layer in stack.layers[first:last + 1]:
+        v, _ = layer.basal_voltage(s, update_running=False)
+        s = act(layer, v)
+    return s
+
+
+def rates_to_spikes(rates: torch.Tensor, T: int, kind: str, generator: torch.Generator | None = None
+                    ) -> torch.Tensor:
+    """Rates ``[B, D]`` in [0, 1] to 0/1 spike trains ``[T, B, D]``.
+
+    ``bernoulli``: independent draws per step; ``regular``: round(rate * T) evenly spaced spikes.
+    """
+    r = rates.clamp(0, 1)
+    if kind == "bernoulli":
+        u = torch.rand((T, *r.shape), generator=generator, device=r.device)
+        return (u < r).to(r.dtype)
+    if kind == "regular":
+        t = torch.arange(1, T + 1, device=r.device, dtype=r.dtype).reshape(T, *([1] * r.dim()))
+        count = torch.floor(t * r + 0.5) - torch.floor((t - 1) * r + 0.5)
+        return (count > 0).to(r.dtype)
+    raise ValueError(f"model.latent_sampling must be one of {LATENT_SAMPLING}, got {kind!r}")
+
+
+class AEMixin:
+    """What every autoencoder rule shares: reconstruction, latents, decoding of latents."""
+
+    task = "reconstruct"
+    activation: Activation
+
+    def reconstruct(self: Rule, stack: Stack, x: torch.Tensor) -> torch.Tensor:
+        """Forward-net reconstruction ``[B, C, H, W]`` (time-averaged top voltage)."""
+        return forward_net(stack, self.encode(stack, x), self.activation).out.mean(0)
+
+    @torch.no_grad()
+    def latent(self: Rule, stack: Stack, x: torch.Tensor) -> torch.Tensor:
+        """Latent code ``[B, D]``: time-averaged spikes (firing rates) of the latent layer, or its ReLU output."""
+        return run_layers(stack, self.encode(stack, x), 1, latent_index(stack), self.activation).mean(0)
+
+    @torch.no_grad()
+    def decode(self: Rule, stack: Stack, z: torch.Tensor, sampling: str = "bernoulli",
+               generator: torch.Generator | None = None) -> torch.Tensor:
+        """Images ``[B, C, H, W]`` from latent codes ``z [B, D]`` (rates; spike trains drawn by ``sampling``)."""
+        k = latent_index(stack)
+        if self.activation is spiking:
+            s = rates_to_spikes(z, self.T, sampling, generator)
+        else:
+            s = z.clamp(min=0).unsqueeze(0)
+        s = run_layers(stack, s, k + 1, stack.depth - 1, self.activation)
+        return apply_folded(stack.concept.basal, s).mean(0)
+
+
+class AEBSD(AEMixin, BSD):
+    """BSD on the autoencoder: ReCo per hidden layer against the backward net driven by the image."""
+
+    signed_losses = ("reconstruction MSE (top)", "recall MSE (stimulus)")
+
+    def layer_losses(self, stack: Stack, code, x: torch.Tensor, y: torch.Tensor):  # noqa: D102
+        cfg, n = self.cfg, stack.depth
+        s0 = self.encode(stack, x)
+        with torch.no_grad():
+            fwd = forward_net(stack, s0)
+            above, a_stats = self.stream_down(stack, s0)
+        losses, logs = self.hidden_losses(stack, fwd, above, a_stats, None, None, None)
+        out = stack.concept.basal(fwd.inputs[-1].mean(0))
+        mse = F.mse_loss(out, x.reshape(out.shape))
+        recall = F.mse_loss(stack.stimulus.apical(above[0].mean(0)), x.reshape(out.shape))
+        losses[0], losses[n] = cfg.w_recall * recall, cfg.w_concept * mse
+        logs["loss/recon"], logs["loss/recall"] = mse.detach(), recall.detach()
+        return losses, logs
+
+
+class AEBPSNN(AEMixin, Rule):
+    """The forward net end to end with BPTT and surrogate gradients on the reconstruction MSE."""
+
+    name = "bp_snn"
+    criteria = ("C4",)
+
+    def loss(self, stack: Stack, code, x: torch.Tensor, y: torch.Tensor):  # noqa: D102
+        out = self.reconstruct(stack, x)
+        mse = F.mse_loss(out, x.reshape(out.shape))
+        return mse, {"loss/recon": mse.detach()}
+
+
+class AEBPANN(AEBPSNN):
+    """The same autoencoder with ReLU instead of LIF and one time step."""
+
+    name = "bp_ann"
+    criteria = ()
+    activation = staticmethod(relu)
+
+    @property
+    def T(self) -> int:  # noqa: D102
+        return 1
+
+
+AE_RULES: dict[str, type[Rule]] = {"bsd": AEBSD, "bp_snn": AEBPSNN, "bp_ann": AEBPANN}

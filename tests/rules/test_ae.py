@@ -1,0 +1,110 @@
+"""Autoencoder rules: locality (C2), binary spikes (C4), frequency-aware ReCo, latent sampling and decoding."""
+
+import pytest
+import torch
+
+from bsd.ae_module import AutoencoderModule
+from bsd.rules.ae import AEBSD, latent_index, rates_to_spikes
+from bsd.rules.base import spiking
+from tests.conftest import compose
+from tests.rules import assert_losses_are_local
+
+
+def ae(rule: str = "bsd", *overrides: str) -> AutoencoderModule:
+    cfg = compose(["+experiment=mnist_ae", f"model.rule={rule}", "model.channels=[4,8]", "model.latent=6",
+                   "model.T=3", *overrides])
+    torch.manual_seed(0)
+    return AutoencoderModule(cfg.model, (1, 28, 28), "mnist")
+
+
+def test_the_stack_mirrors_the_encoder_around_a_spiking_latent():
+    m = ae()
+    assert [tuple(layer.shape) for layer in m.stack.layers] == [(1, 28, 28), (4, 14, 14), (8, 7, 7), (6,), (8, 7, 7),
+                                                                 (4, 14, 14), (1, 28, 28)]
+    assert latent_index(m.stack) == 3
+    x = torch.rand(5, 1, 28, 28)
+    assert m(x).shape == (5, 1, 28, 28)
+    # every backward (apical) map takes layer i+1's shape to layer i's shape
+    for i, layer in enumerate(m.stack.layers[:-1]):
+        above = torch.rand(2, *m.stack.layers[i + 1].shape)
+        assert layer.apical(above).shape == (2, *layer.shape)
+
+
+def test_bsd_losses_are_local_and_cover_every_layer():
+    m = ae()
+    x = torch.rand(6, 1, 28, 28)
+    losses, logs = m.rule.layer_losses(m.stack, None, x, None)
+    assert set(losses) == set(range(7))
+    assert_losses_are_local(m.stack, losses)
+    assert {"loss/recon", "loss/recall", "reco/pull_1"} <= set(logs)
+
+
+def test_bsd_passes_only_binary_spikes_between_layers():
+    m = ae()
+    x = torch.rand(6, 1, 28, 28)
+    seen = []
+    for layer in m.stack.layers[1:-1]:
+        layer.lif.register_forward_hook(lambda mod, inp, out: seen.append(out))
+    m.rule.layer_losses(m.stack, None, x, None)
+    assert len(seen) == 2 * 5  # forward and backward stream through each hidden layer
+    for s in seen:
+        assert set(torch.unique(s).tolist()) <= {0.0, 1.0}
+
+
+def test_frequency_aware_reco_weights_the_two_bands_separately():
+    x = torch.rand(8, 1, 28, 28)
+
+    def total(*o):
+        m = ae("bsd", *o)
+        return sum(m.rule.layer_losses(m.stack, None, x, None)[0][i] for i in (1, 2, 4, 5)).item()
+
+    base = total()
+    assert total("model.reco.frequency.lam_high=5.0") != pytest.approx(base)
+    assert total("model.reco.frequency.lam_low=5.0") != pytest.approx(base)
+    assert total("model.reco.lam=5.0") == pytest.approx(base)  # image-shaped layers ignore the plain lambda
+    off = total("model.reco.frequency.enabled=false")
+    assert total("model.reco.frequency.enabled=false", "model.reco.lam=5.0") != pytest.approx(off)
+
+
+def test_a_bad_cutoff_is_refused():
+    with pytest.raises(ValueError, match="cutoff"):
+        ae("bsd", "model.reco.frequency.cutoff=1.5")
+
+
+@pytest.mark.parametrize("rule", ["bp_snn", "bp_ann"])
+def test_bp_rules_train_every_forward_weight_end_to_end(rule):
+    m = ae(rule)
+    loss, _ = m.rule.loss(m.stack, None, torch.rand(4, 1, 28, 28), None)
+    loss.backward()
+    for layer in m.stack.layers[1:]:
+        assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in layer.basal.parameters())
+    assert all(p.grad is None for layer in m.stack.layers[:-1] for p in layer.apical.parameters())
+
+
+def test_regular_spike_trains_carry_the_rate_exactly_and_bernoulli_on_average():
+    r = torch.tensor([[0.0, 0.25, 0.5, 1.0, 0.6]])
+    s = rates_to_spikes(r, 8, "regular")
+    assert s.shape == (8, 1, 5) and set(torch.unique(s).tolist()) <= {0.0, 1.0}
+    assert s.sum(0).tolist() == [[0.0, 2.0, 4.0, 8.0, 5.0]]
+    g = torch.Generator().manual_seed(0)
+    b = rates_to_spikes(r.expand(4000, 5), 8, "bernoulli", g)
+    assert torch.allclose(b.mean((0, 1)), r[0], atol=0.02)
+    with pytest.raises(ValueError, match="latent_sampling"):
+        rates_to_spikes(r, 8, "poisson")
+
+
+def test_sampling_draws_from_the_fitted_gaussian_and_decodes_images():
+    m = ae()
+    with pytest.raises(ValueError, match="no fitted latent"):
+        m.sample(4)
+    x = torch.rand(64, 1, 28, 28)
+    with torch.no_grad():  # settle the running statistics of the norms (an untrained net is silent in eval)
+        for _ in range(30):
+            m(x)
+    m.fit_latent(x)
+    z = torch.cat([m.rule.latent(m.stack, torch.rand(64, 1, 28, 28))])
+    assert z.min() >= 0 and z.max() <= 1  # firing rates
+    imgs = m.sample(10, seed=1)
+    assert imgs.shape == (10, 1, 28, 28) and 0 <= imgs.min() and imgs.max() <= 1
+    assert torch.equal(imgs, m.sample(10, seed=1)) and not torch.equal(imgs, m.sample(10, seed=2))
+    assert isinstance(m.rule, AEBSD) and m.rule.activation is spiking

@@ -1,0 +1,53 @@
+"""FID (classifier features): the feature network, its file checks, and torchmetrics' FID on its features."""
+
+import pytest
+import torch
+
+from bsd.fid import FeatureClassifier, InceptionFID, ensure_feature_net, load_feature_net, make_fid
+
+
+@pytest.fixture
+def feature_file(mnist_feature_net):
+    return mnist_feature_net
+
+
+def test_the_feature_network_learns_real_digits(feature_file):
+    _, ckpt, _ = feature_file
+    assert ckpt["test_acc"] > 0.85 and ckpt["dataset"] == "mnist"  # 4000 images, two epochs
+
+
+def test_fid_is_near_zero_for_the_same_images_and_grows_with_corruption(feature_file):
+    path, _, dm = feature_file
+    net, meta = load_feature_net(path, "mnist")
+    x = dm.splits["test"][torch.arange(1000)][0]
+    y = dm.splits["test"][torch.arange(1000, 2000)][0]
+    scores = []
+    for fake in (x, y, (y + 0.3 * torch.rand_like(y)).clamp(0, 1), torch.rand_like(y)):
+        fid = make_fid(net)
+        fid.update(x, real=True)
+        fid.update(fake, real=False)
+        scores.append(fid.compute().item())
+    assert abs(scores[0]) < 1e-2
+    assert scores[0] < scores[1] < scores[2] < scores[3]
+
+
+def test_feature_file_errors_are_clear(feature_file, tmp_path):
+    path, _, dm = feature_file
+    with pytest.raises(FileNotFoundError, match="python -m bsd.fid --data mnist"):
+        load_feature_net(tmp_path / "missing.pt", "mnist")
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="not a readable FID feature network"):
+        load_feature_net(bad, "mnist")
+    with pytest.raises(ValueError, match="trained on 'mnist', not 'fashion_mnist'"):
+        load_feature_net(path, "fashion_mnist")
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        ensure_feature_net(str(tmp_path / "missing.pt"), dm)
+    with pytest.raises(FileNotFoundError, match="inception"):
+        InceptionFID(tmp_path / "nope.pth")
+
+
+def test_features_have_the_declared_width():
+    net = FeatureClassifier()
+    assert net(torch.rand(3, 1, 28, 28)).shape == (3, FeatureClassifier.num_features)
+    assert net.logits(torch.rand(3, 784)).shape == (3, 10)
