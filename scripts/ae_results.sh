@@ -8,12 +8,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-results/cpu-2026-11-29-ae}
 PY=${PY:-.venv/bin/python}
-one() {  # experiment rule [overrides...]
-  local exp=$1 rule=$2; shift 2
-  $PY src/train.py +experiment="$exp" model.rule="$rule" seed=0 threads=1 logger=csv \
-    trainer.enable_progress_bar=false hydra.run.dir="$OUT/$exp/$rule/seed0" "$@" > "$OUT/logs/$exp-$rule.log" 2>&1 \
-    || echo "FAILED: $exp $rule (see $OUT/logs/$exp-$rule.log)"
-}
+source scripts/lanes.sh
 mkdir -p "$OUT/logs"
 # MNIST: 3 epochs (the experiment default); Fashion-MNIST: 2 epochs (time on this machine)
 ( one mnist_ae bsd; one mnist_ae bp_ann model.optimizer.lr=3e-3; one fmnist_ae bsd trainer.max_epochs=2 ) &

@@ -6,12 +6,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-results/cpu-2026-11-28-seq}
 PY=${PY:-.venv/bin/python}
-one() {  # experiment rule [overrides...]
-  local exp=$1 rule=$2; shift 2
-  $PY src/train.py +experiment="$exp" model.rule="$rule" seed=0 threads=1 logger=csv \
-    trainer.enable_progress_bar=false hydra.run.dir="$OUT/$exp/$rule/seed0" "$@" > "$OUT/logs/$exp-$rule.log" 2>&1 \
-    || echo "FAILED: $exp $rule (see $OUT/logs/$exp-$rule.log)"
-}
+source scripts/lanes.sh
 mkdir -p "$OUT/logs"
 ( one text_char bsd; one text_char bp_ann; one timeseries_elec bp_ann; one timeseries_elec bsd
   # ablation (reported in its own table): a wider recurrent layer with 2 steps per character

@@ -14,7 +14,8 @@ import torch.nn.functional as F
 
 from ..layers import apply_folded
 from ..nets import Stack
-from .base import Activation, Rule, forward_net, relu, spiking
+from .base import Activation, Rule, forward_net, spiking
+from .bp import ANNVariant
 from .bsd import BSD
 
 LATENT_SAMPLING = ("bernoulli", "regular")
@@ -113,16 +114,8 @@ class AEBPSNN(AEMixin, Rule):
         return mse, {"loss/recon": mse.detach()}
 
 
-class AEBPANN(AEBPSNN):
+class AEBPANN(ANNVariant, AEBPSNN):
     """The same autoencoder with ReLU instead of LIF and one time step."""
-
-    name = "bp_ann"
-    criteria = ()
-    activation = staticmethod(relu)
-
-    @property
-    def T(self) -> int:  # noqa: D102
-        return 1
 
 
 AE_RULES: dict[str, type[Rule]] = {"bsd": AEBSD, "bp_snn": AEBPSNN, "bp_ann": AEBPANN}

@@ -22,8 +22,8 @@ class BPSNN(Rule):
         return ce, {"loss/concept": ce.detach()}
 
 
-class BPANN(BPSNN):
-    """The same architecture with ReLU instead of LIF and a single time step."""
+class ANNVariant:
+    """Mixin turning a BP-on-SNN rule into its ANN twin: ReLU instead of LIF, one time step."""
 
     name = "bp_ann"
     criteria = ()
@@ -32,3 +32,7 @@ class BPANN(BPSNN):
     @property
     def T(self) -> int:  # noqa: D102
         return 1
+
+
+class BPANN(ANNVariant, BPSNN):
+    """The same architecture with ReLU instead of LIF and a single time step."""
