@@ -20,7 +20,7 @@ def test_sweep_is_well_formed(path: Path):
     s = yaml.safe_load(path.read_text())
     assert s["method"] in ("grid", "random", "bayes")
     assert s["command"][-1] == "${args_no_hyphens}" and s["program"] == "src/train.py"
-    assert s["metric"]["name"] in ("val/acc", "test/acc", "train/loss")
+    assert s["metric"]["name"] in ("val/acc", "test/acc", "train/loss", "val/mse")
     for name, spec in s["parameters"].items():
         assert not name.startswith("+"), name
         for v in spec.get("values", []):

@@ -25,8 +25,10 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 METHODS = ("grid", "random", "bayes")
-#: metrics every classification run reports in metrics.json (section, key)
-LOGGED = {"val/acc": ("val", "val/acc"), "test/acc": ("test", "test/acc")}
+#: metrics the runs report in metrics.json (section, key): accuracy (classification, text), MSE (forecasting,
+#: autoencoders), sample FID (autoencoders)
+LOGGED = {"val/acc": ("val", "val/acc"), "test/acc": ("test", "test/acc"), "val/mse": ("val", "val/mse"),
+          "test/mse": ("test", "test/mse"), "test/fid_samples": ("test", "test/fid_samples")}
 _MISSING = object()
 
 
