@@ -70,10 +70,15 @@ def test_generation_refuses_a_missing_or_non_text_checkpoint(tmp_path, capsys):
     with pytest.raises(SystemExit) as e:
         generate([str(tmp_path / "none.ckpt")])
     assert e.value.code == 2 and "does not exist" in capsys.readouterr().err
-    torch.save({"hyper_parameters": {"model": {"arch": "mlp"}, "num_classes": 10}}, tmp_path / "mlp.ckpt")
+    torch.save({"state_dict": {}, "hyper_parameters": {"model": {"arch": "mlp"}, "num_classes": 10}},
+               tmp_path / "mlp.ckpt")
     with pytest.raises(SystemExit):
         generate([str(tmp_path / "mlp.ckpt")])
-    assert "not a text model" in capsys.readouterr().err
+    assert "neither a text model nor an image generation model (it is 'mlp')" in capsys.readouterr().err
+    torch.save({"hyper_parameters": {}}, tmp_path / "bare.ckpt")
+    with pytest.raises(SystemExit):
+        generate([str(tmp_path / "bare.ckpt")])
+    assert "not a Lightning checkpoint" in capsys.readouterr().err
     (tmp_path / "junk.ckpt").write_bytes(b"not a checkpoint")
     with pytest.raises(SystemExit):
         generate([str(tmp_path / "junk.ckpt")])
