@@ -51,3 +51,17 @@ def test_features_have_the_declared_width():
     net = FeatureClassifier()
     assert net(torch.rand(3, 1, 28, 28)).shape == (3, FeatureClassifier.num_features)
     assert net.logits(torch.rand(3, 784)).shape == (3, 10)
+
+
+def test_the_default_feature_network_is_trained_once_and_cached(tmp_path):
+    from bsd.data import ImageDataModule
+    from bsd.fid import default_path
+
+    dm = ImageDataModule("mnist", cache_dir=str(tmp_path / "cache"), train_subset=512, val_size=100)
+    logs: list[str] = []
+    path, net, meta = ensure_feature_net(None, dm, log=logs.append)
+    assert path == default_path(tmp_path / "cache", "mnist") and path.is_file() and meta["dataset"] == "mnist"
+    assert any("training the FID feature network" in m for m in logs)
+    stamp, logs[:] = path.stat().st_mtime_ns, []
+    again, _, _ = ensure_feature_net(None, dm, log=logs.append)
+    assert again == path and path.stat().st_mtime_ns == stamp and not logs  # reused, not retrained

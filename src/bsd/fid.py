@@ -120,23 +120,19 @@ def load_feature_net(path: str | Path, dataset: str | None = None) -> tuple[Feat
     return net, {k: v for k, v in ckpt.items() if k != "state_dict"}
 
 
-def ensure_feature_net(path: str | None, dm, log=print) -> Path:
-    """Path of a usable feature network for ``dm``'s dataset.
+def ensure_feature_net(path: str | None, dm, log=print) -> tuple[Path, FeatureClassifier, dict[str, Any]]:
+    """A usable feature network for ``dm``'s dataset: ``(path, network, metadata)``.
 
     An explicit ``path`` must exist (clear error otherwise). With ``path=None`` the default cache
     is used, and the network is trained and cached there first if it is missing.
     """
-    if path:
-        load_feature_net(path, dm.name)
-        return Path(path).expanduser()
-    p = default_path(dm.cache_dir, dm.name)
-    if not p.is_file():
+    p = Path(path).expanduser() if path else default_path(dm.cache_dir, dm.name)
+    if not path and not p.is_file():
         log(f"training the FID feature network for {dm.name} (cached at {p}; done once)")
         ckpt = train_feature_net(dm, log=log)
         save_feature_net(ckpt, p)
         log(f"feature network test accuracy {100 * ckpt['test_acc']:.2f} %")
-    load_feature_net(p, dm.name)
-    return p
+    return (p, *load_feature_net(p, dm.name))
 
 
 def make_fid(net: nn.Module):

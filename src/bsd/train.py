@@ -148,13 +148,12 @@ def setup_fid(module: AutoencoderModule, gen: DictConfig, dm, seed: int) -> dict
 
     Runs before training, so a missing or wrong feature-network file stops the run before any work.
     """
-    from .fid import InceptionFID, ensure_feature_net, load_feature_net
+    from .fid import InceptionFID, ensure_feature_net
 
     fid = gen.fid
     if not fid.enabled:
         return {}
-    path = ensure_feature_net(fid.get("features"), dm, log=log.info)
-    net, meta = load_feature_net(path, dm.name)
+    path, net, meta = ensure_feature_net(fid.get("features"), dm, log=log.info)
     inception = None
     if fid.get("inception_weights"):
         inception = (InceptionFID(fid.inception_weights), InceptionFID(fid.inception_weights))
