@@ -2,16 +2,23 @@ import importlib.util
 
 import pytest
 
-from bsd.bench import table, worker
+from bsd.bench import interleaved_times, table, worker
 
 SMALL = {"batch": 32, "steps": 2, "warmup": 1, "widths": [32, 32], "device": "cpu"}
 
 
 def test_bsd_keeps_no_graph_through_time_while_bptt_does():
-    bsd = [worker("mlp", "bsd", T, **SMALL)["graph_mb"] for T in (2, 8)]
-    bptt = [worker("mlp", "bp_snn", T, **SMALL)["graph_mb"] for T in (2, 8)]
-    assert bsd[0] == pytest.approx(bsd[1], rel=1e-6)  # constant in T
-    assert bptt[1] > 3 * bptt[0]  # grows with T
+    bsd = [worker("mlp", "bsd", T, **SMALL)["graph_mb"] for T in (2, 8, 14)]
+    bptt = [worker("mlp", "bp_snn", T, **SMALL)["graph_mb"] for T in (2, 8, 14)]
+    assert bsd[0] == pytest.approx(bsd[1], rel=1e-6) == pytest.approx(bsd[2], rel=1e-6)  # constant in T
+    # linear in T (the direct-coded input is stored once, the rest once per step)
+    assert bptt[1] > 1.5 * bptt[0] and bptt[2] - bptt[1] == pytest.approx(bptt[1] - bptt[0], rel=0.05)
+    assert bsd[1] < bptt[1]
+
+
+def test_interleaved_timing_times_every_rule():
+    out = interleaved_times("mlp", ["bsd", "bp_snn"], 4, 32, 3, 1, [32, 32], "cpu")
+    assert set(out) == {"bsd", "bp_snn"} and all(v > 0 for v in out.values())
 
 
 def test_table_ratios_are_against_bp_snn():

@@ -1,7 +1,8 @@
 """Training-step benchmark: step time and peak memory of bsd, bp_snn and bp_ann on one backbone.
 
-Each configuration runs in its own subprocess (so peak resident memory is its own), on real MNIST
-batches, and the table prints ratios against ``bp_snn`` measured in the same run::
+Memory is measured with each configuration in its own subprocess (so peak resident memory is its
+own); step times come from one process per (arch, T) that steps all rules in turns, so a noisy
+machine slows them alike. Real MNIST batches; the table prints ratios against ``bp_snn``::
 
     python -m bsd.bench                          # MLP 784-256x5-10, T = 4, 8, 16, batch 128, CPU
     python -m bsd.bench --arch mlp cnn --T 4 --steps 10 --out docs/performance.md
@@ -90,9 +91,13 @@ def _stack(arch: str, widths: list[int]):
     return build_stack((1, 28, 28), cnn_stages([64, 128, 64], [256]), 10, lif), LabelCode(10)
 
 
-def worker(arch: str, rule: str, T: int, batch: int, steps: int, warmup: int, widths: list[int], device: str) -> dict:
-    """Time ``steps`` full training steps (loss, backward, AdamW step) after ``warmup`` steps."""
+def make_step(arch: str, rule: str, T: int, batch: int, widths: list[int], device: str, impl: str = "fused"):
+    """One configuration's training step (loss, backward, clipping, AdamW) on real MNIST batches.
+
+    Returns ``(step, loss_fn, batches, name, T)``; ``step(k)`` trains on batch ``k % 8``.
+    """
     from .data.sources import from_pureml
+    from .module import adamw
     from .rules import RuleConfig, make_rule
 
     torch.manual_seed(0)
@@ -117,10 +122,10 @@ def worker(arch: str, rule: str, T: int, batch: int, steps: int, warmup: int, wi
 
         def loss_fn(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
             return r.loss(model, code, x, y)[0]
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
-    batches = [(x_all[i * batch:(i + 1) * batch].to(device), y_all[i * batch:(i + 1) * batch].to(device))
+    opt = adamw(model.parameters(), impl, lr=1e-3)
+    # each batch owns its storage, as a data loader's does (a view would count the whole array as saved)
+    batches = [(x_all[i * batch:(i + 1) * batch].clone().to(device), y_all[i * batch:(i + 1) * batch].to(device))
                for i in range(8)]
-    cuda = device.startswith("cuda")
 
     def step(k: int) -> None:
         x, y = batches[k % len(batches)]
@@ -129,6 +134,18 @@ def worker(arch: str, rule: str, T: int, batch: int, steps: int, warmup: int, wi
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
 
+    return step, loss_fn, batches, name, steps_T
+
+
+def _sync(device: str) -> None:
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def worker(arch: str, rule: str, T: int, batch: int, steps: int, warmup: int, widths: list[int], device: str,
+           impl: str = "fused") -> dict:
+    """Memory of one configuration (and its own step time) after ``warmup`` steps, in this process."""
+    step, loss_fn, batches, name, steps_T = make_step(arch, rule, T, batch, widths, device, impl)
     for k in range(warmup):
         step(k)
     saved: dict[int, int] = {}
@@ -140,46 +157,76 @@ def worker(arch: str, rule: str, T: int, batch: int, steps: int, warmup: int, wi
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):  # what the loss graph keeps for backward
         loss = loss_fn(*batches[0])
     loss.backward()
-    opt.zero_grad(set_to_none=True)
+    cuda = device.startswith("cuda")
     if cuda:
-        torch.cuda.synchronize()
+        _sync(device)
         torch.cuda.reset_peak_memory_stats()
         base = torch.cuda.memory_allocated()
-    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     times = []
     for k in range(steps):
         t0 = time.perf_counter()
         step(k)
-        if cuda:
-            torch.cuda.synchronize()
+        _sync(device)
         times.append(time.perf_counter() - t0)
     out = {"arch": arch, "rule": name, "T": steps_T, "batch": batch, "median_ms": 1e3 * statistics.median(times),
            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-           "rss_growth_mb": (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss0) / 1024,
            "graph_mb": sum(saved.values()) / 2**20}
     if cuda:
         out["peak_step_mb"] = (torch.cuda.max_memory_allocated() - base) / 2**20
     return out
 
 
+def interleaved_times(arch: str, rules: list[str], T: int, batch: int, steps: int, warmup: int,
+                      widths: list[int], device: str, impl: str = "fused") -> dict[str, float]:
+    """Median step time (ms) of each rule, timed in turns in one process.
+
+    Round k times one step of every rule (the order rotates each round), so a slow spell of a
+    shared machine hits all rules alike and the ratios stay fair.
+    """
+    made = {r: make_step(arch, r, T, batch, widths, device, impl)[0] for r in rules}
+    for k in range(warmup):
+        for r in rules:
+            made[r](k)
+    times: dict[str, list[float]] = {r: [] for r in rules}
+    for k in range(steps):
+        order = rules[k % len(rules):] + rules[:k % len(rules)]
+        for r in order:
+            _sync(device)
+            t0 = time.perf_counter()
+            made[r](k)
+            _sync(device)
+            times[r].append(time.perf_counter() - t0)
+    return {r: 1e3 * statistics.median(v) for r, v in times.items()}
+
+
+def _run_worker(args: list[str]):
+    cmd = [sys.executable, "-m", "bsd.bench", *args]
+    res = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if res.returncode != 0:
+        raise SystemExit(f"error: benchmark worker failed ({' '.join(cmd)}):\n{res.stderr[-2000:]}")
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
 def run_all(a: argparse.Namespace) -> list[dict]:
-    """One subprocess per configuration; returns their measurements."""
+    """Per (arch, T): one subprocess per rule for memory, then one that times all rules in turns."""
     rows = []
+    common = ["--batch", str(a.batch), "--warmup", str(a.warmup), "--widths", ",".join(map(str, a.widths)),
+              "--device", a.device, "--optimizer-impl", a.optimizer_impl]
     for arch in a.arch:
         for T in a.T:
-            for rule in a.rules:
-                if rule == "bp_ann" and T != a.T[0]:
-                    continue  # bp_ann has no time steps: measured once
-                if rule in PEERS and arch != "mlp":
-                    continue
-                cmd = [sys.executable, "-m", "bsd.bench", "--worker", "--arch", arch, "--rules", rule, "--T", str(T),
-                       "--batch", str(a.batch), "--steps", str(a.steps), "--warmup", str(a.warmup),
-                       "--widths", ",".join(map(str, a.widths)), "--device", a.device]
-                res = subprocess.run(cmd, capture_output=True, text=True, check=False)
-                if res.returncode != 0:
-                    raise SystemExit(f"error: benchmark worker failed ({' '.join(cmd)}):\n{res.stderr[-2000:]}")
-                rows.append(json.loads(res.stdout.strip().splitlines()[-1]))
-                print(f"  {arch} T={T} {rule}: {rows[-1]['median_ms']:.1f} ms", file=sys.stderr, flush=True)
+            rules = [r for r in a.rules if not (r == "bp_ann" and T != a.T[0]) and not (r in PEERS and arch != "mlp")]
+            if not rules:
+                continue
+            group = []
+            for rule in rules:
+                group.append(_run_worker(["--worker", "--arch", arch, "--rules", rule, "--T", str(T),
+                                          "--steps", "3", *common]))
+            med = _run_worker(["--worker-times", "--arch", arch, "--rules", *rules, "--T", str(T),
+                               "--steps", str(a.steps), *common])
+            for row, rule in zip(group, rules, strict=True):
+                row["median_ms"] = med[rule]
+                print(f"  {arch} T={T} {rule}: {row['median_ms']:.1f} ms", file=sys.stderr, flush=True)
+            rows += group
     return rows
 
 
@@ -213,10 +260,18 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--widths", type=lambda s: [int(w) for w in s.split(",")], default=[256] * 5)
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--out", default=None, help="also write the table (with the command) to this markdown file")
+    ap.add_argument("--optimizer-impl", default="fused", choices=["fused", "foreach", "for_loop"],
+                    help="AdamW implementation, as model.optimizer.impl in training")
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--worker-times", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     if a.worker:
-        print(json.dumps(worker(a.arch[0], a.rules[0], a.T[0], a.batch, a.steps, a.warmup, a.widths, a.device)))
+        print(json.dumps(worker(a.arch[0], a.rules[0], a.T[0], a.batch, a.steps, a.warmup, a.widths, a.device,
+                                a.optimizer_impl)))
+        return
+    if a.worker_times:
+        print(json.dumps(interleaved_times(a.arch[0], a.rules, a.T[0], a.batch, a.steps, a.warmup, a.widths,
+                                           a.device, a.optimizer_impl)))
         return
     rows = run_all(a)
     text = table(rows, a.device)

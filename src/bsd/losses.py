@@ -47,6 +47,39 @@ def grouped_reco_terms(v: torch.Tensor, v_hat: torch.Tensor, labels: torch.Tenso
     return pull, push
 
 
+def unique_reco_terms(v: torch.Tensor, v_hat: torch.Tensor, inv: torch.Tensor, counts: torch.Tensor,
+                      same_class: str = "ignore") -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`grouped_reco_terms` when the targets repeat: one row per distinct target.
+
+    ``v`` is ``[G, B, D]``, ``v_hat`` ``[G, U, D]`` holds the ``U`` distinct targets,
+    ``inv [B]`` maps each sample to its target row and ``counts [U]`` counts the samples per
+    target. Samples sharing a target share its label, so the ``B x B`` cosine matrix of the
+    plain form repeats ``B x U`` distinct values: the terms are computed from those, with the
+    same result, without materialising ``v_hat[inv]`` or the ``B x B`` matrix.
+    """
+    if same_class not in SAME_CLASS:
+        raise ValueError(f"model.reco.same_class must be one of {SAME_CLASS}, got {same_class!r}")
+    g, b = v.shape[:2]
+    cu = _unit_rows(v.reshape(g, b, -1)) @ _unit_rows(v_hat.reshape(g, v_hat.shape[1], -1)).transpose(1, 2)
+    own_cos = cu.gather(2, inv.reshape(1, b, 1).expand(g, b, 1))  # C_kk: each sample against its own target
+    w = counts.to(v.dtype)
+    push_all = cu.clamp(min=0).square()
+    push = (push_all @ w).sum()  # every pair k != j ...
+    if same_class == "negative":
+        push = push - own_cos.clamp(min=0).square().sum()  # ... but the diagonal
+    else:
+        push = push - (own_cos.clamp(min=0).square().squeeze(2) * w[inv]).sum()  # ... of another label only
+    pull = (1 - own_cos).square()
+    if same_class == "positive":  # every same-label pair, the diagonal included
+        pull = pull.squeeze(2) * w[inv]
+    return pull.sum() / (b * g), push / (b * g)
+
+
+def _unit_rows(x: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
+    """``F.normalize(x, dim=-1, eps=eps)`` in fewer operations."""
+    return x / x.norm(dim=-1, keepdim=True).clamp(min=eps)
+
+
 def reco_loss(v: torch.Tensor, v_hat: torch.Tensor, lam: float = 0.6, labels: torch.Tensor | None = None,
               same_class: str = "ignore") -> torch.Tensor:
     """ReCo(V, V_hat) = pull + lam * push (see :func:`reco_terms`)."""

@@ -60,6 +60,17 @@ def build_from_config(model_cfg: Any, in_shape: tuple[int, ...], num_classes: in
     return stack, code, make_rule(model_cfg.rule, rule_config(model_cfg))
 
 
+ADAMW_IMPLS = ("fused", "foreach", "for_loop")
+
+
+def adamw(params, impl: str = "fused", **kwargs) -> torch.optim.AdamW:
+    """AdamW with the named implementation (``model.optimizer.impl``): the same update, different kernels."""
+    if impl not in ADAMW_IMPLS:
+        raise ValueError(f"model.optimizer.impl must be one of {ADAMW_IMPLS}, got {impl!r}")
+    flags = {"fused": {"fused": True}, "foreach": {"foreach": True}, "for_loop": {"foreach": False}}[impl]
+    return torch.optim.AdamW(params, **kwargs, **flags)
+
+
 class RuleModule(L.LightningModule):
     """What every BSD LightningModule shares.
 
@@ -105,8 +116,8 @@ class RuleModule(L.LightningModule):
         o = self.cfg.optimizer
         if o.lr <= 0:
             raise ValueError(f"model.optimizer.lr must be > 0, got {o.lr}")
-        opt = torch.optim.AdamW(self.stack.parameters(), lr=o.lr, weight_decay=o.weight_decay,
-                                betas=tuple(o.get("betas", (0.9, 0.999))))
+        opt = adamw(self.stack.parameters(), o.get("impl", "fused"), lr=o.lr, weight_decay=o.weight_decay,
+                    betas=tuple(o.get("betas", (0.9, 0.999))))
         sched = o.get("scheduler", "none")
         if sched == "none":
             return opt

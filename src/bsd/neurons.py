@@ -128,12 +128,31 @@ class LIF(nn.Module):
 
     def run(self, v: torch.Tensor, state: LIFState | None = None) -> tuple[torch.Tensor, LIFState]:
         """Like :meth:`forward` but also return the final state (for recurrent use)."""
+        if not (torch.is_grad_enabled() and v.requires_grad):
+            return self._run_no_graph(v, state)
         st = state if state is not None else LIFState.zeros_like(v[0])
         out = []
         for t in range(v.shape[0]):
             st = lif_step(v[t], st, self.threshold, self.beta, self.reset, self.surrogate, self.alpha)
             out.append(st.s)
         return torch.stack(out), st
+
+    def _run_no_graph(self, v: torch.Tensor, state: LIFState | None) -> tuple[torch.Tensor, LIFState]:
+        """:meth:`run` without autograd: the same arithmetic in place, bit for bit (the fast path)."""
+        u = state.u.clone() if state is not None else torch.zeros_like(v[0])
+        prev = state.s if state is not None else None
+        out = torch.empty_like(v)
+        keep = torch.empty_like(u)
+        for t in range(v.shape[0]):
+            if prev is not None:
+                if self.reset == "hard":  # beta * u * (1 - s): u times beta where silent, 0 where it fired
+                    torch.add(prev, -1.0, out=keep).mul_(-self.beta)
+                    u.mul_(keep)
+                else:  # beta * (u - theta * s)
+                    u.sub_(prev, alpha=self.threshold).mul_(self.beta)
+            u.add_(v[t])
+            prev = torch.ge(u, self.threshold, out=out[t])
+        return out, LIFState(u, out[-1])
 
     def extra_repr(self) -> str:  # noqa: D102
         return f"threshold={self.threshold}, beta={self.beta}, reset={self.reset}, surrogate={self.surrogate}"

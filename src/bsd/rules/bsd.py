@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from ..coding import LabelCode
-from ..losses import decorrelation_loss, frequency_split, reco_terms
+from ..losses import decorrelation_loss, frequency_split, grouped_reco_terms, unique_reco_terms
 from ..nets import Stack
 from .base import Rule, forward_net
 
@@ -53,7 +53,9 @@ class BSD(Rule):
 
     def _reduce(self, s: torch.Tensor) -> torch.Tensor:
         """Time-reduced presynaptic spikes: mean over T, or all steps folded (per_step)."""
-        return s.mean(0) if self.cfg.reduce_T == "mean" else s.reshape(-1, *s.shape[2:])
+        if self.cfg.reduce_T == "mean":
+            return s[0] if s.stride(0) == 0 else s.mean(0)  # a constant (direct-coded) stimulus: no copy
+        return s.reshape(-1, *s.shape[2:])
 
     def loss(self, stack: Stack, code: LabelCode, x: torch.Tensor, y: torch.Tensor):  # noqa: D102
         losses, logs = self.layer_losses(stack, code, x, y)
@@ -72,8 +74,7 @@ class BSD(Rule):
         losses, logs = self.hidden_losses(stack, fwd, above, a_stats, counts, inv, y)
         logits = code.logits(stack.concept.basal(fwd.inputs[-1].mean(0)))
         ce = F.cross_entropy(logits, y)
-        recon = stack.stimulus.apical(above[0].mean(0))[inv]
-        mse = F.mse_loss(recon.reshape(x.shape[0], -1), x.reshape(x.shape[0], -1))
+        mse = grouped_mse(stack.stimulus.apical(above[0].mean(0)), x, inv, counts)
         losses[0], losses[n] = cfg.w_recall * mse, cfg.w_concept * ce
         logs["loss/concept"], logs["loss/recall"] = ce.detach(), mse.detach()
         return losses, logs
@@ -88,30 +89,27 @@ class BSD(Rule):
         ReCo's ``same_class`` handling. Image-shaped layers use frequency-aware ReCo when
         ``freq_cutoff`` is set.
         """
-        cfg, T, n = self.cfg, self.T, stack.depth
-        per_step = cfg.reduce_T == "per_step"
-        steps = T if per_step else 1
-        if labels is not None and per_step:
-            labels = labels.repeat(steps)
+        cfg, n = self.cfg, stack.depth
+        steps = self.T if cfg.reduce_T == "per_step" else 1
+        same_class = cfg.same_class if labels is not None else "negative"
+        w = None if counts is None else counts.repeat(steps)
         logs: dict[str, torch.Tensor] = {}
         losses: dict[int, torch.Tensor] = {}
         for i, layer in enumerate(stack.hidden, start=1):
-            w = None if counts is None else (counts.repeat(steps) if per_step else counts)
             if cfg.reco_on == "spikes":  # local graph through this layer's own LIF (surrogate)
                 v = self._reduce(layer.lif(layer.basal_voltage(fwd.inputs[i - 1], update_running=False)[0]))
                 v_hat = self._reduce(layer.lif(layer.apical_voltage(above[i], counts, update_running=False)[0]))
             else:
                 v = layer.basal_reduced(self._reduce(fwd.inputs[i - 1]), fwd.stats[i - 1])
                 v_hat = layer.apical_reduced(self._reduce(above[i]), a_stats[i], w)
-            if inv is not None:
-                v_hat = _gather(v_hat, inv, counts.numel(), steps)
             if cfg.freq_cutoff is not None and v.dim() == 4:
-                (pl, ql), (ph, qh) = _per_step_frequency_terms(v, v_hat, labels, cfg.same_class, steps,
-                                                               cfg.freq_cutoff)
+                (vl, vh), (hl, hh) = frequency_split(v, cfg.freq_cutoff), frequency_split(v_hat, cfg.freq_cutoff)
+                pl, ql = _terms(vl, hl, labels, same_class, steps, inv, counts)
+                ph, qh = _terms(vh, hh, labels, same_class, steps, inv, counts)
                 pull, push = pl + ph, ql + qh
                 li = pl + cfg.lam_low * ql + ph + cfg.lam_high * qh
             else:
-                pull, push = _per_step_terms(v, v_hat, labels, cfg.same_class, steps)
+                pull, push = _terms(v, v_hat, labels, same_class, steps, inv, counts)
                 li = pull + cfg.lam * push
             if cfg.decorrelation > 0:
                 dec = decorrelation_loss(v)
@@ -119,33 +117,52 @@ class BSD(Rule):
                 logs[f"decor/{i}"] = dec.detach()
             losses[i] = cfg.hidden_weight(i, n - 1) * li
             logs[f"reco/pull_{i}"], logs[f"reco/push_{i}"] = pull.detach(), push.detach()
-            with torch.no_grad():  # cheap reductions, no spike history kept
-                s_fwd = fwd.inputs[i]
-                s_bwd = above[i - 1] if inv is None else above[i - 1][:, inv]
-                logs[f"rate/fwd_{i}"], logs[f"rate/bwd_{i}"] = s_fwd.mean(), s_bwd.mean()
-                logs[f"hamming/{i}"] = (s_fwd == s_bwd).float().mean()
+            logs[f"rate/fwd_{i}"], logs[f"rate/bwd_{i}"], logs[f"hamming/{i}"] = spike_agreement(
+                fwd.inputs[i], above[i - 1], inv, counts)
         return losses, logs
 
 
-def _gather(v_hat: torch.Tensor, inv: torch.Tensor, n_uniq: int, steps: int) -> torch.Tensor:
-    """Expand per-distinct-label rows to per-sample rows (per time step when folded)."""
-    if steps == 1:
-        return v_hat[inv]
-    v = v_hat.reshape(steps, n_uniq, *v_hat.shape[1:])[:, inv]
-    return v.reshape(-1, *v.shape[2:])
+@torch.no_grad()
+def spike_agreement(s_fwd: torch.Tensor, s_bwd: torch.Tensor, inv: torch.Tensor | None,
+                    counts: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Firing rates of the two streams and the fraction of (step, sample, unit) where they agree.
+
+    ``s_fwd`` is ``[T, B, ...]``; ``s_bwd`` is ``[T, B, ...]``, or ``[T, U, ...]`` with one row per
+    distinct target when ``inv [B]`` maps samples to rows (``counts [U]`` samples per row), in which
+    case nothing of size ``[T, B, ...]`` is built for it (spikes are 0/1, so agreement is
+    ``1 - (sum a + sum b - 2 sum ab) / n``).
+    """
+    if inv is None:
+        return s_fwd.mean(), s_bwd.mean(), (s_fwd == s_bwd).float().mean()
+    t, b = s_fwd.shape[:2]
+    a = s_fwd.reshape(t, b, -1)
+    bu = s_bwd.reshape(t, s_bwd.shape[1], -1)
+    n = a.numel()
+    sum_b = (bu.sum((0, 2)) * counts.to(a.dtype)).sum()
+    both = (a.new_zeros(bu.shape).index_add_(1, inv, a) * bu).sum()
+    sum_a = a.sum()
+    return sum_a / n, sum_b / n, 1 - (sum_a + sum_b - 2 * both) / n
 
 
-def _per_step_terms(v, v_hat, labels, same_class: str, steps: int):
-    if steps == 1:
-        return reco_terms(v, v_hat, labels, same_class)
+def grouped_mse(recon: torch.Tensor, x: torch.Tensor, inv: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
+    """``mse(recon[inv], x)`` from the ``U`` distinct rows ``recon [U, ...]`` without expanding them.
+
+    ``sum_k |r_inv(k) - x_k|^2 = sum_u counts_u |r_u|^2 - 2 sum_u r_u . X_u + sum_k |x_k|^2`` with
+    ``X_u`` the sum of the samples mapped to row ``u``; the graph keeps ``[U, D]`` tensors only.
+    """
+    r = recon.reshape(recon.shape[0], -1)
+    xf = x.reshape(x.shape[0], -1).to(r.dtype)
+    xs = r.new_zeros(r.shape).index_add_(0, inv, xf.detach())
+    sq = (r.square().sum(1) * counts.to(r.dtype)).sum() - 2 * (r * xs).sum() + xf.square().sum()
+    return sq.clamp(min=0) / xf.numel()
+
+
+def _terms(v: torch.Tensor, v_hat: torch.Tensor, labels: torch.Tensor | None, same_class: str, steps: int,
+           inv: torch.Tensor | None, counts: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """ReCo terms per time step (``steps`` folded into the rows) averaged over steps."""
     b = v.shape[0] // steps
-    terms = [reco_terms(v[t * b:(t + 1) * b], v_hat[t * b:(t + 1) * b], None if labels is None else labels[:b],
-                        same_class) for t in range(steps)]
-    return sum(t[0] for t in terms) / steps, sum(t[1] for t in terms) / steps
-
-
-def _per_step_frequency_terms(v, v_hat, labels, same_class: str, steps: int, cutoff: float):
-    """``((pull_low, push_low), (pull_high, push_high))``: ReCo terms of each spatial-frequency band."""
-    vl, vh = frequency_split(v, cutoff)
-    hl, hh = frequency_split(v_hat, cutoff)
-    return (_per_step_terms(vl, hl, labels, same_class, steps), _per_step_terms(vh, hh, labels, same_class, steps))
+    vg = v.reshape(steps, b, -1)
+    if inv is None:
+        lab = None if labels is None else labels[:b].reshape(1, b).expand(steps, b)
+        return grouped_reco_terms(vg, v_hat.reshape(steps, b, -1), lab, same_class)
+    return unique_reco_terms(vg, v_hat.reshape(steps, -1, vg.shape[-1]), inv, counts, same_class)
