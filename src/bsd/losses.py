@@ -48,36 +48,64 @@ def grouped_reco_terms(v: torch.Tensor, v_hat: torch.Tensor, labels: torch.Tenso
 
 
 def unique_reco_terms(v: torch.Tensor, v_hat: torch.Tensor, inv: torch.Tensor, counts: torch.Tensor,
-                      same_class: str = "ignore") -> tuple[torch.Tensor, torch.Tensor]:
+                      same_class: str = "ignore", per_group: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
     """:func:`grouped_reco_terms` when the targets repeat: one row per distinct target.
 
     ``v`` is ``[G, B, D]``, ``v_hat`` ``[G, U, D]`` holds the ``U`` distinct targets,
     ``inv [B]`` maps each sample to its target row and ``counts [U]`` counts the samples per
     target. Samples sharing a target share its label, so the ``B x B`` cosine matrix of the
     plain form repeats ``B x U`` distinct values: the terms are computed from those, with the
-    same result, without materialising ``v_hat[inv]`` or the ``B x B`` matrix.
+    same result, without materialising ``v_hat[inv]`` or the ``B x B`` matrix. ``per_group``
+    returns the ``[G]`` terms of each group instead of their mean.
     """
     if same_class not in SAME_CLASS:
         raise ValueError(f"model.reco.same_class must be one of {SAME_CLASS}, got {same_class!r}")
     g, b = v.shape[:2]
-    cu = _unit_rows(v.reshape(g, b, -1)) @ _unit_rows(v_hat.reshape(g, v_hat.shape[1], -1)).transpose(1, 2)
-    own_cos = cu.gather(2, inv.reshape(1, b, 1).expand(g, b, 1))  # C_kk: each sample against its own target
+    u = v_hat.shape[1]
     w = counts.to(v.dtype)
-    push_all = cu.clamp(min=0).square()
-    push = (push_all @ w).sum()  # every pair k != j ...
-    if same_class == "negative":
-        push = push - own_cos.clamp(min=0).square().sum()  # ... but the diagonal
-    else:
-        push = push - (own_cos.clamp(min=0).square().squeeze(2) * w[inv]).sum()  # ... of another label only
-    pull = (1 - own_cos).square()
-    if same_class == "positive":  # every same-label pair, the diagonal included
-        pull = pull.squeeze(2) * w[inv]
-    return pull.sum() / (b * g), push / (b * g)
+    own = (torch.arange(u, device=v.device) == inv[:, None]).to(v.dtype)  # [B, U]: the sample's own target
+    if same_class == "negative":  # every pair k != j: each target weighted by its count, less the diagonal
+        push_mask = w - own
+    else:  # pairs of another label only
+        push_mask = w * (1 - own)
+    pull_mask = own * w if same_class == "positive" else own  # positive: every same-label pair
+    pull, push = _UniqueReCo.apply(v.reshape(g, b, -1), v_hat.reshape(g, u, -1), pull_mask, push_mask, 1.0 / b)
+    return (pull, push) if per_group else (pull.mean(), push.mean())
 
 
-def _unit_rows(x: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
-    """``F.normalize(x, dim=-1, eps=eps)`` in fewer operations."""
-    return x / x.norm(dim=-1, keepdim=True).clamp(min=eps)
+class _UniqueReCo(torch.autograd.Function):
+    """ReCo terms of each group from its ``[B, U]`` cosines, as one autograd node with a closed-form backward.
+
+    ``pull_g = s * sum (1 - C_g)^2 * pull_mask``, ``push_g = s * sum max(0, C_g)^2 * push_mask`` with
+    ``C = normalize(v) @ normalize(v_hat)^T``: the same values and gradients as composing it from
+    ``F.normalize`` and matmul (tested), at a fraction of the operations.
+    """
+
+    @staticmethod
+    def forward(ctx, v, v_hat, pull_mask, push_mask, scale):  # noqa: D102
+        eps = 1e-8
+        nv, nh = v.norm(dim=-1, keepdim=True), v_hat.norm(dim=-1, keepdim=True)
+        a, c = v / nv.clamp(min=eps), v_hat / nh.clamp(min=eps)
+        cos = a @ c.transpose(1, 2)
+        miss, pos = 1 - cos, cos.clamp(min=0)
+        pull = (miss.square() * pull_mask).sum((1, 2)) * scale
+        push = (pos.square() * push_mask).sum((1, 2)) * scale
+        ctx.save_for_backward(a, c, nv, nh, miss * pull_mask, pos * push_mask)
+        ctx.scale, ctx.eps = scale, eps
+        return pull, push
+
+    @staticmethod
+    def backward(ctx, g_pull, g_push):  # noqa: D102
+        a, c, nv, nh, miss_m, pos_m = ctx.saved_tensors
+        g_cos = (2 * ctx.scale) * (g_push.reshape(-1, 1, 1) * pos_m - g_pull.reshape(-1, 1, 1) * miss_m)
+        return (_normalize_backward(g_cos @ c, a, nv, ctx.eps), _normalize_backward(g_cos.transpose(1, 2) @ a, c, nh,
+                                                                                    ctx.eps), None, None, None)
+
+
+def _normalize_backward(g: torch.Tensor, unit: torch.Tensor, norm: torch.Tensor, eps: float) -> torch.Tensor:
+    """Gradient through ``x / max(|x|, eps)`` (rows) given the output ``unit`` and ``|x|``."""
+    proj = (g - unit * (g * unit).sum(-1, keepdim=True)) / norm.clamp(min=eps)
+    return torch.where(norm > eps, proj, g / eps)
 
 
 def reco_loss(v: torch.Tensor, v_hat: torch.Tensor, lam: float = 0.6, labels: torch.Tensor | None = None,

@@ -95,6 +95,7 @@ class BSD(Rule):
         w = None if counts is None else counts.repeat(steps)
         logs: dict[str, torch.Tensor] = {}
         losses: dict[int, torch.Tensor] = {}
+        vs, plain, banded = {}, {}, {}
         for i, layer in enumerate(stack.hidden, start=1):
             if cfg.reco_on == "spikes":  # local graph through this layer's own LIF (surrogate)
                 v = self._reduce(layer.lif(layer.basal_voltage(fwd.inputs[i - 1], update_running=False)[0]))
@@ -102,14 +103,21 @@ class BSD(Rule):
             else:
                 v = layer.basal_reduced(self._reduce(fwd.inputs[i - 1]), fwd.stats[i - 1])
                 v_hat = layer.apical_reduced(self._reduce(above[i]), a_stats[i], w)
+            vs[i] = v
             if cfg.freq_cutoff is not None and v.dim() == 4:
                 (vl, vh), (hl, hh) = frequency_split(v, cfg.freq_cutoff), frequency_split(v_hat, cfg.freq_cutoff)
-                pl, ql = _terms(vl, hl, labels, same_class, steps, inv, counts)
-                ph, qh = _terms(vh, hh, labels, same_class, steps, inv, counts)
+                banded[i] = (_terms(vl, hl, labels, same_class, steps, inv, counts),
+                             _terms(vh, hh, labels, same_class, steps, inv, counts))
+            else:
+                plain[i] = (v, v_hat)
+        terms = _layer_terms(plain, labels, same_class, steps, inv, counts)
+        for i, v in vs.items():
+            if i in banded:
+                (pl, ql), (ph, qh) = banded[i]
                 pull, push = pl + ph, ql + qh
                 li = pl + cfg.lam_low * ql + ph + cfg.lam_high * qh
             else:
-                pull, push = _terms(v, v_hat, labels, same_class, steps, inv, counts)
+                pull, push = terms[i]
                 li = pull + cfg.lam * push
             if cfg.decorrelation > 0:
                 dec = decorrelation_loss(v)
@@ -118,30 +126,48 @@ class BSD(Rule):
             losses[i] = cfg.hidden_weight(i, n - 1) * li
             logs[f"reco/pull_{i}"], logs[f"reco/push_{i}"] = pull.detach(), push.detach()
             logs[f"rate/fwd_{i}"], logs[f"rate/bwd_{i}"], logs[f"hamming/{i}"] = spike_agreement(
-                fwd.inputs[i], above[i - 1], inv, counts)
+                fwd.inputs[i], above[i - 1], inv)
         return losses, logs
 
 
+def _layer_terms(pairs: dict[int, tuple[torch.Tensor, torch.Tensor]], labels: torch.Tensor | None, same_class: str,
+                 steps: int, inv: torch.Tensor | None, counts: torch.Tensor | None
+                 ) -> dict[int, tuple[torch.Tensor, torch.Tensor]]:
+    """ReCo terms of every layer's ``(v, v_hat)``; layers of one width share one batched call.
+
+    Batching only changes how the work is dispatched: each layer's terms depend on its own
+    tensors alone (the other layers' entries of the batched gradient are exactly zero).
+    """
+    if inv is None:
+        return {i: _terms(v, h, labels, same_class, steps, inv, counts) for i, (v, h) in pairs.items()}
+    by_width: dict[int, list[int]] = {}
+    for i, (v, _) in pairs.items():
+        by_width.setdefault(v[0].numel(), []).append(i)
+    out = {}
+    for d, idx in by_width.items():
+        if len(idx) == 1:
+            out[idx[0]] = _terms(*pairs[idx[0]], labels, same_class, steps, inv, counts)
+            continue
+        b = pairs[idx[0]][0].shape[0] // steps
+        v = torch.stack([pairs[i][0].reshape(steps, b, d) for i in idx]).reshape(len(idx) * steps, b, d)
+        h = torch.stack([pairs[i][1].reshape(steps, -1, d) for i in idx]).reshape(len(idx) * steps, -1, d)
+        pull, push = unique_reco_terms(v, h, inv, counts, same_class, per_group=True)
+        pull, push = pull.reshape(len(idx), steps).mean(1), push.reshape(len(idx), steps).mean(1)
+        out.update({i: (pull[k], push[k]) for k, i in enumerate(idx)})
+    return out
+
+
 @torch.no_grad()
-def spike_agreement(s_fwd: torch.Tensor, s_bwd: torch.Tensor, inv: torch.Tensor | None,
-                    counts: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def spike_agreement(s_fwd: torch.Tensor, s_bwd: torch.Tensor, inv: torch.Tensor | None
+                    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Firing rates of the two streams and the fraction of (step, sample, unit) where they agree.
 
     ``s_fwd`` is ``[T, B, ...]``; ``s_bwd`` is ``[T, B, ...]``, or ``[T, U, ...]`` with one row per
-    distinct target when ``inv [B]`` maps samples to rows (``counts [U]`` samples per row), in which
-    case nothing of size ``[T, B, ...]`` is built for it (spikes are 0/1, so agreement is
-    ``1 - (sum a + sum b - 2 sum ab) / n``).
+    distinct target when ``inv [B]`` maps samples to rows.
     """
-    if inv is None:
-        return s_fwd.mean(), s_bwd.mean(), (s_fwd == s_bwd).float().mean()
-    t, b = s_fwd.shape[:2]
-    a = s_fwd.reshape(t, b, -1)
-    bu = s_bwd.reshape(t, s_bwd.shape[1], -1)
-    n = a.numel()
-    sum_b = (bu.sum((0, 2)) * counts.to(a.dtype)).sum()
-    both = (a.new_zeros(bu.shape).index_add_(1, inv, a) * bu).sum()
-    sum_a = a.sum()
-    return sum_a / n, sum_b / n, 1 - (sum_a + sum_b - 2 * both) / n
+    if inv is not None:
+        s_bwd = s_bwd.index_select(1, inv)
+    return s_fwd.mean(), s_bwd.mean(), (s_fwd == s_bwd).float().mean()
 
 
 def grouped_mse(recon: torch.Tensor, x: torch.Tensor, inv: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
