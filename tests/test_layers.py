@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 from bsd.layers import VoltageNorm, apply_folded
@@ -59,3 +60,45 @@ def test_loss_graph_through_spikes_does_not_update_running_statistics_twice():
         make_rule("bsd", RuleConfig(T=4, reco_on=reco_on)).loss(stack, LabelCode(3), x, y)
         means.append(stack.layers[2].basal_norm.running_mean.clone())
     assert torch.allclose(means[0], means[1])
+
+
+def _composed_reduced(norm, v, stats, row_weight):
+    """The loss-graph normalisation written with plain autograd ops (what the closed-form node replaces)."""
+    mean, var = norm.batch_stats(v, row_weight)
+    var = var + (stats[1] - var).detach()
+    return norm(v, (mean, var))
+
+
+@pytest.mark.parametrize("shape", [(12, 5), (12, 3, 4, 4)])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_reduced_norm_node_matches_its_composition(shape, weighted):
+    torch.manual_seed(0)
+    norm = VoltageNorm(shape[1]).double()
+    norm.weight.data.uniform_(0.5, 1.5)
+    norm.bias.data.normal_()
+    v = (torch.randn(*shape, dtype=torch.float64) * 2 + 1).requires_grad_()
+    stats = (torch.randn(shape[1], dtype=torch.float64), torch.rand(shape[1], dtype=torch.float64) + 0.5)
+    rw = torch.randint(1, 5, (shape[0],)) if weighted else None
+    a, b = norm.reduced(v, stats, rw), _composed_reduced(norm, v, stats, rw)
+    g = torch.randn_like(a)
+    params = (v, norm.weight, norm.bias)
+    assert torch.allclose(a, b)
+    for ga, gb in zip(torch.autograd.grad(a, params, g), torch.autograd.grad(b, params, g), strict=True):
+        assert torch.allclose(ga, gb)
+
+
+def test_constant_input_is_mapped_once_with_the_same_result():
+    """A direct-coded stimulus (expanded over T) gives the voltages, statistics and running
+    statistics of T materialised copies."""
+    torch.manual_seed(0)
+    stacks = [build_stack((12,), mlp_stages([8]), 3, LIF) for _ in range(2)]
+    stacks[1].load_state_dict(stacks[0].state_dict())
+    x = torch.rand(16, 12)
+    expanded = x.unsqueeze(0).expand(4, 16, 12)
+    v_once, st_once = stacks[0].layers[1].basal_voltage(expanded)
+    v_full, st_full = stacks[1].layers[1].basal_voltage(expanded.contiguous())
+    assert v_once.shape == v_full.shape == (4, 16, 8)
+    assert torch.allclose(v_once, v_full, atol=1e-6)
+    assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(st_once, st_full, strict=True))
+    n0, n1 = stacks[0].layers[1].basal_norm, stacks[1].layers[1].basal_norm
+    assert torch.allclose(n0.running_var, n1.running_var) and torch.allclose(n0.running_mean, n1.running_mean)

@@ -69,3 +69,31 @@ def test_decorrelation_detects_redundant_units():
     assert decorrelation_loss(z).item() < 0.01
     redundant = torch.cat([z[:, :1]] * 4, dim=1)
     assert decorrelation_loss(redundant).item() == pytest.approx(1.0, abs=1e-3)
+
+
+@pytest.mark.parametrize("mode", ["negative", "ignore", "positive"])
+def test_reco_against_distinct_targets_equals_the_expanded_form(mode):
+    """Values and gradients of ReCo computed from one row per distinct target equal those of
+    the plain form with every sample's own (repeated) target row."""
+    from bsd.losses import grouped_reco_terms, unique_reco_terms
+
+    torch.manual_seed(0)
+    g, b, u, d = 3, 40, 7, 16
+    inv = torch.randint(0, u, (b,))
+    inv[:u] = torch.arange(u)
+    counts = torch.bincount(inv, minlength=u)
+    v = torch.randn(g, b, d, dtype=torch.float64, requires_grad=True)
+    vh = torch.randn(g, u, d, dtype=torch.float64, requires_grad=True)
+    fast = unique_reco_terms(v, vh, inv, counts, mode)
+    ref = grouped_reco_terms(v, vh[:, inv], inv.expand(g, b), mode)
+    for a, r in zip(fast, ref, strict=True):
+        assert a.item() == pytest.approx(r.item(), rel=1e-10)
+    g_fast = torch.autograd.grad(fast[0] + 0.6 * fast[1], (v, vh))
+    g_ref = torch.autograd.grad(ref[0] + 0.6 * ref[1], (v, vh))
+    assert all(torch.allclose(x, y) for x, y in zip(g_fast, g_ref, strict=True))
+    per_group = unique_reco_terms(v, vh, inv, counts, mode, per_group=True)
+    assert per_group[0].shape == (g,) and per_group[0].mean().item() == pytest.approx(fast[0].item())
+    inv9 = inv[:9]
+    counts9 = torch.bincount(inv9, minlength=u)
+    small = (v[:1, :9].detach().requires_grad_(), vh[:1].detach().requires_grad_())
+    assert torch.autograd.gradcheck(lambda a, c: unique_reco_terms(a, c, inv9, counts9, mode), small)

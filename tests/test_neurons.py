@@ -50,3 +50,19 @@ def test_lif_step_gradient_flows_only_with_graph():
 def test_bad_neuron_settings_are_rejected(kwargs):
     with pytest.raises(ValueError, match="model.neuron"):
         LIF(**kwargs)
+
+
+@pytest.mark.parametrize("reset", ["hard", "soft"])
+@pytest.mark.parametrize("with_state", [False, True])
+def test_no_graph_run_is_bit_identical_to_the_graph_run(reset, with_state):
+    """The in-place fast path (used by BSD's streams) does the same arithmetic as the autograd path."""
+    torch.manual_seed(0)
+    lif = LIF(threshold=0.6, beta=0.7, reset=reset)
+    v = torch.randn(7, 5, 33)
+    state = LIFState(torch.randn(5, 33), (torch.rand(5, 33) > 0.5).float()) if with_state else None
+    s_graph, st_graph = lif.run(v.clone().requires_grad_(), state)
+    with torch.no_grad():
+        s_fast, st_fast = lif.run(v, state)
+    assert torch.equal(s_graph.detach(), s_fast)
+    assert torch.equal(st_graph.u.detach(), st_fast.u) and torch.equal(st_graph.s.detach(), st_fast.s)
+    assert s_fast.sum() > 0 and (s_fast == 0).any()  # the case is not degenerate

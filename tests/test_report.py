@@ -101,3 +101,23 @@ def test_generation_table_shows_fid_ratio_feature_net_and_grid_links(tmp_path):
     assert "98.64 %" in text and "python -m bsd.fid --data mnist" in text
     ann = next(line for line in text.splitlines() if "| bp_ann |" in line)
     assert "T1" in ann and "| 1.00 |" in ann
+
+
+def test_time_to_target_rows(tmp_path):
+    from bsd.report import time_to_target_table
+
+    _run(tmp_path, "mnist_mlp", "bp_snn", 0, 0.98, variant="time_to_target")
+    _run(tmp_path, "mnist_mlp", "bsd", 0, 0.95, variant="time_to_target")
+    for rule, res in (("bp_snn", {"reached": True, "train_time_s": 61.4, "epoch": 0, "step": 351, "best": 0.981}),
+                      ("bsd", {"reached": False, "best": 0.953})):
+        p = tmp_path / "mnist_mlp" / rule / "seed0_time_to_target" / "metrics.json"
+        m = json.loads(p.read_text())
+        m.update(time_to_target={"metric": "val/acc", "target": 0.97, **res}, epoch_times_s=[50.0, 52.0])
+        p.write_text(json.dumps(m))
+    text = time_to_target_table(find_runs([tmp_path]))
+    bp = next(line for line in text.splitlines() if "| bp_snn |" in line)
+    bsd = next(line for line in text.splitlines() if "| bsd |" in line)
+    assert "val/acc >= 97 %" in bp and "| yes | 61 | 0, 351 | 98.10 | 98.00 |" in bp
+    assert "| no | - (trained 102 s) | - | 95.30 | 95.00 |" in bsd
+    assert "## Time to accuracy" in render(find_runs([tmp_path]), [str(tmp_path)])
+    assert time_to_target_table([]) == ""

@@ -136,3 +136,16 @@ def test_hydra_multirun_over_seeds_and_rules_aggregates(tmp_path):
     assert sorted((m["rule"], m["seed"]) for m in runs) == [("bp_ann", 1), ("bp_ann", 2), ("bsd", 1), ("bsd", 2)]
     text = render(runs, [str(tmp_path)])
     assert "| mnist_mlp | mlp 32 | bsd |" in text and "| 2 |" in text
+
+
+@pytest.mark.parametrize("target", [0.0, 1.01])
+def test_time_to_target_is_recorded(tmp_path, target):
+    m = run(compose(["+experiment=mnist_mlp", "model.rule=bp_ann", *SMALL, "trainer.max_epochs=2",
+                     f"time_to_target.target={target}"]), tmp_path)
+    r = json.loads((tmp_path / "metrics.json").read_text())["time_to_target"]
+    assert r == m["time_to_target"] and r["metric"] == "val/acc" and r["target"] == target
+    assert 0.0 <= r["best"] <= 1.0
+    if target == 0.0:  # reached at the first validation, after some training
+        assert r["reached"] and r["epoch"] == 0 and r["step"] > 0 and 0 < r["train_time_s"] <= r["wall_time_s"]
+    else:
+        assert not r["reached"] and "train_time_s" not in r

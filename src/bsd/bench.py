@@ -81,17 +81,18 @@ def peer_model(name: str, widths: list[int], T: int) -> torch.nn.Module:
     raise ValueError(f"unknown peer {name!r}; choose one of {PEERS}")
 
 
-def _stack(arch: str, widths: list[int]):
+def _stack(arch: str, widths: list[int], compile: bool = False):
     from .coding import LabelCode
     from .nets import build_stack, cnn_stages, mlp_stages
 
-    lif = {"threshold": 0.6, "beta": 0.5}
+    lif = {"threshold": 0.6, "beta": 0.5, "compile": compile}
     if arch == "mlp":
         return build_stack((784,), mlp_stages(widths), 10, lif), LabelCode(10)
     return build_stack((1, 28, 28), cnn_stages([64, 128, 64], [256]), 10, lif), LabelCode(10)
 
 
-def make_step(arch: str, rule: str, T: int, batch: int, widths: list[int], device: str, impl: str = "fused"):
+def make_step(arch: str, rule: str, T: int, batch: int, widths: list[int], device: str, impl: str = "fused",
+              compile: bool = False):
     """One configuration's training step (loss, backward, clipping, AdamW) on real MNIST batches.
 
     Returns ``(step, loss_fn, batches, name, T)``; ``step(k)`` trains on batch ``k % 8``.
@@ -115,7 +116,7 @@ def make_step(arch: str, rule: str, T: int, batch: int, widths: list[int], devic
         def loss_fn(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
             return F.cross_entropy(model(x.flatten(1)), y)
     else:
-        stack, code = _stack(arch, widths)
+        stack, code = _stack(arch, widths, compile)
         model, code = stack.to(device), code.to(device)
         r = make_rule(rule, RuleConfig(T=T))
         name, steps_T = r.name, r.T
@@ -143,9 +144,9 @@ def _sync(device: str) -> None:
 
 
 def worker(arch: str, rule: str, T: int, batch: int, steps: int, warmup: int, widths: list[int], device: str,
-           impl: str = "fused") -> dict:
+           impl: str = "fused", compile: bool = False) -> dict:
     """Memory of one configuration (and its own step time) after ``warmup`` steps, in this process."""
-    step, loss_fn, batches, name, steps_T = make_step(arch, rule, T, batch, widths, device, impl)
+    step, loss_fn, batches, name, steps_T = make_step(arch, rule, T, batch, widths, device, impl, compile)
     for k in range(warmup):
         step(k)
     saved: dict[int, int] = {}
@@ -177,16 +178,22 @@ def worker(arch: str, rule: str, T: int, batch: int, steps: int, warmup: int, wi
 
 
 def interleaved_times(arch: str, rules: list[str], T: int, batch: int, steps: int, warmup: int,
-                      widths: list[int], device: str, impl: str = "fused") -> dict[str, float]:
-    """Median step time (ms) of each rule, timed in turns in one process.
+                      widths: list[int], device: str, impl: str = "fused", compile: bool = False
+                      ) -> dict[str, dict[str, float]]:
+    """Median step time (ms) of each rule, timed in turns in one process, and its first step's time.
 
     Round k times one step of every rule (the order rotates each round), so a slow spell of a
-    shared machine hits all rules alike and the ratios stay fair.
+    shared machine hits all rules alike and the ratios stay fair. The first step includes any
+    one-off cost (``torch.compile``'s compilation).
     """
-    made = {r: make_step(arch, r, T, batch, widths, device, impl)[0] for r in rules}
+    made = {r: make_step(arch, r, T, batch, widths, device, impl, compile)[0] for r in rules}
+    first = {}
     for k in range(warmup):
         for r in rules:
+            t0 = time.perf_counter()
             made[r](k)
+            _sync(device)
+            first.setdefault(r, 1e3 * (time.perf_counter() - t0))
     times: dict[str, list[float]] = {r: [] for r in rules}
     for k in range(steps):
         order = rules[k % len(rules):] + rules[:k % len(rules)]
@@ -196,7 +203,7 @@ def interleaved_times(arch: str, rules: list[str], T: int, batch: int, steps: in
             made[r](k)
             _sync(device)
             times[r].append(time.perf_counter() - t0)
-    return {r: 1e3 * statistics.median(v) for r, v in times.items()}
+    return {"median": {r: 1e3 * statistics.median(v) for r, v in times.items()}, "first": first}
 
 
 def _run_worker(args: list[str]):
@@ -211,7 +218,7 @@ def run_all(a: argparse.Namespace) -> list[dict]:
     """Per (arch, T): one subprocess per rule for memory, then one that times all rules in turns."""
     rows = []
     common = ["--batch", str(a.batch), "--warmup", str(a.warmup), "--widths", ",".join(map(str, a.widths)),
-              "--device", a.device, "--optimizer-impl", a.optimizer_impl]
+              "--device", a.device, "--optimizer-impl", a.optimizer_impl] + (["--compile"] if a.compile else [])
     for arch in a.arch:
         for T in a.T:
             rules = [r for r in a.rules if not (r == "bp_ann" and T != a.T[0]) and not (r in PEERS and arch != "mlp")]
@@ -224,7 +231,7 @@ def run_all(a: argparse.Namespace) -> list[dict]:
             med = _run_worker(["--worker-times", "--arch", arch, "--rules", *rules, "--T", str(T),
                                "--steps", str(a.steps), *common])
             for row, rule in zip(group, rules, strict=True):
-                row["median_ms"] = med[rule]
+                row["median_ms"], row["first_step_ms"] = med["median"][rule], med["first"].get(rule)
                 print(f"  {arch} T={T} {rule}: {row['median_ms']:.1f} ms", file=sys.stderr, flush=True)
             rows += group
     return rows
@@ -262,16 +269,17 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", default=None, help="also write the table (with the command) to this markdown file")
     ap.add_argument("--optimizer-impl", default="fused", choices=["fused", "foreach", "for_loop"],
                     help="AdamW implementation, as model.optimizer.impl in training")
+    ap.add_argument("--compile", action="store_true", help="model.neuron.compile=true (torch.compile the LIF loop)")
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--worker-times", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     if a.worker:
         print(json.dumps(worker(a.arch[0], a.rules[0], a.T[0], a.batch, a.steps, a.warmup, a.widths, a.device,
-                                a.optimizer_impl)))
+                                a.optimizer_impl, a.compile)))
         return
     if a.worker_times:
         print(json.dumps(interleaved_times(a.arch[0], a.rules, a.T[0], a.batch, a.steps, a.warmup, a.widths,
-                                           a.device, a.optimizer_impl)))
+                                           a.device, a.optimizer_impl, a.compile)))
         return
     rows = run_all(a)
     text = table(rows, a.device)

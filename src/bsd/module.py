@@ -28,7 +28,8 @@ def lif_config(model_cfg: Any) -> dict:
     n = model_cfg.neuron
     if n.threshold <= 0:
         raise ValueError(f"model.neuron.threshold must be > 0, got {n.threshold}")
-    return dict(threshold=n.threshold, beta=n.beta, reset=n.reset, surrogate=n.surrogate, alpha=n.alpha)
+    return dict(threshold=n.threshold, beta=n.beta, reset=n.reset, surrogate=n.surrogate, alpha=n.alpha,
+                compile=bool(n.get("compile", False)))
 
 
 def rule_config(model_cfg: Any) -> RuleConfig:

@@ -108,6 +108,7 @@ class LIF(nn.Module):
         reset: str = "hard",
         surrogate: str = "atan",
         alpha: float = 2.0,
+        compile: bool = False,
     ) -> None:
         super().__init__()
         if threshold <= 0:
@@ -120,6 +121,7 @@ class LIF(nn.Module):
             raise ValueError(f"model.neuron.surrogate must be one of {SURROGATES}, got {surrogate!r}")
         self.threshold, self.beta, self.reset = threshold, beta, reset
         self.surrogate, self.alpha = surrogate, alpha
+        self.compile = compile
 
     def forward(self, v: torch.Tensor, state: LIFState | None = None) -> torch.Tensor:
         """Run the neuron over the leading time axis of ``v`` from ``state`` (rest if None)."""
@@ -129,6 +131,11 @@ class LIF(nn.Module):
     def run(self, v: torch.Tensor, state: LIFState | None = None) -> tuple[torch.Tensor, LIFState]:
         """Like :meth:`forward` but also return the final state (for recurrent use)."""
         if not (torch.is_grad_enabled() and v.requires_grad):
+            if self.compile:
+                u0 = state.u if state is not None else torch.zeros_like(v[0])
+                s0 = state.s if state is not None else torch.zeros_like(v[0])
+                out, u = _compiled_sequence()(v, u0, s0, self.threshold, self.beta, self.reset == "hard")
+                return out, LIFState(u, out[-1])
             return self._run_no_graph(v, state)
         st = state if state is not None else LIFState.zeros_like(v[0])
         out = []
@@ -156,3 +163,28 @@ class LIF(nn.Module):
 
     def extra_repr(self) -> str:  # noqa: D102
         return f"threshold={self.threshold}, beta={self.beta}, reset={self.reset}, surrogate={self.surrogate}"
+
+
+def _lif_sequence(v: torch.Tensor, u: torch.Tensor, s: torch.Tensor, threshold: float, beta: float, hard: bool
+                  ) -> tuple[torch.Tensor, torch.Tensor]:
+    """The LIF recurrence of :func:`lif_step` over ``v [T, ...]`` as one pure function (for ``torch.compile``)."""
+    outs = []
+    for t in range(v.shape[0]):
+        u = (beta * u * (1.0 - s) if hard else beta * (u - threshold * s)) + v[t]
+        s = (u >= threshold).to(v.dtype)
+        outs.append(s)
+    return torch.stack(outs), u
+
+
+_COMPILED: list = []
+
+
+def _compiled_sequence():
+    """``torch.compile`` of :func:`_lif_sequence`, built on first use (``model.neuron.compile=true``).
+
+    One fused kernel for all T steps instead of a few small operations per step; the first call
+    per shape pays the compilation (tens of seconds on CPU; see docs/performance.md).
+    """
+    if not _COMPILED:
+        _COMPILED.append(torch.compile(_lif_sequence, dynamic=True))
+    return _COMPILED[0]

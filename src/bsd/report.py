@@ -336,6 +336,27 @@ def variant_table(runs: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def time_to_target_table(runs: list[dict]) -> str:
+    """Time to accuracy: one row per run that recorded ``time_to_target`` (empty string if none)."""
+    rows = [m for m in runs if m.get("time_to_target")]
+    if not rows:
+        return ""
+    lines = ["| experiment | rule | device | target | reached | training time to target (s) | epoch, step reached "
+             "| best validation | test acc % | epochs | command |", "|" + "---|" * 11]
+    for m in sorted(rows, key=lambda m: (m["experiment"], m["rule"], m.get("seed", 0))):
+        r = m["time_to_target"]
+        pct = 100.0 if r["metric"].endswith("acc") else 1.0
+        reached = "yes" if r["reached"] else "no"
+        t = f"{r['train_time_s']:.0f}" if r["reached"] else f"- (trained {sum(m.get('epoch_times_s') or [0]):.0f} s)"
+        at = f"{r['epoch']}, {r['step']}" if r["reached"] else "-"
+        test = _metric(m, "test/acc", 100.0)
+        lines.append(f"| {m['experiment']} | {m['rule']} | {m.get('device', '?')} | {r['metric']} >= "
+                     f"{pct * r['target']:g}{' %' if pct == 100.0 else ''} | {reached} | {t} | {at} | "
+                     f"{pct * r.get('best', float('nan')):.2f} | {'-' if test is None else f'{test:.2f}'} | "
+                     f"{m.get('epochs')} | `{m.get('command', '')}` |")
+    return "\n".join(lines)
+
+
 def curves_table(unfinished: list[dict]) -> str:
     """Validation accuracy by epoch of runs that stopped before their test (e.g. at a session deadline)."""
     lines = ["| experiment | architecture | rule | variant | seed | epochs done / planned | val acc % by epoch "
@@ -404,6 +425,11 @@ def render(runs: list[dict], sources: list[str], unfinished: list[dict] | None =
                   "MSE on the normalised target; MAE and RMSE in MW; all over the forecasts after every complete "
                   "window of the test span. The floors are computed by the same code on the same forecasts. "
                   "Paper, for reference only (METR-LA): BSD MSE 0.125, BP on ANN 0.131.", "", fc]
+    if ttt := time_to_target_table(runs):
+        parts += ["", "## Time to accuracy", "",
+                  "Training time (validation passes excluded; `time_to_target` in the run config) until the "
+                  "validation metric first reached the target, validating every quarter epoch. The runs of one "
+                  "table row pair ran side by side on the same machine with one thread each.", "", ttt]
     if gen := generation_table(runs, link_base):
         parts += ["", "## Image generation (`mnist_ae`, `fmnist_ae`)", "",
                   "Spiking convolutional autoencoders (T = 8; `bp_ann`: ReLU, T = 1). Test MSE: reconstructions of "

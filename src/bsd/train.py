@@ -16,7 +16,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from omegaconf import DictConfig, OmegaConf
 
 from .ae_module import AutoencoderModule
-from .callbacks import EpochTimer
+from .callbacks import EpochTimer, TimeToTarget
 from .loggers import build_logger
 from .module import BSDModule, RuleModule
 from .observe import SpikeMonitor
@@ -54,6 +54,11 @@ def run(cfg: DictConfig, out_dir: str | Path) -> dict[str, Any]:
                            enable_version_counter=False)
     timer = EpochTimer()
     callbacks = [ckpt, timer]
+    ttt = cfg.get("time_to_target")
+    to_target = None
+    if ttt is not None and ttt.get("target") is not None:
+        to_target = TimeToTarget(ttt.metric, ttt.target, ttt.get("mode", "max"))
+        callbacks.append(to_target)
     obs = cfg.get("observe")
     if obs is not None and obs.enabled and isinstance(module, BSDModule):
         callbacks.append(SpikeMonitor(obs.raster_every, obs.n_samples, out / "rasters"))
@@ -99,6 +104,7 @@ def run(cfg: DictConfig, out_dir: str | Path) -> dict[str, Any]:
         "wall_time_s": time.perf_counter() - t_start,
         "epoch_times_s": timer.times,
         "time_per_epoch_s": sum(timer.times) / len(timer.times) if timer.times else None,
+        **({"time_to_target": to_target.result} if to_target is not None else {}),
         "criteria": list(module.rule.criteria),
         "monitor": list(module.monitor),
         **extra,
@@ -111,6 +117,10 @@ def run(cfg: DictConfig, out_dir: str | Path) -> dict[str, Any]:
     rows = [("experiment", metrics["experiment"]), ("rule", metrics["rule"]), ("seed", metrics["seed"]),
             ("epochs", metrics["epochs"])]
     rows += [(k, v) for k, v in sorted(val.items())] + [(k, v) for k, v in sorted(test.items())]
+    if to_target is not None:
+        r = to_target.result
+        rows.append((f"time to {r['metric']} >= {r['target']} (s)",
+                     f"{r['train_time_s']:.1f}" if r["reached"] else f"not reached (best {r.get('best')})"))
     rows += [("time/epoch (s)", metrics["time_per_epoch_s"] or 0.0), ("wall time (s)", metrics["wall_time_s"]),
              ("peak RSS (MB)", metrics["peak_rss_mb"]), ("run dir", str(out))]
     print(format_table(rows, title=f"BSD result: {name}"), flush=True)
