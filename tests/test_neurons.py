@@ -66,3 +66,15 @@ def test_no_graph_run_is_bit_identical_to_the_graph_run(reset, with_state):
     assert torch.equal(s_graph.detach(), s_fast)
     assert torch.equal(st_graph.u.detach(), st_fast.u) and torch.equal(st_graph.s.detach(), st_fast.s)
     assert s_fast.sum() > 0 and (s_fast == 0).any()  # the case is not degenerate
+
+
+@pytest.mark.slow
+def test_compiled_no_graph_run_gives_the_same_spikes():
+    """model.neuron.compile=true: torch.compile's fused loop matches the eager loop (slow: compiles)."""
+    torch.manual_seed(0)
+    v = torch.randn(6, 4, 32)
+    for reset in ("hard", "soft"):
+        with torch.no_grad():
+            eager, st_e = LIF(reset=reset).run(v)
+            fused, st_f = LIF(reset=reset, compile=True).run(v)
+        assert torch.equal(eager, fused) and torch.allclose(st_e.u, st_f.u, atol=1e-6)

@@ -141,10 +141,11 @@ def test_hydra_multirun_over_seeds_and_rules_aggregates(tmp_path):
 @pytest.mark.parametrize("target", [0.0, 1.01])
 def test_time_to_target_is_recorded(tmp_path, target):
     m = run(compose(["+experiment=mnist_mlp", "model.rule=bp_ann", *SMALL, "trainer.max_epochs=2",
-                     f"time_to_target.target={target}"]), tmp_path)
+                     "trainer.val_check_interval=0.5", f"time_to_target.target={target}"]), tmp_path)
     r = json.loads((tmp_path / "metrics.json").read_text())["time_to_target"]
     assert r == m["time_to_target"] and r["metric"] == "val/acc" and r["target"] == target
     assert 0.0 <= r["best"] <= 1.0
+    assert len(m["epoch_times_s"]) == 2  # one time per epoch, not per validation pass
     if target == 0.0:  # reached at the first validation, after some training
         assert r["reached"] and r["epoch"] == 0 and r["step"] > 0 and 0 < r["train_time_s"] <= r["wall_time_s"]
     else:

@@ -237,20 +237,22 @@ def run_all(a: argparse.Namespace) -> list[dict]:
     return rows
 
 
-def table(rows: list[dict], device: str) -> str:
-    """Markdown table with ratios against bp_snn at the same architecture and T."""
+def table(rows: list[dict], device: str, first: bool = False) -> str:
+    """Markdown table, ratios against bp_snn at the same arch and T (``first``: the first step's time too)."""
     mem_key = "peak_step_mb" if device.startswith("cuda") else "peak_rss_mb"
     mem_name = "peak step memory MB (CUDA, above the model)" if device.startswith("cuda") else "peak RSS MB"
     ref = {(r["arch"], r["T"]): r for r in rows if r["rule"] == "bp_snn"}
-    lines = [f"| arch | T | rule | median step ms | × bp_snn | saved for backward MB | × bp_snn | {mem_name} |",
-             "|" + "---|" * 8]
+    extra = " first step ms (compilation included) |" if first else ""
+    lines = [f"| arch | T | rule | median step ms | × bp_snn | saved for backward MB | × bp_snn | {mem_name} |{extra}",
+             "|" + "---|" * (9 if first else 8)]
     for r in rows:
         b = ref.get((r["arch"], r["T"])) or next((v for (a, _), v in ref.items() if a == r["arch"]), None)
         t_ratio = f"{r['median_ms'] / b['median_ms']:.2f}" if b and r["rule"] != "bp_ann" else (
             f"{r['median_ms'] / b['median_ms']:.2f} (vs T={b['T']})" if b else "-")
         g_ratio = f"{r['graph_mb'] / b['graph_mb']:.2f}" if b else "-"
         lines.append(f"| {r['arch']} | {r['T']} | {r['rule']} | {r['median_ms']:.1f} | {t_ratio} | "
-                     f"{r['graph_mb']:.1f} | {g_ratio} | {r[mem_key]:.0f} |")
+                     f"{r['graph_mb']:.1f} | {g_ratio} | {r[mem_key]:.0f} |"
+                     + (f" {r.get('first_step_ms') or 0:.0f} |" if first else ""))
     return "\n".join(lines)
 
 
@@ -282,14 +284,15 @@ def main(argv: list[str] | None = None) -> None:
                                            a.device, a.optimizer_impl, a.compile)))
         return
     rows = run_all(a)
-    text = table(rows, a.device)
+    text = table(rows, a.device, first=a.compile)
     print(text)
     if a.out:
         cmd = "python -m bsd.bench " + " ".join(argv if argv is not None else sys.argv[1:])
         cpu = f"CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
         dev = torch.cuda.get_device_name() if a.device.startswith("cuda") else cpu
         with open(a.out, "a") as f:
-            f.write(f"\n### {dev}, batch {a.batch}, {a.steps} timed steps after {a.warmup}\n\n`{cmd}`\n\n{text}\n")
+            how = ", LIF loop compiled (model.neuron.compile=true)" if a.compile else ""
+            f.write(f"\n### {dev}, batch {a.batch}, {a.steps} timed steps after {a.warmup}{how}\n\n`{cmd}`\n\n{text}\n")
 
 
 if __name__ == "__main__":

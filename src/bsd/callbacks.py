@@ -8,7 +8,11 @@ import lightning as L
 
 
 class EpochTimer(L.Callback):
-    """Wall time of each training epoch (train + validation), logged as ``perf/epoch_time_s``."""
+    """Wall time of each training epoch (train + its validation passes), logged as ``perf/epoch_time_s``.
+
+    Lightning runs the end-of-epoch validation before ``on_train_epoch_end``, so the span includes
+    it, and validation passes inside the epoch (``trainer.val_check_interval`` < 1) too.
+    """
 
     def __init__(self) -> None:
         self.times: list[float] = []
@@ -17,8 +21,8 @@ class EpochTimer(L.Callback):
     def on_train_epoch_start(self, trainer, pl_module) -> None:  # noqa: D102
         self._t0 = time.perf_counter()
 
-    def on_validation_epoch_end(self, trainer, pl_module) -> None:  # noqa: D102
-        if trainer.sanity_checking or not self._t0:
+    def on_train_epoch_end(self, trainer, pl_module) -> None:  # noqa: D102
+        if not self._t0:
             return
         dt = time.perf_counter() - self._t0
         self.times.append(dt)
