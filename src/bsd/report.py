@@ -427,9 +427,10 @@ def render(runs: list[dict], sources: list[str], unfinished: list[dict] | None =
                   "Paper, for reference only (METR-LA): BSD MSE 0.125, BP on ANN 0.131.", "", fc]
     if ttt := time_to_target_table(runs):
         parts += ["", "## Time to accuracy", "",
-                  "Training time (validation passes excluded; `time_to_target` in the run config) until the "
-                  "validation metric first reached the target, validating every quarter epoch. The runs of one "
-                  "table row pair ran side by side on the same machine with one thread each.", "", ttt]
+                  "Training time (validation passes excluded) until the validation metric first reached "
+                  "`time_to_target.target`; the resolution is the run's validation interval "
+                  "(`trainer.val_check_interval` in its command). The CPU rows come from "
+                  "`scripts/time_to_target.sh`: both rules side by side, one thread each.", "", ttt]
     if gen := generation_table(runs, link_base):
         parts += ["", "## Image generation (`mnist_ae`, `fmnist_ae`)", "",
                   "Spiking convolutional autoencoders (T = 8; `bp_ann`: ReLU, T = 1). Test MSE: reconstructions of "
