@@ -21,6 +21,8 @@ import time
 
 import torch
 
+from .compact import observe_saved
+
 RULES = ("bsd", "bp_snn", "bp_ann")
 PEERS = ("snntorch", "spikingjelly")  # BPTT in peer libraries (bench-only extras, never runtime dependencies)
 
@@ -155,7 +157,8 @@ def worker(arch: str, rule: str, T: int, batch: int, steps: int, warmup: int, wi
         saved[t.untyped_storage().data_ptr()] = t.untyped_storage().nbytes()
         return t
 
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):  # what the loss graph keeps for backward
+    # what the loss graph keeps for backward (BSD's compact store reports what it keeps inside its own hooks)
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t), observe_saved(pack):
         loss = loss_fn(*batches[0])
     loss.backward()
     cuda = device.startswith("cuda")

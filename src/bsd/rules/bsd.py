@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from ..coding import LabelCode
+from ..compact import SpikeMeanStore
 from ..losses import decorrelation_loss, frequency_split, grouped_reco_terms, unique_reco_terms
 from ..nets import Stack
 from .base import Rule, forward_net
@@ -51,10 +52,13 @@ class BSD(Rule):
         above[0] = s
         return above, stats
 
-    def _reduce(self, s: torch.Tensor) -> torch.Tensor:
-        """Time-reduced presynaptic spikes: mean over T, or all steps folded (per_step)."""
+    def _reduce(self, s: torch.Tensor, store: SpikeMeanStore | None = None) -> torch.Tensor:
+        """Time-reduced presynaptic input: mean over T, or all steps folded (per_step).
+
+        ``store``: ``s`` holds 0/1 spikes and the loss graph may keep their mean as uint8 counts.
+        """
         if self.cfg.reduce_T == "mean":
-            return s[0] if s.stride(0) == 0 else s.mean(0)  # a constant (direct-coded) stimulus: no copy
+            return _time_mean(s, store)
         return s.reshape(-1, *s.shape[2:])
 
     def loss(self, stack: Stack, code: LabelCode, x: torch.Tensor, y: torch.Tensor):  # noqa: D102
@@ -71,23 +75,25 @@ class BSD(Rule):
         with torch.no_grad():
             fwd = forward_net(stack, s0)
             above, a_stats = self.backward_stream(stack, code, uniq, counts)
-        losses, logs = self.hidden_losses(stack, fwd, above, a_stats, counts, inv, y)
-        logits = code.logits(stack.concept.basal(fwd.inputs[-1].mean(0)))
-        ce = F.cross_entropy(logits, y)
-        mse = grouped_mse(stack.stimulus.apical(above[0].mean(0)), x, inv, counts)
+        with SpikeMeanStore(self.T) as store:
+            losses, logs = self.hidden_losses(stack, fwd, above, a_stats, counts, inv, y, store)
+            logits = code.logits(stack.concept.basal(_time_mean(fwd.inputs[-1], store)))
+            ce = F.cross_entropy(logits, y)
+            mse = grouped_mse(stack.stimulus.apical(_time_mean(above[0], store)), x, inv, counts)
         losses[0], losses[n] = cfg.w_recall * mse, cfg.w_concept * ce
         logs["loss/concept"], logs["loss/recall"] = ce.detach(), mse.detach()
         return losses, logs
 
     def hidden_losses(self, stack: Stack, fwd, above: list, a_stats: list, counts: torch.Tensor | None,
-                      inv: torch.Tensor | None, labels: torch.Tensor | None
+                      inv: torch.Tensor | None, labels: torch.Tensor | None, store: SpikeMeanStore | None = None
                       ) -> tuple[dict[int, torch.Tensor], dict[str, torch.Tensor]]:
         """Weighted ReCo loss of every hidden layer 1..L-1 and its diagnostics.
 
         The backward stream ran once per distinct target (``inv`` maps samples to its rows,
         ``counts`` weights them) or once per sample (``inv`` None). ``labels`` (or None) feeds
         ReCo's ``same_class`` handling. Image-shaped layers use frequency-aware ReCo when
-        ``freq_cutoff`` is set.
+        ``freq_cutoff`` is set. ``store`` (optional) keeps the saved spike means compact; it is
+        told which inputs are spikes: the outputs of hidden layers in either stream.
         """
         cfg, n = self.cfg, stack.depth
         steps = self.T if cfg.reduce_T == "per_step" else 1
@@ -101,8 +107,8 @@ class BSD(Rule):
                 v = self._reduce(layer.lif(layer.basal_voltage(fwd.inputs[i - 1], update_running=False)[0]))
                 v_hat = self._reduce(layer.lif(layer.apical_voltage(above[i], counts, update_running=False)[0]))
             else:
-                v = layer.basal_reduced(self._reduce(fwd.inputs[i - 1]), fwd.stats[i - 1])
-                v_hat = layer.apical_reduced(self._reduce(above[i]), a_stats[i], w)
+                v = layer.basal_reduced(self._reduce(fwd.inputs[i - 1], store if i > 1 else None), fwd.stats[i - 1])
+                v_hat = layer.apical_reduced(self._reduce(above[i], store if i < n - 1 else None), a_stats[i], w)
             vs[i] = v
             if cfg.freq_cutoff is not None and v.dim() == 4:
                 (vl, vh), (hl, hh) = frequency_split(v, cfg.freq_cutoff), frequency_split(v_hat, cfg.freq_cutoff)
@@ -155,6 +161,14 @@ def _layer_terms(pairs: dict[int, tuple[torch.Tensor, torch.Tensor]], labels: to
         pull, push = pull.reshape(len(idx), steps).mean(1), push.reshape(len(idx), steps).mean(1)
         out.update({i: (pull[k], push[k]) for k, i in enumerate(idx)})
     return out
+
+
+def _time_mean(s: torch.Tensor, store: SpikeMeanStore | None = None) -> torch.Tensor:
+    """Mean over T of ``[T, N, ...]``, marked in ``store`` as spikes if given."""
+    if s.stride(0) == 0:  # a constant (direct-coded) stimulus: no copy
+        return s[0]
+    m = s.mean(0)
+    return store.mark(m) if store is not None else m
 
 
 @torch.no_grad()
