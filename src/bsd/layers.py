@@ -75,10 +75,15 @@ class VoltageNorm(nn.Module):
         """Normalise ``[N, C, ...]`` with ``stats`` if given, else with the running statistics."""
         if not self.enabled:
             return v
+        scale, shift = self._scale_shift(stats, v.dim(), 1)
+        return v * scale + shift
+
+    def _scale_shift(self, stats: Stats | None, ndim: int, channel_dim: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-channel ``weight / sqrt(var + eps)`` and ``bias - mean * scale``, shaped to broadcast."""
         mean, var = stats if stats is not None else (self.running_mean, self.running_var)
-        shape = (1, -1) + (1,) * (v.dim() - 2)
+        shape = (1,) * channel_dim + (-1,) + (1,) * (ndim - channel_dim - 1)
         scale = self.weight * torch.rsqrt(var + self.eps)
-        return v * scale.reshape(shape) + (self.bias - mean * scale).reshape(shape)
+        return scale.reshape(shape), (self.bias - mean * scale).reshape(shape)
 
     def simulate(self, v: torch.Tensor, row_weight: torch.Tensor | None = None, update_running: bool = True,
                  repeats: int = 1) -> tuple[torch.Tensor, Stats | None]:
@@ -99,10 +104,8 @@ class VoltageNorm(nn.Module):
                     self.running_var.lerp_(stats[1].detach() * n / max(n - 1, 1), self.momentum)
         if torch.is_grad_enabled() and v.requires_grad:
             return apply_folded(lambda z: self(z, stats), v), stats
-        mean, var = stats if stats is not None else (self.running_mean, self.running_var)
-        shape = (1, 1, -1) + (1,) * (v.dim() - 3)
-        scale = self.weight * torch.rsqrt(var + self.eps)  # no graph: in place, the same arithmetic as forward
-        return v.mul(scale.reshape(shape)).add_((self.bias - mean * scale).reshape(shape)), stats
+        scale, shift = self._scale_shift(stats, v.dim(), 2)  # no graph: the same arithmetic, in place
+        return v.mul(scale).add_(shift), stats
 
     def reduced(self, v: torch.Tensor, stats: Stats | None, row_weight: torch.Tensor | None = None) -> torch.Tensor:
         """Normalise a time-reduced (or time-folded) voltage ``[N, C, ...]`` for the loss graph."""
