@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Longer bsd runs of text_char (ablations, reported in their own table of docs/results.md): the default
 # network for 3 epochs and the 1024-unit, T = 2 network for 2 epochs, side by side, one thread each.
-# Usage: bash scripts/text_longer.sh [OUT=results/cpu-2026-11-29-text] [w1024_T2_epochs3]
-# (the second form: the 1024-unit, T = 2 network for 3 epochs alone, on both cores)
+# Usage: bash scripts/text_longer.sh [OUT=results/cpu-2026-11-29-text] [w1024_T2_epochsN]
+# (the second form: the 1024-unit, T = 2 network for N epochs alone, on THREADS threads, default 2)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-results/cpu-2026-11-29-text}
@@ -14,10 +14,13 @@ run() {  # run VARIANT OVERRIDES...
     variant="$v" "$@" hydra.run.dir="$OUT/text_char/bsd/seed0_$v" > "$OUT/logs/text_char-bsd-$v.log" 2>&1 \
     || echo "FAILED: text_char bsd $v (see $OUT/logs)"
 }
-if [ "${2:-}" = "w1024_T2_epochs3" ]; then  # one run on both cores: threads=2
-  THREADS=2 run w1024_T2_epochs3 'model.widths=[1024]' model.T=2 trainer.max_epochs=3
-  exit
-fi
+case "${2:-}" in
+  w1024_T2_epochs[0-9]*)  # one run alone
+    THREADS=${THREADS:-2} run "$2" 'model.widths=[1024]' model.T=2 trainer.max_epochs="${2#w1024_T2_epochs}"
+    exit ;;
+  "") ;;
+  *) echo "unknown variant '$2' (expected w1024_T2_epochsN)" >&2; exit 2 ;;
+esac
 run epochs3 trainer.max_epochs=3 &
 run w1024_T2_epochs2 'model.widths=[1024]' model.T=2 trainer.max_epochs=2 &
 wait

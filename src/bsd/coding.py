@@ -96,12 +96,18 @@ class PopulationCode(nn.Module):
     A value drives the backward net's top layer as an analog current ``[N, dim]`` in [0, 1]
     (values outside the range saturate at the end curves). ``group`` bins a value to its
     nearest centre, which serves as the "class" for ReCo's ``same_class`` handling.
+    ``shape = ramp`` uses sigmoid steps at the same centres instead of bumps (a thermometer
+    code: every unit's drive grows with the value, as a linear map of the input can).
     """
 
     kind = "population"
+    SHAPES = ("gaussian", "ramp")
 
-    def __init__(self, dim: int = 32, lo: float = -3.0, hi: float = 3.0) -> None:
+    def __init__(self, dim: int = 32, lo: float = -3.0, hi: float = 3.0, shape: str = "gaussian") -> None:
         super().__init__()
+        if shape not in self.SHAPES:
+            raise ValueError(f"model.code.shape must be one of {self.SHAPES}, got {shape!r}")
+        self.shape = shape
         if dim < 2:
             raise ValueError(f"model.code.dim must be >= 2 for a population code, got {dim}")
         if not hi > lo:
@@ -118,7 +124,8 @@ class PopulationCode(nn.Module):
     def vectors(self, y: torch.Tensor) -> torch.Tensor:
         """``[N] -> [N, dim]`` tuning-curve activations."""
         y = y.clamp(self.lo, self.hi).unsqueeze(-1)
-        return torch.exp(-0.5 * ((y - self.centers) / self.width) ** 2)
+        z = (y - self.centers) / self.width
+        return torch.exp(-0.5 * z ** 2) if self.shape == "gaussian" else torch.sigmoid(2.0 * z)
 
     def group(self, y: torch.Tensor) -> torch.Tensor:
         """Index of the nearest centre of every value."""

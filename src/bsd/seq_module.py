@@ -33,7 +33,8 @@ def build_seq_from_config(model_cfg: Any, in_dim: int, num_outputs: int, task: s
     else:
         if c.kind != "population":
             raise ValueError(f"forecasting needs model.code.kind=population, got {c.kind!r}")
-        code = PopulationCode(int(c.dim or 32), float(c.get("lo", -3.0)), float(c.get("hi", 3.0)))
+        code = PopulationCode(int(c.dim or 32), float(c.get("lo", -3.0)), float(c.get("hi", 3.0)),
+                              str(c.get("shape", "gaussian")))
     lif = lif_config(model_cfg)
     input_code = None
     if model_cfg.encoder == "population":

@@ -50,6 +50,21 @@ def test_floors_are_exact_where_they_should_be(tmp_path):
     assert fl["seasonal naive"]["test/mae"] == pytest.approx(0.5 * 24, rel=1e-3)
 
 
+def test_lags_append_the_targets_past_values_and_leave_the_floors_alone(tmp_path):
+    path = csv(tmp_path)
+    plain, lagged = dm(path), dm(path, lags=3)
+    assert lagged.in_shape == (plain.in_shape[0] + 3,)
+    assert lagged.columns[-3:] == ["load_lag1", "load_lag2", "load_lag3"]
+    x, _ = lagged.windows("test")[5]
+    x0, _ = plain.windows("test")[5]
+    assert np.array_equal(x[:, :6].numpy(), x0.numpy())
+    for k in (1, 2, 3):  # lag k at a position is the target k steps earlier (here: inside the window)
+        assert np.array_equal(x[k:, 5 + k].numpy(), x0[:-k, 0].numpy())
+    assert lagged.floors() == plain.floors()
+    with pytest.raises(ValueError, match="data.lags"):
+        dm(path, lags=-1)
+
+
 @pytest.mark.parametrize("problem, match", [
     ("missing", r"no column \['humidity'\]"),
     ("nan", "missing value"),

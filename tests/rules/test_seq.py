@@ -88,6 +88,17 @@ def test_regress_targets_go_through_a_population_code():
         PopulationCode(1)
 
 
+def test_ramp_population_code_is_a_thermometer():
+    code = PopulationCode(8, -2, 2, shape="ramp")
+    y = torch.linspace(-3, 3, 61)
+    v = code.vectors(y)
+    assert (v.diff(dim=0) >= 0).all() and (v.diff(dim=0).sum(0) > 0).all()  # every unit grows with the value
+    assert torch.allclose(code.vectors(code.centers)[range(8), range(8)], torch.full((8,), 0.5))
+    assert torch.equal(code.group(y), PopulationCode(8, -2, 2).group(y))  # same bins as the bumps
+    with pytest.raises(ValueError, match="code.shape"):
+        PopulationCode(8, shape="box")
+
+
 def test_unsupported_options_are_refused():
     with pytest.raises(ValueError, match="reduce_T"):
         SEQ_RULES["bsd"](RuleConfig(reduce_T="per_step"), "classify")

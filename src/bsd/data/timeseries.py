@@ -106,6 +106,15 @@ def frame_to_arrays(df, source: str, time_column: str, target: str, features: Se
     return x.astype(np.float32), names, times.to_numpy()
 
 
+def lagged(z: np.ndarray, lags: int) -> np.ndarray:
+    """``[N] -> [N, lags]``: column ``k-1`` holds ``z`` ``k`` steps earlier (the first value before the start)."""
+    out = np.empty((len(z), lags), dtype=z.dtype)
+    for k in range(1, lags + 1):
+        out[:k, k - 1] = z[0]
+        out[k:, k - 1] = z[:-k]
+    return out
+
+
 class _Windows(Dataset):
     """Window ``k``: inputs ``x[k : k+W]``, targets ``target[k+h : k+W+h]`` (normalised)."""
 
@@ -130,7 +139,7 @@ class TimeSeriesDataModule(L.LightningDataModule):
                  target: str = "Demand", features: Sequence[str] = ("Temperature", "Holiday"),
                  calendar: bool = True, window: int = 48, horizon: int = 1, season: int = 48,
                  splits: Sequence[float] = (0.7, 0.1, 0.2), batch_size: int = 128, eval_batch_size: int = 1024,
-                 train_stride: int = 1, seed: int = 0, unit: str = "") -> None:
+                 train_stride: int = 1, seed: int = 0, unit: str = "", lags: int = 0) -> None:
         super().__init__()
         if name not in ("vic_elec", "csv"):
             raise ValueError(f"data.name={name!r} is unknown for time series; choose vic_elec or csv")
@@ -140,6 +149,8 @@ class TimeSeriesDataModule(L.LightningDataModule):
         if window < 1 or horizon < 1 or season < 1 or train_stride < 1 or batch_size < 1:
             raise ValueError("data.window, data.horizon, data.season, data.train_stride and data.batch_size "
                              f"must be >= 1, got {window}, {horizon}, {season}, {train_stride}, {batch_size}")
+        if lags < 0:
+            raise ValueError(f"data.lags must be >= 0, got {lags}")
         self.name, self.window, self.horizon, self.season = name, int(window), int(horizon), int(season)
         self.batch_size, self.eval_batch_size, self.train_stride, self.seed = batch_size, eval_batch_size, \
             train_stride, seed
@@ -164,11 +175,14 @@ class TimeSeriesDataModule(L.LightningDataModule):
         self.std[:n_num] = raw[a:b, :n_num].std(0) + 1e-8
         self.series = (raw - self.mean) / self.std  # normalised with training statistics only
         self.raw_target = raw[:, 0]
+        self.lags = int(lags)
+        self.inputs = np.concatenate([self.series, lagged(self.series[:, 0], self.lags)], axis=1)
+        self.columns = self.columns + [f"{target}_lag{k}" for k in range(1, self.lags + 1)]
 
     @property
     def in_shape(self) -> tuple[int]:
-        """Input features per step."""
-        return (self.series.shape[1],)
+        """Input features per step (the series' columns, then the target's lags)."""
+        return (self.inputs.shape[1],)
 
     @property
     def num_classes(self) -> int:
@@ -183,7 +197,7 @@ class TimeSeriesDataModule(L.LightningDataModule):
     def windows(self, split: str) -> _Windows:
         """Forecast windows lying inside one span (inputs and targets)."""
         a, b = self.spans[["train", "val", "test"].index(split)]
-        x = torch.from_numpy(self.series[a:b])
+        x = torch.from_numpy(self.inputs[a:b])
         y = torch.from_numpy(self.series[a:b, 0].copy())
         return _Windows(x, y, self.window, self.horizon, self.train_stride if split == "train" else 1)
 
@@ -195,6 +209,7 @@ class TimeSeriesDataModule(L.LightningDataModule):
         truth = z[ends + self.horizon]
         preds = {"last value": z[ends], "seasonal naive": z[ends + self.horizon - self.season]}
         tr = self.windows("train")
+        tr.x = tr.x[:, : self.series.shape[1]]  # the floor sees the series' own columns (lags repeat them)
         xs = tr.x.unfold(0, self.window, 1)[: len(tr.x) - self.window - self.horizon + 1]  # [N, F, W]
         X = np.concatenate([xs.reshape(len(xs), -1).numpy(), np.ones((len(xs), 1), np.float32)], 1)
         Y = tr.y[self.window - 1 + self.horizon:].numpy()[: len(xs)]
