@@ -66,6 +66,9 @@ def test_sequence_tables_show_floors_ratios_and_samples(tmp_path):
     _seq_run(tmp_path, "timeseries_elec", "bsd", 0, {"test/mse": 0.010, "test/mae": 70.0, "test/rmse": 90.0}, fl)
     _seq_run(tmp_path, "timeseries_elec", "bp_ann", 0, {"test/mse": 0.008, "test/mae": 60.0, "test/rmse": 80.0}, fl)
     _seq_run(tmp_path, "timeseries_elec", "bsd", 0, {"test/mse": 0.02}, fl, variant="epochs5", best=0.03)
+    _seq_run(tmp_path, "timeseries_elec", "bsd", 0, {"test/mse": 0.03}, fl, variant="short")
+    _seq_run(tmp_path, "text_char", "bsd", 0, {"test/acc": 0.40}, ngram, variant="small")
+    _seq_run(tmp_path, "text_char", "bsd", 0, {"test/acc": 0.42}, ngram, variant="long")
     text = render(find_runs([tmp_path]), [str(tmp_path)])
     lines = text.splitlines()
     assert any(x.startswith("| timeseries_elec | epochs5 | bsd | 0.0200 |") and "| 0.0300 |" in x for x in lines)
@@ -78,6 +81,10 @@ def test_sequence_tables_show_floors_ratios_and_samples(tmp_path):
     assert "| 1.25 |" in fc  # MSE ratio to bp_ann
     assert "The linear AR (least squares) floor (MSE 0.0040) beats `bsd`" in text
     assert "The last value floor" not in text
+    assert "- Best `bsd` ablation (table below): `long`, 42.00 % test; floors it beats: 2-gram (26.00), " \
+           "3-gram (41.00)." in text
+    assert "- Best `bsd` ablation (table below): `epochs5`, MSE 0.0200 (2.50 x the best default `bp_ann` MSE)." in text
+    assert "Best `bp_ann` ablation" not in text
 
 
 def test_generation_table_shows_fid_ratio_feature_net_and_grid_links(tmp_path):

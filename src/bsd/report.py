@@ -192,6 +192,16 @@ def _by_rule(groups: dict) -> list:
                                                   if kv[0][2] in RULE_ORDER else 9))
 
 
+def _best_variant(runs: list[dict], experiment: str, rule: str, key: str, lower: bool) -> tuple[str, float] | None:
+    """The ablation variant of ``rule`` with the best mean test ``key`` (name and mean), if any."""
+    var = [m for m in runs if m.get("variant") and m.get("experiment") == experiment and m.get("rule") == rule]
+    means = _means(group(var, lambda m: m["variant"]), key)
+    if not means:
+        return None
+    name = (min if lower else max)(means, key=means.get)
+    return name, means[name]
+
+
 def text_table(runs: list[dict], experiment: str = "text_char") -> str:
     """Next-character accuracy and bits per character by rule, with the n-gram floors of the same split."""
     groups = _seq_groups(runs, experiment)
@@ -215,7 +225,13 @@ def text_table(runs: list[dict], experiment: str = "text_char") -> str:
     for name, f in sorted(floors.items()):
         lines.append(f"| {name} count model (floor) | most frequent next character | "
                      f"{100 * f['test/acc']:.2f} | - | - | - | - | - | | same split |")
-    return "\n".join(lines)
+    notes = []
+    for rule in RULE_ORDER:
+        if best := _best_variant(runs, experiment, rule, "test/acc", lower=False):
+            beaten = [f"{n} ({100 * f['test/acc']:.2f})" for n, f in sorted(floors.items()) if f["test/acc"] < best[1]]
+            notes.append(f"- Best `{rule}` ablation (table below): `{best[0]}`, {100 * best[1]:.2f} % test; "
+                         f"floors it beats: {', '.join(beaten) or 'none'}.")
+    return "\n".join(lines) + ("\n\n" + "\n".join(notes) if notes else "")
 
 
 def forecast_table(runs: list[dict], experiment: str = "timeseries_elec") -> str:
@@ -245,6 +261,11 @@ def forecast_table(runs: list[dict], experiment: str = "timeseries_elec") -> str
     for name, f in sorted(floors.items()):
         lines.append(f"| {name} (floor) | same input window | {f['test/mse']:.4f} | {f['test/mae']:.1f} | "
                      f"{f['test/rmse']:.1f} | - | - | - | - | - | same split |")
+    ann = min((v for (_, _, r), v in mse_mean.items() if r == "bp_ann"), default=None)
+    for rule in RULE_ORDER:
+        if best := _best_variant(runs, experiment, rule, "test/mse", lower=True):
+            ratio = f" ({best[1] / ann:.2f} x the best default `bp_ann` MSE)" if ann else ""
+            notes.append(f"- Best `{rule}` ablation (table below): `{best[0]}`, MSE {best[1]:.4f}{ratio}.")
     return "\n".join(lines) + ("\n\n" + "\n".join(sorted(set(notes))) if notes else "")
 
 

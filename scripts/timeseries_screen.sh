@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# One-epoch screen of the bsd forecaster (timeseries_elec) against its two BP rules: spiking steps per
+# position, the target code, the input code, the target's lags as inputs, depth. Every run is one
+# thread, one after the other (pass LANES=2 to run two side by side); the rows land in the ablation
+# table of docs/results.md (variant names below).
+# Usage: bash scripts/timeseries_screen.sh [OUT=results/cpu-2026-11-29-ts]
+set -uo pipefail
+cd "$(dirname "$0")/.."
+OUT=${1:-results/cpu-2026-11-29-ts}
+PY=${PY:-.venv/bin/python}
+mkdir -p "$OUT/logs"
+run() {  # run RULE VARIANT OVERRIDES...
+  local rule=$1 v=$2; shift 2
+  $PY src/train.py +experiment=timeseries_elec model.rule="$rule" seed=0 threads=1 logger=csv \
+    trainer.enable_progress_bar=false trainer.max_epochs=1 variant="$v" "$@" \
+    hydra.run.dir="$OUT/timeseries_elec/$rule/seed0_$v" > "$OUT/logs/$rule-$v.log" 2>&1 \
+    || echo "FAILED: timeseries_elec $rule $v (see $OUT/logs)"
+}
+lane1() {
+  run bsd screen1
+  run bsd screen1_T1 model.T=1
+  run bsd screen1_T2 model.T=2
+  run bsd screen1_T8 model.T=8
+  run bsd screen1_dim128 model.code.dim=128
+  run bsd screen1_popinput model.encoder=population
+}
+lane2() {
+  run bsd screen1_lags4 data.lags=4
+  run bsd screen1_ramp model.code.shape=ramp
+  run bsd screen1_ramp_lags4 model.code.shape=ramp data.lags=4
+  run bsd screen1_ramp_2layer model.code.shape=ramp 'model.widths=[256,256]'
+  run bp_ann screen1
+  run bp_ann screen1_lags4 data.lags=4
+}
+if [ "${LANES:-1}" = 2 ]; then lane1 & lane2 & wait; else lane1; lane2; fi
