@@ -3,6 +3,7 @@
 # position, the target code, the input code, the target's lags as inputs, depth. Every run is one
 # thread, one after the other (pass LANES=2 to run two side by side); the rows land in the ablation
 # table of docs/results.md (variant names below).
+# (trainer.max_epochs=1 unless a run overrides it)
 # Usage: bash scripts/timeseries_screen.sh [OUT=results/cpu-2026-11-29-ts]
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -33,3 +34,5 @@ lane2() {
   run bp_ann screen1_lags4 data.lags=4
 }
 if [ "${LANES:-1}" = 2 ]; then lane1 & lane2 & wait; else lane1; lane2; fi
+# the two changes that helped at one epoch, together, for 5 epochs
+run bsd T8_ramp_epochs5 model.T=8 model.code.shape=ramp trainer.max_epochs=5
