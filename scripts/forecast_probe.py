@@ -32,8 +32,7 @@ def last_position(model: SequenceBSDModule, dm: TimeSeriesDataModule, split: str
         spikes, _ = model.rule.run(model.stack, x)
         rates = reduce_positions(spikes[-1], model.rule.T)[-1]
         out = model.rule.readout(model.stack, spikes[-1])[-1, :, 0]
-    f64 = lambda t: t.double().numpy()  # noqa: E731
-    return f64(rates), f64(x[:, -1]), f64(out), f64(y)
+    return tuple(t.double().numpy() for t in (rates, x[:, -1], out, y))
 
 
 def ridge_mse(a: np.ndarray, y: np.ndarray, a_test: np.ndarray, y_test: np.ndarray, lam: float) -> float:

@@ -208,11 +208,11 @@ class TimeSeriesDataModule(L.LightningDataModule):
         ends = np.arange(a + self.window - 1, b - self.horizon)  # last input index of every test window
         truth = z[ends + self.horizon]
         preds = {"last value": z[ends], "seasonal naive": z[ends + self.horizon - self.season]}
-        tr = self.windows("train")
-        tr.x = tr.x[:, : self.series.shape[1]]  # the floor sees the series' own columns (lags repeat them)
-        xs = tr.x.unfold(0, self.window, 1)[: len(tr.x) - self.window - self.horizon + 1]  # [N, F, W]
+        a0, b0 = self.spans[0]  # the series' own columns over the training span (lags would repeat them)
+        tx, ty = torch.from_numpy(self.series[a0:b0]), self.series[a0:b0, 0]
+        xs = tx.unfold(0, self.window, 1)[: len(tx) - self.window - self.horizon + 1]  # [N, F, W]
         X = np.concatenate([xs.reshape(len(xs), -1).numpy(), np.ones((len(xs), 1), np.float32)], 1)
-        Y = tr.y[self.window - 1 + self.horizon:].numpy()[: len(xs)]
+        Y = ty[self.window - 1 + self.horizon:][: len(xs)]
         coef, *_ = np.linalg.lstsq(X.astype(np.float64), Y.astype(np.float64), rcond=None)
         te = torch.from_numpy(self.series).unfold(0, self.window, 1)[ends - self.window + 1]
         Xt = np.concatenate([te.reshape(len(te), -1).numpy(), np.ones((len(te), 1), np.float32)], 1)
