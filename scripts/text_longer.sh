@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Longer bsd runs of text_char (ablations, reported in their own table of docs/results.md): the default
 # network for 3 epochs and the 1024-unit, T = 2 network for 2 epochs, side by side, one thread each.
-# Usage: bash scripts/text_longer.sh [OUT=results/cpu-2026-11-29-text] [w1024_T2_epochsN]
-# (the second form: the 1024-unit, T = 2 network for N epochs alone, on THREADS threads, default 2)
+# Usage: bash scripts/text_longer.sh [OUT=results/cpu-2026-11-29-text] [wW_TT_epochsN]
+# (the second form: one network of W units, T steps per character, for N epochs alone, on THREADS
+# threads, default 2; e.g. w1024_T2_epochs3)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-results/cpu-2026-11-29-text}
@@ -15,11 +16,12 @@ run() {  # run VARIANT OVERRIDES...
     || echo "FAILED: text_char bsd $v (see $OUT/logs)"
 }
 case "${2:-}" in
-  w1024_T2_epochs[0-9]*)  # one run alone
-    THREADS=${THREADS:-2} run "$2" 'model.widths=[1024]' model.T=2 trainer.max_epochs="${2#w1024_T2_epochs}"
+  w[0-9]*_T[0-9]*_epochs[0-9]*)  # one run alone: wW_TT_epochsN = W units, T steps per character, N epochs
+    spec=${2#w}; width=${spec%%_*}; spec=${spec#*_T}; steps=${spec%%_*}; epochs=${spec#*_epochs}
+    THREADS=${THREADS:-2} run "$2" "model.widths=[$width]" model.T="$steps" trainer.max_epochs="$epochs"
     exit ;;
   "") ;;
-  *) echo "unknown variant '$2' (expected w1024_T2_epochsN)" >&2; exit 2 ;;
+  *) echo "unknown variant '$2' (expected wW_TT_epochsN, e.g. w1024_T2_epochs3)" >&2; exit 2 ;;
 esac
 run epochs3 trainer.max_epochs=3 &
 run w1024_T2_epochs2 'model.widths=[1024]' model.T=2 trainer.max_epochs=2 &
