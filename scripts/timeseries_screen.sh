@@ -4,7 +4,9 @@
 # thread, one after the other (pass LANES=2 to run two side by side); the rows land in the ablation
 # table of docs/results.md (variant names below).
 # (trainer.max_epochs=1 unless a run overrides it)
-# Usage: bash scripts/timeseries_screen.sh [OUT=results/cpu-2026-11-29-ts]
+# Usage: bash scripts/timeseries_screen.sh [OUT=results/cpu-2026-11-29-ts] [window]
+# (`window`: only the second screen, the whole one-day window of the target as lags at every step, so
+# no position needs credit from earlier positions; the three rules side by side at one epoch)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-results/cpu-2026-11-29-ts}
@@ -33,6 +35,17 @@ lane2() {
   run bp_ann screen1
   run bp_ann screen1_lags4 data.lags=4
 }
+if [ "${2:-}" = window ]; then
+  run bsd screen1_lags48 data.lags=48 &
+  run bsd screen1_ramp_lags48 model.code.shape=ramp data.lags=48 &
+  wait
+  run bp_ann screen1_lags48 data.lags=48 &
+  run bp_snn screen1_lags48 data.lags=48 &
+  wait
+  exit
+elif [ -n "${2:-}" ]; then
+  echo "unknown screen '$2' (expected: window)" >&2; exit 2
+fi
 if [ "${LANES:-1}" = 2 ]; then lane1 & lane2 & wait; else lane1; lane2; fi
 # the two changes that helped at one epoch, together, for 5 epochs
 run bsd T8_ramp_epochs5 model.T=8 model.code.shape=ramp trainer.max_epochs=5

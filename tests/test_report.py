@@ -43,10 +43,10 @@ def test_main_refuses_an_empty_folder(tmp_path):
         raise AssertionError("expected an error")
 
 
-def _seq_run(root, exp, rule, seed, test, floors, sample=None, limit=1.0, variant=None, best=None):
-    d = root / exp / rule / f"seed{seed}{variant or ''}"
+def _seq_run(root, exp, rule, seed, test, floors, sample=None, limit=1.0, variant=None, best=None, width=512, T=4):
+    d = root / exp / rule / f"seed{seed}{variant or ''}" / f"w{width}"
     d.mkdir(parents=True)
-    cfg = {"experiment_name": exp, "seed": seed, "model": {"arch": "rnn", "rule": rule, "widths": [512], "T": 4},
+    cfg = {"experiment_name": exp, "seed": seed, "model": {"arch": "rnn", "rule": rule, "widths": [width], "T": T},
            "trainer": {"limit_train_batches": limit}}
     (d / "config_resolved.yaml").write_text(yaml.safe_dump(cfg))
     m = {"experiment": exp, "rule": rule, "seed": seed, "epochs": 1, "test": test, "floors": floors,
@@ -85,6 +85,22 @@ def test_sequence_tables_show_floors_ratios_and_samples(tmp_path):
            "3-gram (41.00)." in text
     assert "- Best `bsd` ablation (table below): `epochs5`, MSE 0.0200 (2.50 x the best default `bp_ann` MSE)." in text
     assert "Best `bp_ann` ablation" not in text
+
+
+def test_commands_pin_the_shape_of_rows_from_an_earlier_default(tmp_path):
+    from bsd.report import commands
+
+    ngram = {"3-gram": {"test/acc": 0.41}}
+    for seed in (0, 1):
+        _seq_run(tmp_path, "text_char", "bsd", seed, {"test/acc": 0.41}, ngram, width=1024, T=1)
+    _seq_run(tmp_path, "text_char", "bsd", 0, {"test/acc": 0.34}, ngram)  # the earlier default: 512 units, T = 4
+    _seq_run(tmp_path, "timeseries_elec", "bsd", 0, {"test/mse": 0.03}, {})
+    lines = commands(find_runs([tmp_path])).splitlines()
+    assert "- text_char / bsd (rnn 1024 T1) (seeds [0, 1]): `python src/train.py +experiment=text_char " \
+           "'model.widths=[1024]' model.T=1`" in lines
+    assert "- text_char / bsd (rnn 512 T4) (seeds [0]): `python src/train.py +experiment=text_char " \
+           "'model.widths=[512]' model.T=4`" in lines
+    assert "- timeseries_elec / bsd (seeds [0]): `python src/train.py +experiment=timeseries_elec`" in lines
 
 
 def test_generation_table_shows_fid_ratio_feature_net_and_grid_links(tmp_path):

@@ -46,6 +46,17 @@ def arch_label(cfg: dict) -> str:
     return "mlp " + "-".join(parts)
 
 
+def arch_overrides(cfg: dict) -> str:
+    """Command-line overrides that pin a run's network shape (rnn: widths and T; others: none).
+
+    With them a command still reproduces its row after the experiment's default shape changed.
+    """
+    m = cfg.get("model", {})
+    if m.get("arch") != "rnn":
+        return ""
+    return f"'model.widths=[{','.join(map(str, m.get('widths', [])))}]' model.T={m.get('T')}"
+
+
 def batches_label(cfg: dict) -> str:
     """Training batches per epoch: ``all``, or the cap set by ``trainer.limit_train_batches``."""
     lim = cfg.get("trainer", {}).get("limit_train_batches", 1.0)
@@ -84,6 +95,7 @@ def find_runs(roots: Iterable[str | Path]) -> list[dict]:
                 cfg = _config(p.parent)
                 m["_arch"] = arch_label(cfg)
                 m["_batches"] = batches_label(cfg)
+                m["_arch_overrides"] = arch_overrides(cfg)
                 runs.append(m)
     return runs
 
@@ -391,16 +403,27 @@ def curves_table(unfinished: list[dict]) -> str:
 
 
 def commands(runs: list[dict]) -> str:
-    """The command of one run per (experiment, rule) group, to reproduce each row."""
+    """The command of one run per (experiment, architecture, rule) group, to reproduce each row.
+
+    Where an experiment has rows of more than one architecture (a default that changed keeps its
+    earlier rows), each is named and its command gets the overrides that pin its shape.
+    """
     main = [m for m in runs if not m.get("variant")]
-    seen = {}
+    seen: dict = {}
     for m in sorted(main, key=lambda r: r["_dir"]):
-        seen.setdefault((m["experiment"], m["rule"]), m)
+        seen.setdefault((m["experiment"], m["_arch"], m["rule"]), m)
     seeds: dict = defaultdict(set)
+    archs: dict = defaultdict(set)
     for x in main:
-        seeds[(x["experiment"], x["rule"])].add(x.get("seed"))
-    return "\n".join(f"- {e} / {r} (seeds {sorted(seeds[(e, r)])}): `{m.get('command', '')}`"
-                     for (e, r), m in sorted(seen.items()))
+        seeds[(x["experiment"], x["_arch"], x["rule"])].add(x.get("seed"))
+        archs[x["experiment"]].add(x["_arch"].split(" T")[0])
+    def command(e: str, m: dict) -> str:
+        cmd, pin = m.get("command", ""), m.get("_arch_overrides", "")
+        return f"{cmd} {pin}" if len(archs[e]) > 1 and pin and "model.widths=" not in cmd else cmd
+
+    return "\n".join(
+        f"- {e} / {r}{f' ({a})' if len(archs[e]) > 1 else ''} (seeds {sorted(seeds[(e, a, r)])}): "
+        f"`{command(e, m)}`" for (e, a, r), m in sorted(seen.items()))
 
 
 def render(runs: list[dict], sources: list[str], unfinished: list[dict] | None = None,
@@ -434,8 +457,9 @@ def render(runs: list[dict], sources: list[str], unfinished: list[dict] | None =
                   "The count models predict the most frequent next character after the previous "
                   "n - 1 characters, counted on the same training span (backing off to shorter contexts). Paper, "
                   "for reference only (Harry Potter corpus): BSD 41.8 %, predictive coding 38.8 %, DLL 33.7 %. "
-                  "CPU rows come from `scripts/seq_results.sh`: one thread per run, two runs side by side on the "
-                  "2-core machine, so `s / epoch` is an upper bound for one run alone.",
+                  "CPU rows come from `scripts/text_results.sh` (rnn 1024, T = 1: today's default) and "
+                  "`scripts/seq_results.sh` (rnn 512, T = 4: the default until 2026-11-29): one thread per run, two "
+                  "runs side by side on the 2-core machine, so `s / epoch` is an upper bound for one run alone.",
                   "", text, ""]
         if smp := samples([m for m in runs if m.get("experiment") == "text_char"]):
             parts += ["Generated after training from the prompt (forward net only):", "", smp]
