@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Longer bsd runs of text_char (ablations, reported in their own table of docs/results.md): the default
-# network for 3 epochs and the 1024-unit, T = 2 network for 2 epochs, side by side, one thread each.
+# Longer bsd runs of text_char (ablations, reported in their own table of docs/results.md): the earlier
+# default network (512 units, T = 4) for 3 epochs and the 1024-unit, T = 2 network for 2 epochs, side by
+# side, one thread each.
 # Usage: bash scripts/text_longer.sh [OUT=results/cpu-2026-11-29-text] [wW_TT_epochsN]
 # (the second form: one network of W units, T steps per character, for N epochs alone, on THREADS
 # threads, default 2; e.g. w1024_T2_epochs3)
+#        bash scripts/text_longer.sh OUT NAME OVERRIDE...   (one run of the default experiment labelled
+# variant=NAME with the given overrides, on THREADS threads, default 1; e.g. lr5e-3 model.optimizer.lr=5e-3)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-results/cpu-2026-11-29-text}
@@ -21,8 +24,12 @@ case "${2:-}" in
     THREADS=${THREADS:-2} run "$2" "model.widths=[$width]" model.T="$steps" trainer.max_epochs="$epochs"
     exit ;;
   "") ;;
-  *) echo "unknown variant '$2' (expected wW_TT_epochsN, e.g. w1024_T2_epochs3)" >&2; exit 2 ;;
+  *) if [ $# -lt 3 ]; then
+       echo "unknown variant '$2' (expected wW_TT_epochsN, e.g. w1024_T2_epochs3, or NAME OVERRIDE...)" >&2; exit 2
+     fi
+     run "$2" "${@:3}"
+     exit ;;
 esac
-run epochs3 trainer.max_epochs=3 &
+run epochs3 'model.widths=[512]' model.T=4 trainer.max_epochs=3 &
 run w1024_T2_epochs2 'model.widths=[1024]' model.T=2 trainer.max_epochs=2 &
 wait

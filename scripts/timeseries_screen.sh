@@ -41,6 +41,7 @@ if [ "${2:-}" = window ]; then
   wait
   run bp_ann screen1_lags48 data.lags=48 &
   run bp_snn screen1_lags48 data.lags=48 &
+  run bsd screen1_w1024_lags48 'model.widths=[1024]' data.lags=48
   wait
   exit
 elif [ -n "${2:-}" ]; then

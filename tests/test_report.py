@@ -88,7 +88,7 @@ def test_sequence_tables_show_floors_ratios_and_samples(tmp_path):
 
 
 def test_commands_pin_the_shape_of_rows_from_an_earlier_default(tmp_path):
-    from bsd.report import commands
+    from bsd.report import commands, variant_table
 
     ngram = {"3-gram": {"test/acc": 0.41}}
     for seed in (0, 1):
@@ -101,6 +101,12 @@ def test_commands_pin_the_shape_of_rows_from_an_earlier_default(tmp_path):
     assert "- text_char / bsd (rnn 512 T4) (seeds [0]): `python src/train.py +experiment=text_char " \
            "'model.widths=[512]' model.T=4`" in lines
     assert "- timeseries_elec / bsd (seeds [0]): `python src/train.py +experiment=timeseries_elec`" in lines
+    # an ablation that already names T gets only the width pinned
+    _seq_run(tmp_path, "text_char", "bsd", 0, {"test/acc": 0.35}, ngram, variant="T2", T=2)
+    p = next(tmp_path.rglob("seed0T2/w512/metrics.json"))
+    p.write_text(p.read_text().replace("+experiment=text_char", "+experiment=text_char model.T=2"))
+    row = next(x for x in variant_table(find_runs([tmp_path])).splitlines() if "| T2 |" in x)
+    assert "`python src/train.py +experiment=text_char model.T=2 'model.widths=[512]'` |" in row
 
 
 def test_generation_table_shows_fid_ratio_feature_net_and_grid_links(tmp_path):

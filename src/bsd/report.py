@@ -46,15 +46,33 @@ def arch_label(cfg: dict) -> str:
     return "mlp " + "-".join(parts)
 
 
-def arch_overrides(cfg: dict) -> str:
-    """Command-line overrides that pin a run's network shape (rnn: widths and T; others: none).
+def arch_overrides(cfg: dict) -> dict[str, str]:
+    """Command-line overrides that pin a run's network shape (rnn: widths and T; others: none), by key.
 
     With them a command still reproduces its row after the experiment's default shape changed.
     """
     m = cfg.get("model", {})
     if m.get("arch") != "rnn":
-        return ""
-    return f"'model.widths=[{','.join(map(str, m.get('widths', [])))}]' model.T={m.get('T')}"
+        return {}
+    return {"model.widths": f"'model.widths=[{','.join(map(str, m.get('widths', [])))}]'",
+            "model.T": f"model.T={m.get('T')}"}
+
+
+def shapes_by_experiment(runs: list[dict]) -> dict[str, set[str]]:
+    """Network shapes (architecture labels without T) that the runs of each experiment used."""
+    out: dict[str, set[str]] = defaultdict(set)
+    for m in runs:
+        out[m["experiment"]].add(m["_arch"].split(" T")[0])
+    return out
+
+
+def pinned_command(m: dict, shapes: dict[str, set[str]]) -> str:
+    """The run's command, plus (where its experiment has runs of several shapes) the pins of its own it lacks."""
+    cmd = m.get("command", "")
+    if len(shapes.get(m["experiment"], ())) < 2:
+        return cmd
+    extra = [o for k, o in (m.get("_arch_overrides") or {}).items() if f"{k}=" not in cmd]
+    return " ".join([cmd, *extra])
 
 
 def batches_label(cfg: dict) -> str:
@@ -345,6 +363,7 @@ def variant_table(runs: list[dict]) -> str:
     Classification and text rows show accuracy (%), forecasting rows the normalised MSE.
     """
     var = [m for m in runs if m.get("variant")]
+    shapes = shapes_by_experiment(runs)
     groups = group(var, lambda m: (m["experiment"], m["variant"], m["rule"]))
     lines = ["| experiment | variant | rule | test (acc % or MSE) | seeds | epochs | best validation (same metric) "
              "| command (one seed) |", "|" + "---|" * 8]
@@ -365,7 +384,7 @@ def variant_table(runs: list[dict]) -> str:
         vals, best, digits = score(ms)
         lines.append(f"| {exp} | {variant} | {rule} | {_fmt(vals, digits)} | {len(vals)} | "
                      f"{'/'.join(map(str, sorted({m.get('epochs') for m in ms})))} | {_fmt(best, digits)} | "
-                     f"`{ms[0].get('command', '')}` |")
+                     f"`{pinned_command(ms[0], shapes)}` |")
     return "\n".join(lines)
 
 
@@ -405,25 +424,20 @@ def curves_table(unfinished: list[dict]) -> str:
 def commands(runs: list[dict]) -> str:
     """The command of one run per (experiment, architecture, rule) group, to reproduce each row.
 
-    Where an experiment has rows of more than one architecture (a default that changed keeps its
-    earlier rows), each is named and its command gets the overrides that pin its shape.
+    Where an experiment has runs of more than one shape (a default that changed keeps its earlier
+    rows), each row names its architecture and its command gets the overrides that pin its shape.
     """
     main = [m for m in runs if not m.get("variant")]
     seen: dict = {}
     for m in sorted(main, key=lambda r: r["_dir"]):
         seen.setdefault((m["experiment"], m["_arch"], m["rule"]), m)
     seeds: dict = defaultdict(set)
-    archs: dict = defaultdict(set)
     for x in main:
         seeds[(x["experiment"], x["_arch"], x["rule"])].add(x.get("seed"))
-        archs[x["experiment"]].add(x["_arch"].split(" T")[0])
-    def command(e: str, m: dict) -> str:
-        cmd, pin = m.get("command", ""), m.get("_arch_overrides", "")
-        return f"{cmd} {pin}" if len(archs[e]) > 1 and pin and "model.widths=" not in cmd else cmd
-
+    shapes = shapes_by_experiment(runs)
     return "\n".join(
-        f"- {e} / {r}{f' ({a})' if len(archs[e]) > 1 else ''} (seeds {sorted(seeds[(e, a, r)])}): "
-        f"`{command(e, m)}`" for (e, a, r), m in sorted(seen.items()))
+        f"- {e} / {r}{f' ({a})' if len(shapes[e]) > 1 else ''} (seeds {sorted(seeds[(e, a, r)])}): "
+        f"`{pinned_command(m, shapes)}`" for (e, a, r), m in sorted(seen.items()))
 
 
 def render(runs: list[dict], sources: list[str], unfinished: list[dict] | None = None,
