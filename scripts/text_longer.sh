@@ -7,6 +7,7 @@
 # threads, default 2; e.g. w1024_T2_epochs3)
 #        bash scripts/text_longer.sh OUT NAME OVERRIDE...   (one run of the default experiment labelled
 # variant=NAME with the given overrides, on THREADS threads, default 1; e.g. lr5e-3 model.optimizer.lr=5e-3)
+# SEED (default 0) sets the seed of every run.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-results/cpu-2026-11-29-text}
@@ -14,8 +15,8 @@ PY=${PY:-.venv/bin/python}
 mkdir -p "$OUT/logs"
 run() {  # run VARIANT OVERRIDES...
   local v=$1; shift
-  $PY src/train.py +experiment=text_char model.rule=bsd seed=0 threads=${THREADS:-1} logger=csv trainer.enable_progress_bar=false \
-    variant="$v" "$@" hydra.run.dir="$OUT/text_char/bsd/seed0_$v" > "$OUT/logs/text_char-bsd-$v.log" 2>&1 \
+  $PY src/train.py +experiment=text_char model.rule=bsd seed=${SEED:-0} threads=${THREADS:-1} logger=csv trainer.enable_progress_bar=false \
+    variant="$v" "$@" hydra.run.dir="$OUT/text_char/bsd/seed${SEED:-0}_$v" > "$OUT/logs/text_char-bsd-$v-seed${SEED:-0}.log" 2>&1 \
     || echo "FAILED: text_char bsd $v (see $OUT/logs)"
 }
 case "${2:-}" in

@@ -6,7 +6,8 @@
 # (trainer.max_epochs=1 unless a run overrides it)
 # Usage: bash scripts/timeseries_screen.sh [OUT=results/cpu-2026-11-29-ts] [window]
 # (`window`: only the second screen, the whole one-day window of the target as lags at every step, so
-# no position needs credit from earlier positions; the three rules side by side at one epoch)
+# no position needs credit from earlier positions; the three rules side by side at one epoch;
+# `unit`: ReCo per unit over the batch, model.reco.axis=unit, with and without those lags)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-results/cpu-2026-11-29-ts}
@@ -44,8 +45,13 @@ if [ "${2:-}" = window ]; then
   run bsd screen1_w1024_lags48 'model.widths=[1024]' data.lags=48
   wait
   exit
+elif [ "${2:-}" = unit ]; then  # ReCo over the batch per unit (model.reco.axis=unit), with and without lags
+  run bsd screen1_unit model.reco.axis=unit &
+  run bsd screen1_unit_lags48 model.reco.axis=unit data.lags=48 &
+  wait
+  exit
 elif [ -n "${2:-}" ]; then
-  echo "unknown screen '$2' (expected: window)" >&2; exit 2
+  echo "unknown screen '$2' (expected: window or unit)" >&2; exit 2
 fi
 if [ "${LANES:-1}" = 2 ]; then lane1 & lane2 & wait; else lane1; lane2; fi
 # the two changes that helped at one epoch, together, for 5 epochs

@@ -3,7 +3,14 @@ import math
 import pytest
 import torch
 
-from bsd.losses import decorrelation_loss, frequency_reco_loss, frequency_split, reco_loss, reco_terms
+from bsd.losses import (
+    decorrelation_loss,
+    frequency_reco_loss,
+    frequency_split,
+    grouped_reco_terms,
+    reco_loss,
+    reco_terms,
+)
 
 
 def test_reco_is_zero_for_aligned_orthogonal_pairs():
@@ -97,3 +104,29 @@ def test_reco_against_distinct_targets_equals_the_expanded_form(mode):
     counts9 = torch.bincount(inv9, minlength=u)
     small = (v[:1, :9].detach().requires_grad_(), vh[:1].detach().requires_grad_())
     assert torch.autograd.gradcheck(lambda a, c: unique_reco_terms(a, c, inv9, counts9, mode), small)
+
+
+def test_reco_over_units_sees_the_magnitude_that_the_per_sample_cosine_misses():
+    torch.manual_seed(0)
+    u = torch.rand(32) + 0.5                     # one direction for every sample: a 1-D target
+    y = torch.rand(64) + 0.1                     # positive magnitudes
+    v_hat = y[:, None] * u                       # apical voltages on a line through the origin
+    v = y.flip(0)[:, None] * u                   # basal voltages on that line, magnitudes scrambled
+    pull_sample, _ = grouped_reco_terms(v[None], v_hat[None], axis="sample")
+    pull_unit, _ = grouped_reco_terms(v[None], v_hat[None], axis="unit")
+    assert pull_sample < 1e-10                   # every cosine is 1: the scrambling is invisible
+    assert pull_unit > 0.5                       # each unit's voltage no longer follows its target
+    aligned, _ = grouped_reco_terms((3 * v_hat + 1)[None], v_hat[None], axis="unit")
+    assert aligned < 1e-10                       # a per-unit affine map with positive gain is aligned
+
+
+def test_reco_over_units_pushes_redundant_units():
+    torch.manual_seed(0)
+    a, b = torch.randn(128, 1), torch.randn(128, 1)
+    same = torch.cat([a, a], 1)                  # two units coding one thing
+    distinct = torch.cat([a, b], 1)
+    _, push_same = grouped_reco_terms(same[None], same[None], axis="unit")
+    _, push_distinct = grouped_reco_terms(distinct[None], distinct[None], axis="unit")
+    assert push_same > 0.9 and push_distinct < 0.1
+    with pytest.raises(ValueError, match="reco.axis"):
+        grouped_reco_terms(same[None], same[None], axis="batch")

@@ -94,6 +94,7 @@ def _cli(*args, timeout=240):
     ("model.T=0", "model.T must be >= 1"),
     ("model.neuron.threshold=0", "model.neuron.threshold must be > 0"),
     ("model.reco.lam=-0.1", "model.reco.lam must be >= 0"),
+    ("model.reco.axis=unit", "model.reco.axis='unit' is implemented for model=rnn only"),
     ("model.widths=[]", "model.widths must list at least one"),
     ("data.data_dir=/nonexistent/dir", None),
 ])

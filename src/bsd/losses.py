@@ -6,6 +6,9 @@ import torch
 import torch.nn.functional as F
 
 SAME_CLASS = ("negative", "ignore", "positive")
+#: what ReCo compares: ``sample`` (the paper's: the cosine of each sample's voltage vector over the
+#: units) or ``unit`` (each unit's voltages over the batch, centred: a correlation per neuron)
+RECO_AXES = ("sample", "unit")
 
 
 def reco_terms(v: torch.Tensor, v_hat: torch.Tensor, labels: torch.Tensor | None = None,
@@ -24,13 +27,18 @@ def reco_terms(v: torch.Tensor, v_hat: torch.Tensor, labels: torch.Tensor | None
 
 
 def grouped_reco_terms(v: torch.Tensor, v_hat: torch.Tensor, labels: torch.Tensor | None = None,
-                       same_class: str = "ignore") -> tuple[torch.Tensor, torch.Tensor]:
+                       same_class: str = "ignore", axis: str = "sample") -> tuple[torch.Tensor, torch.Tensor]:
     """ReCo terms within each of ``G`` independent batches ``[G, B, D]``, averaged over the groups.
 
-    A group is e.g. one sequence position; ``labels`` is ``[G, B]`` or None.
+    A group is e.g. one sequence position; ``labels`` is ``[G, B]`` or None. ``axis = unit``
+    transposes the comparison (see :func:`unit_reco_terms`; labels play no part there).
     """
     if same_class not in SAME_CLASS:
         raise ValueError(f"model.reco.same_class must be one of {SAME_CLASS}, got {same_class!r}")
+    if axis not in RECO_AXES:
+        raise ValueError(f"model.reco.axis must be one of {RECO_AXES}, got {axis!r}")
+    if axis == "unit":
+        return unit_reco_terms(v, v_hat)
     g, b = v.shape[:2]
     c = F.normalize(v.reshape(g, b, -1), dim=-1, eps=1e-8) @ F.normalize(v_hat.reshape(g, b, -1), dim=-1,
                                                                            eps=1e-8).transpose(1, 2)
@@ -44,6 +52,28 @@ def grouped_reco_terms(v: torch.Tensor, v_hat: torch.Tensor, labels: torch.Tenso
             pos_mask = same
     pull = ((1 - c) ** 2 * pos_mask).sum() / (b * g)
     push = (c.clamp(min=0) ** 2 * neg_mask).sum() / (b * g)
+    return pull, push
+
+
+def unit_reco_terms(v: torch.Tensor, v_hat: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """ReCo with samples and units swapped, within each of ``G`` batches ``[G, B, D]``.
+
+    ``C[i, j]`` is the correlation over the batch between unit ``i``'s basal and unit ``j``'s
+    apical voltage (both centred over the batch). ``pull = sum_i (1 - C_ii)^2 / D`` asks every
+    neuron's basal voltage to rise and fall with its own apical voltage across samples, so the
+    magnitude of a continuous target survives (a per-sample cosine sees only directions);
+    ``push = sum_{i != j} max(0, C_ij)^2 / D`` keeps units from all coding the same thing.
+    """
+    g, b = v.shape[:2]
+    if b < 2:
+        raise ValueError("model.reco.axis=unit needs batches of at least 2 samples")
+    vt = (v - v.mean(1, keepdim=True)).reshape(g, b, -1).transpose(1, 2)
+    ht = (v_hat - v_hat.mean(1, keepdim=True)).reshape(g, b, -1).transpose(1, 2)
+    c = F.normalize(vt, dim=-1, eps=1e-8) @ F.normalize(ht, dim=-1, eps=1e-8).transpose(1, 2)  # [G, D, D]
+    d = c.shape[-1]
+    eye = torch.eye(d, dtype=torch.bool, device=v.device)
+    pull = ((1 - c) ** 2 * eye).sum() / (d * g)
+    push = (c.clamp(min=0) ** 2 * ~eye).sum() / (d * g)
     return pull, push
 
 

@@ -40,9 +40,17 @@ def rule_config(model_cfg: Any) -> RuleConfig:
                       lam=model_cfg.reco.lam, same_class=model_cfg.reco.same_class,
                       w_hidden=w.hidden if isinstance(w.hidden, (int, float)) else list(w.hidden),
                       w_concept=w.concept, w_recall=w.recall, decorrelation=model_cfg.get("decorrelation", 0.0),
-                      reco_on=model_cfg.reco.get("on", "voltage"),
+                      reco_on=model_cfg.reco.get("on", "voltage"), reco_axis=model_cfg.reco.get("axis", "sample"),
                       freq_cutoff=freq.get("cutoff") if freq.get("enabled", False) else None,
                       lam_low=freq.get("lam_low", 0.3), lam_high=freq.get("lam_high", 0.9))
+
+
+def sample_axis_only(cfg: RuleConfig, arch: str) -> RuleConfig:
+    """``cfg`` unchanged; an error if it asks for ReCo over units, which only the rnn implements."""
+    if cfg.reco_axis != "sample":
+        raise ValueError(f"model.reco.axis={cfg.reco_axis!r} is implemented for model=rnn only; "
+                         f"use model.reco.axis=sample with model.arch={arch}")
+    return cfg
 
 
 def build_from_config(model_cfg: Any, in_shape: tuple[int, ...], num_classes: int):
@@ -58,7 +66,7 @@ def build_from_config(model_cfg: Any, in_shape: tuple[int, ...], num_classes: in
     else:
         stages = cnn_stages(list(model_cfg.channels), list(model_cfg.fc))
     stack = build_stack(in_shape, stages, code.dim, lif_config(model_cfg), norm=model_cfg.norm)
-    return stack, code, make_rule(model_cfg.rule, rule_config(model_cfg))
+    return stack, code, make_rule(model_cfg.rule, sample_axis_only(rule_config(model_cfg), arch))
 
 
 ADAMW_IMPLS = ("fused", "foreach", "for_loop")

@@ -12,7 +12,7 @@ from tests.rules import assert_losses_are_local
 LIF = {"threshold": 0.6, "beta": 0.5}
 
 
-def make(task="classify", widths=(16, 12), rule="bsd", T=3):
+def make(task="classify", widths=(16, 12), rule="bsd", T=3, axis="sample"):
     torch.manual_seed(0)
     if task == "classify":
         V = 7
@@ -25,7 +25,7 @@ def make(task="classify", widths=(16, 12), rule="bsd", T=3):
         x = torch.randn(10, 6, 4)
         y = torch.randn(10, 6)
         stack = SeqStack(4, list(widths), 1, code.dim, LIF)
-    return stack, code, SEQ_RULES[rule](RuleConfig(T=T, lam=0.1), task), x, y
+    return stack, code, SEQ_RULES[rule](RuleConfig(T=T, lam=0.1, reco_axis=axis), task), x, y
 
 
 def test_reduce_positions_and_previous_step():
@@ -35,9 +35,9 @@ def test_reduce_positions_and_previous_step():
     assert torch.equal(p[0], torch.zeros(2, 1)) and torch.equal(p[1:], s[:-1])
 
 
-@pytest.mark.parametrize("task", ["classify", "regress"])
-def test_c1_and_c2_each_layer_loss_reaches_only_its_own_parameters(task):
-    stack, code, rule, x, y = make(task)
+@pytest.mark.parametrize("task,axis", [("classify", "sample"), ("regress", "sample"), ("regress", "unit")])
+def test_c1_and_c2_each_layer_loss_reaches_only_its_own_parameters(task, axis):
+    stack, code, rule, x, y = make(task, axis=axis)
     losses, _ = rule.layer_losses(stack, code, x, y)
     assert sorted(losses) == list(range(stack.depth + 1))
     assert_losses_are_local(stack, losses)
@@ -104,3 +104,14 @@ def test_unsupported_options_are_refused():
         SEQ_RULES["bsd"](RuleConfig(reduce_T="per_step"), "classify")
     with pytest.raises(ValueError, match="task"):
         SEQ_RULES["bsd"](RuleConfig(), "segment")
+
+
+def test_reco_over_units_changes_the_hidden_losses_only():
+    stack, code, rule, x, y = make("regress")
+    _, _, unit_rule, _, _ = make("regress", axis="unit")
+    by_sample, _ = rule.layer_losses(stack, code, x, y)
+    by_unit, _ = unit_rule.layer_losses(stack, code, x, y)
+    assert torch.allclose(by_sample[0], by_unit[0]) and torch.allclose(by_sample[3], by_unit[3])
+    assert not torch.allclose(by_sample[1], by_unit[1])
+    with pytest.raises(ValueError, match="reco.axis"):
+        RuleConfig(reco_axis="time")

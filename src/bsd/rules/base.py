@@ -10,7 +10,7 @@ import torch
 
 from ..coding import ENCODERS, LabelCode, encode_stimulus
 from ..layers import Stats, apply_folded
-from ..losses import SAME_CLASS
+from ..losses import RECO_AXES, SAME_CLASS
 from ..nets import Stack
 
 REDUCE_T = ("mean", "per_step")
@@ -32,6 +32,8 @@ class RuleConfig:
     w_recall: float = 1.0
     decorrelation: float = 0.0
     reco_on: str = "voltage"
+    #: sample (the paper's ReCo) | unit (per-neuron correlation over the batch; the rnn only)
+    reco_axis: str = "sample"
     #: frequency-aware ReCo on image-shaped hidden layers (spec 3): radial cut-off as a fraction of
     #: Nyquist (None = plain ReCo everywhere) and the push weights of the low and high bands
     freq_cutoff: float | None = None
@@ -60,6 +62,8 @@ class RuleConfig:
             raise ValueError(f"model.reduce_T must be one of {REDUCE_T}, got {self.reduce_T!r}")
         if self.same_class not in SAME_CLASS:
             raise ValueError(f"model.reco.same_class must be one of {SAME_CLASS}, got {self.same_class!r}")
+        if self.reco_axis not in RECO_AXES:
+            raise ValueError(f"model.reco.axis must be one of {RECO_AXES}, got {self.reco_axis!r}")
 
     def hidden_weight(self, i: int, n: int) -> float:
         """Distillation weight of hidden layer ``i`` (1-based) among ``n`` hidden layers."""
