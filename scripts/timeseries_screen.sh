@@ -49,6 +49,10 @@ elif [ "${2:-}" = unit ]; then  # ReCo over the batch per unit (model.reco.axis=
   run bsd screen1_unit model.reco.axis=unit &
   run bsd screen1_unit_lags48 model.reco.axis=unit data.lags=48 &
   wait
+  # the push over every pair of 256 units dominated (pull 0.77, push 0.89 after the epoch): lighter pushes
+  run bsd screen1_unit_lam0 model.reco.axis=unit model.reco.lam=0 &
+  run bsd screen1_unit_lam0.01 model.reco.axis=unit model.reco.lam=0.01 &
+  wait
   exit
 elif [ -n "${2:-}" ]; then
   echo "unknown screen '$2' (expected: window or unit)" >&2; exit 2

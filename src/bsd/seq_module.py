@@ -154,12 +154,12 @@ class SequenceBSDModule(RuleModule):
         for _ in range(length):
             spikes, states = self.rule.run(self.stack, self.inputs(x), states)
             logits = self.rule.readout(self.stack, spikes[-1][-self.rule.T:])[-1, 0].float().cpu()
+            logits[0] = float("-inf")  # never emit <unk> (index 0), greedy or sampled
             if temperature == 0:
                 nxt = int(logits.argmax())
             else:
                 probs = torch.softmax(logits / temperature, dim=-1)
-                probs[0] = 0.0  # never emit <unk>
-                nxt = int(torch.multinomial(probs / probs.sum(), 1, generator=g))
+                nxt = int(torch.multinomial(probs, 1, generator=g))
             out_ids.append(nxt)
             x = torch.tensor([[nxt]], device=dev)
         self.train(was_training)
