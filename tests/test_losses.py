@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from bsd.losses import (
+    center_batch,
     decorrelation_loss,
     frequency_reco_loss,
     frequency_split,
@@ -130,3 +131,28 @@ def test_reco_over_units_pushes_redundant_units():
     assert push_same > 0.9 and push_distinct < 0.1
     with pytest.raises(ValueError, match="reco.axis"):
         grouped_reco_terms(same[None], same[None], axis="batch")
+
+
+def test_center_batch_with_row_weights_equals_centring_the_expanded_batch():
+    torch.manual_seed(0)
+    rows, inv = torch.randn(2 * 3, 4, 5), torch.tensor([0, 2, 2, 1, 2, 0, 0])  # 2 steps x 3 distinct rows
+    counts = torch.bincount(inv, minlength=3)
+    got = center_batch(rows, steps=2, weight=counts).reshape(2, 3, 4, 5)[:, inv]
+    full = rows.reshape(2, 3, 4, 5)[:, inv]
+    want = full - full.mean(1, keepdim=True)
+    assert torch.allclose(got, want, atol=1e-6)
+    plain = center_batch(full.reshape(14, 4, 5), steps=2).reshape(2, 7, 4, 5)
+    assert torch.allclose(plain, want, atol=1e-6)
+
+
+def test_centring_hides_a_pattern_every_sample_shares_from_reco():
+    """A shared map (the digit-centre blob) makes unrelated samples look alike to the cosine."""
+    torch.manual_seed(0)
+    shared = 5 * torch.randn(1, 64)
+    own = torch.randn(16, 64)
+    v, v_hat = shared + own, shared + torch.randn(16, 64)  # apical: the shared map plus unrelated detail
+    pull, push = reco_terms(v, v_hat, same_class="negative")
+    assert pull < 0.01 and push > 5  # looks aligned, yet every other sample looks aligned too
+    pull_c, push_c = reco_terms(center_batch(v), center_batch(v_hat), same_class="negative")
+    assert pull_c > 0.8  # centred, nothing about the sample itself agrees
+    assert push_c < 0.2

@@ -18,7 +18,7 @@ from omegaconf import DictConfig, OmegaConf
 from torchmetrics import MeanMetric, MeanSquaredError
 
 from .grids import image_grid, save_png, stack_panels
-from .module import RuleModule, lif_config, rule_config, sample_axis_only
+from .module import RuleModule, apply_theta_mode, lif_config, rule_config, sample_axis_only
 from .nets import autoencoder_stages, build_stack
 from .rules.ae import AE_RULES, LATENT_SAMPLING, latent_index
 
@@ -33,7 +33,8 @@ def build_ae_from_config(model_cfg: Any, in_shape: tuple[int, int, int]):
         raise ValueError(f"model.latent_sampling must be one of {LATENT_SAMPLING}, "
                          f"got {model_cfg.latent_sampling!r}")
     stages = autoencoder_stages(in_shape, list(model_cfg.channels), int(model_cfg.latent))
-    stack = build_stack(in_shape, stages, in_shape[0], lif_config(model_cfg), norm=model_cfg.norm, out_kind="up")
+    stack = apply_theta_mode(build_stack(in_shape, stages, in_shape[0], lif_config(model_cfg), norm=model_cfg.norm,
+                                         out_kind="up"), model_cfg)
     return stack, AE_RULES[model_cfg.rule](sample_axis_only(rule_config(model_cfg), "ae"))
 
 

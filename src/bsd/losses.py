@@ -11,6 +11,21 @@ SAME_CLASS = ("negative", "ignore", "positive")
 RECO_AXES = ("sample", "unit")
 
 
+def center_batch(v: torch.Tensor, steps: int = 1, weight: torch.Tensor | None = None) -> torch.Tensor:
+    """``v [steps*N, ...]`` less its mean over the ``N`` rows of each step, feature by feature.
+
+    ``weight [N]`` (optional) weights the rows, e.g. the number of samples that share a distinct
+    target's row, so the mean is the batch mean of the expanded ``[B, ...]`` tensor.
+    """
+    g = v.reshape(steps, -1, *v.shape[1:])
+    if weight is None:
+        mean = g.mean(1, keepdim=True)
+    else:
+        w = weight.to(v.dtype).reshape(1, -1, *([1] * (v.dim() - 1)))
+        mean = (g * w).sum(1, keepdim=True) / w.sum()
+    return (g - mean).reshape(v.shape)
+
+
 def reco_terms(v: torch.Tensor, v_hat: torch.Tensor, labels: torch.Tensor | None = None,
                same_class: str = "ignore") -> tuple[torch.Tensor, torch.Tensor]:
     """The two ReCo terms, each normalised by the batch size B.

@@ -41,8 +41,28 @@ def rule_config(model_cfg: Any) -> RuleConfig:
                       w_hidden=w.hidden if isinstance(w.hidden, (int, float)) else list(w.hidden),
                       w_concept=w.concept, w_recall=w.recall, decorrelation=model_cfg.get("decorrelation", 0.0),
                       reco_on=model_cfg.reco.get("on", "voltage"), reco_axis=model_cfg.reco.get("axis", "sample"),
+                      reco_center=model_cfg.reco.get("center", "none"),
                       freq_cutoff=freq.get("cutoff") if freq.get("enabled", False) else None,
                       lam_low=freq.get("lam_low", 0.3), lam_high=freq.get("lam_high", 0.9))
+
+
+THETA_MODES = ("learned", "fixed")
+
+
+def apply_theta_mode(stack: Any, model_cfg: Any) -> Any:
+    """``stack``, its hidden layers' apical weights frozen at their random init if ``model.reco.theta=fixed``.
+
+    Our extension: the apical target becomes a fixed random projection of the code above, as in
+    feedback alignment; the stimulus recall map stays learned. Only ``bsd`` reads Θ.
+    """
+    mode = str(model_cfg.reco.get("theta", "learned"))
+    if mode not in THETA_MODES:
+        raise ValueError(f"model.reco.theta must be one of {THETA_MODES}, got {mode!r}")
+    if mode == "fixed":
+        for layer in stack.hidden:
+            for p in layer.apical_parameters():
+                p.requires_grad_(False)
+    return stack
 
 
 def sample_axis_only(cfg: RuleConfig, arch: str) -> RuleConfig:
@@ -65,7 +85,8 @@ def build_from_config(model_cfg: Any, in_shape: tuple[int, ...], num_classes: in
         in_shape = (math.prod(in_shape),)
     else:
         stages = cnn_stages(list(model_cfg.channels), list(model_cfg.fc))
-    stack = build_stack(in_shape, stages, code.dim, lif_config(model_cfg), norm=model_cfg.norm)
+    stack = apply_theta_mode(build_stack(in_shape, stages, code.dim, lif_config(model_cfg), norm=model_cfg.norm),
+                             model_cfg)
     return stack, code, make_rule(model_cfg.rule, sample_axis_only(rule_config(model_cfg), arch))
 
 
@@ -125,7 +146,8 @@ class RuleModule(L.LightningModule):
         o = self.cfg.optimizer
         if o.lr <= 0:
             raise ValueError(f"model.optimizer.lr must be > 0, got {o.lr}")
-        opt = adamw(self.stack.parameters(), o.get("impl", "fused"), lr=o.lr, weight_decay=o.weight_decay,
+        params = [p for p in self.stack.parameters() if p.requires_grad]  # model.reco.theta=fixed freezes some
+        opt = adamw(params, o.get("impl", "fused"), lr=o.lr, weight_decay=o.weight_decay,
                     betas=tuple(o.get("betas", (0.9, 0.999))))
         sched = o.get("scheduler", "none")
         if sched == "none":

@@ -18,7 +18,7 @@ from torchmetrics import MeanMetric, MeanSquaredError, MetricCollection
 from torchmetrics.classification import MulticlassAccuracy
 
 from .coding import LabelCode, PopulationCode
-from .module import RuleModule, lif_config, rule_config
+from .module import RuleModule, apply_theta_mode, lif_config, rule_config
 from .recurrent import SeqStack
 from .rules.seq import SEQ_RULES, TASKS
 
@@ -43,6 +43,7 @@ def build_seq_from_config(model_cfg: Any, in_dim: int, num_outputs: int, task: s
         in_dim = in_dim * input_code.dim
     stack = SeqStack(in_dim, list(model_cfg.widths), num_outputs, code.dim, lif, norm=str(model_cfg.norm),
                      recurrent_gain=float(model_cfg.get("recurrent_gain", 0.1)))
+    apply_theta_mode(stack, model_cfg)
     if model_cfg.rule not in SEQ_RULES:
         raise ValueError(f"model.rule={model_cfg.rule!r} is unknown; choose one of {sorted(SEQ_RULES)}")
     return stack, code, SEQ_RULES[model_cfg.rule](rule_config(model_cfg), task, input_code)

@@ -43,8 +43,9 @@ def test_c1_forward_and_backward_weights_are_separate_and_both_trained(arch):
 @pytest.mark.parametrize("arch", ["mlp", "cnn"])
 @pytest.mark.parametrize("reco_on", ["voltage", "spikes"])
 @pytest.mark.parametrize("reduce_T", ["mean", "per_step"])
-def test_c2_each_layer_loss_only_reaches_its_own_parameters(arch, reco_on, reduce_T):
-    stack, code, rule, x, y = make(arch, reco_on=reco_on, reduce_T=reduce_T)
+@pytest.mark.parametrize("reco_center", ["none", "batch"])
+def test_c2_each_layer_loss_only_reaches_its_own_parameters(arch, reco_on, reduce_T, reco_center):
+    stack, code, rule, x, y = make(arch, reco_on=reco_on, reduce_T=reduce_T, reco_center=reco_center)
     losses, _ = rule.layer_losses(stack, code, x, y)
     assert sorted(losses) == list(range(stack.depth + 1))
     assert_losses_are_local(stack, losses)

@@ -12,20 +12,20 @@ from tests.rules import assert_losses_are_local
 LIF = {"threshold": 0.6, "beta": 0.5}
 
 
-def make(task="classify", widths=(16, 12), rule="bsd", T=3, axis="sample"):
+def make(task="classify", widths=(16, 12), rule="bsd", T=3, axis="sample", center="none", norm="layer"):
     torch.manual_seed(0)
     if task == "classify":
         V = 7
         code = LabelCode(V)
         x = torch.nn.functional.one_hot(torch.randint(0, V, (10, 6)), V).float()
         y = torch.randint(0, V, (10, 6))
-        stack = SeqStack(V, list(widths), V, V, LIF)
+        stack = SeqStack(V, list(widths), V, V, LIF, norm=norm)
     else:
         code = PopulationCode(8)
         x = torch.randn(10, 6, 4)
         y = torch.randn(10, 6)
-        stack = SeqStack(4, list(widths), 1, code.dim, LIF)
-    return stack, code, SEQ_RULES[rule](RuleConfig(T=T, lam=0.1, reco_axis=axis), task), x, y
+        stack = SeqStack(4, list(widths), 1, code.dim, LIF, norm=norm)
+    return stack, code, SEQ_RULES[rule](RuleConfig(T=T, lam=0.1, reco_axis=axis, reco_center=center), task), x, y
 
 
 def test_reduce_positions_and_previous_step():

@@ -15,6 +15,9 @@ from ..nets import Stack
 
 REDUCE_T = ("mean", "per_step")
 RECO_ON = ("voltage", "spikes")
+#: ``batch``: ReCo compares voltages centred over the batch per feature; ``push``: only the push term
+#: does (our extensions; see :func:`bsd.losses.center_batch`)
+RECO_CENTER = ("none", "batch", "push")
 Activation = Callable[[object, torch.Tensor], torch.Tensor]
 
 
@@ -34,6 +37,9 @@ class RuleConfig:
     reco_on: str = "voltage"
     #: sample (the paper's ReCo) | unit (per-neuron correlation over the batch; the rnn only)
     reco_axis: str = "sample"
+    #: none (the paper's) | batch: subtract each feature's batch mean from V and V̂ before the cosines |
+    #: push: only before the push term's cosines
+    reco_center: str = "none"
     #: frequency-aware ReCo on image-shaped hidden layers (spec 3): radial cut-off as a fraction of
     #: Nyquist (None = plain ReCo everywhere) and the push weights of the low and high bands
     freq_cutoff: float | None = None
@@ -62,6 +68,8 @@ class RuleConfig:
             raise ValueError(f"model.reduce_T must be one of {REDUCE_T}, got {self.reduce_T!r}")
         if self.same_class not in SAME_CLASS:
             raise ValueError(f"model.reco.same_class must be one of {SAME_CLASS}, got {self.same_class!r}")
+        if self.reco_center not in RECO_CENTER:
+            raise ValueError(f"model.reco.center must be one of {RECO_CENTER}, got {self.reco_center!r}")
         if self.reco_axis not in RECO_AXES:
             raise ValueError(f"model.reco.axis must be one of {RECO_AXES}, got {self.reco_axis!r}")
 

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 
 from ..coding import LabelCode
 from ..compact import SpikeMeanStore
-from ..losses import decorrelation_loss, frequency_split, grouped_reco_terms, unique_reco_terms
+from ..losses import center_batch, decorrelation_loss, frequency_split, grouped_reco_terms, unique_reco_terms
 from ..nets import Stack
 from .base import Rule, forward_net
 
@@ -102,6 +102,9 @@ class BSD(Rule):
         logs: dict[str, torch.Tensor] = {}
         losses: dict[int, torch.Tensor] = {}
         vs, plain, banded = {}, {}, {}
+        # model.reco.center: batch compares centred voltages; push: the pull sees the raw voltages, the
+        # push the centred ones (a pattern shared by every sample is pulled but never pushed away)
+        center, pairs_for = cfg.reco_center, {}
         for i, layer in enumerate(stack.hidden, start=1):
             if cfg.reco_on == "spikes":  # local graph through this layer's own LIF (surrogate)
                 v = self._reduce(layer.lif(layer.basal_voltage(fwd.inputs[i - 1], update_running=False)[0]))
@@ -109,14 +112,19 @@ class BSD(Rule):
             else:
                 v = layer.basal_reduced(self._reduce(fwd.inputs[i - 1], store if i > 1 else None), fwd.stats[i - 1])
                 v_hat = layer.apical_reduced(self._reduce(above[i], store if i < n - 1 else None), a_stats[i], w)
-            vs[i] = v
-            if cfg.freq_cutoff is not None and v.dim() == 4:
-                (vl, vh), (hl, hh) = frequency_split(v, cfg.freq_cutoff), frequency_split(v_hat, cfg.freq_cutoff)
-                banded[i] = (_terms(vl, hl, labels, same_class, steps, inv, counts),
-                             _terms(vh, hh, labels, same_class, steps, inv, counts))
+            raw = (v, v_hat)
+            centred = (center_batch(v, steps), center_batch(v_hat, steps, counts)) if center != "none" else raw
+            vs[i] = centred[0] if center == "batch" else v
+            pairs_for[i] = (centred if center == "batch" else raw, centred)  # (pull pair, push pair)
+        for i, (pull_pair, push_pair) in pairs_for.items():
+            if cfg.freq_cutoff is not None and pull_pair[0].dim() == 4:
+                banded[i] = self._banded_terms(pull_pair, push_pair, labels, same_class, steps, inv, counts)
             else:
-                plain[i] = (v, v_hat)
-        terms = _layer_terms(plain, labels, same_class, steps, inv, counts)
+                plain[i] = (pull_pair, push_pair)
+        terms = _layer_terms({i: p for i, (p, _) in plain.items()}, labels, same_class, steps, inv, counts)
+        if center == "push":
+            pushes = _layer_terms({i: q for i, (_, q) in plain.items()}, labels, same_class, steps, inv, counts)
+            terms = {i: (terms[i][0], pushes[i][1]) for i in terms}
         for i, v in vs.items():
             if i in banded:
                 (pl, ql), (ph, qh) = banded[i]
@@ -134,6 +142,18 @@ class BSD(Rule):
             logs[f"rate/fwd_{i}"], logs[f"rate/bwd_{i}"], logs[f"hamming/{i}"] = spike_agreement(
                 fwd.inputs[i], above[i - 1], inv)
         return losses, logs
+
+    def _banded_terms(self, pull_pair, push_pair, labels, same_class, steps, inv, counts):
+        """Frequency-aware ReCo terms ``((pull_low, push_low), (pull_high, push_high))`` of one layer."""
+        cut = self.cfg.freq_cutoff
+        (vl, vh), (hl, hh) = frequency_split(pull_pair[0], cut), frequency_split(pull_pair[1], cut)
+        low, high = _terms(vl, hl, labels, same_class, steps, inv, counts), _terms(vh, hh, labels, same_class,
+                                                                                steps, inv, counts)
+        if push_pair is pull_pair:
+            return low, high
+        (vl, vh), (hl, hh) = frequency_split(push_pair[0], cut), frequency_split(push_pair[1], cut)
+        return ((low[0], _terms(vl, hl, labels, same_class, steps, inv, counts)[1]),
+                (high[0], _terms(vh, hh, labels, same_class, steps, inv, counts)[1]))
 
 
 def _layer_terms(pairs: dict[int, tuple[torch.Tensor, torch.Tensor]], labels: torch.Tensor | None, same_class: str,

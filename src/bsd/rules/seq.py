@@ -160,7 +160,13 @@ class SeqBSD(SeqRule):
             s_prev = reduce_positions(previous_step(spikes[i]), T)
             v = layer.basal_reduced(s_in, s_prev)  # [P, B, H]
             v_hat = layer.apical_voltage(above[i], counts, update_running=False)[inv].reshape(P, B, -1)
+            if cfg.reco_center != "none":  # per position, over the batch (push: for the push term only)
+                vc, hc = v - v.mean(1, keepdim=True), v_hat - v_hat.mean(1, keepdim=True)
+                if cfg.reco_center == "batch":
+                    v, v_hat = vc, hc
             pull, push = grouped_reco_terms(v, v_hat, groups, cfg.same_class, cfg.reco_axis)
+            if cfg.reco_center == "push":
+                push = grouped_reco_terms(vc, hc, groups, cfg.same_class, cfg.reco_axis)[1]
             losses[i] = cfg.hidden_weight(i, n - 1) * (pull + cfg.lam * push)
             logs[f"reco/pull_{i}"], logs[f"reco/push_{i}"] = pull.detach(), push.detach()
             logs[f"rate/fwd_{i}"], logs[f"rate/bwd_{i}"] = spikes[i].mean(), above[i - 1].mean()

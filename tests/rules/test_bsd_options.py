@@ -1,0 +1,88 @@
+"""Options of the bsd rule beyond the paper: ReCo on batch-centred voltages, fixed apical weights."""
+
+import pytest
+import torch
+
+from bsd.ae_module import build_ae_from_config
+from bsd.module import build_from_config
+from bsd.seq_module import build_seq_from_config
+from tests.conftest import compose
+from tests.rules import assert_losses_are_local
+from tests.rules.test_plausibility import make
+from tests.rules.test_seq import make as make_seq
+
+
+def _terms(arch, center, term="pull"):
+    stack, code, rule, x, y = make(arch, reco_center=center)
+    stack.train()
+    _, logs = rule.layer_losses(stack, code, x, y)
+    return torch.stack([logs[f"reco/{term}_{i}"] for i in range(1, stack.depth)])
+
+
+@pytest.mark.parametrize("center", ["batch", "push"])
+@pytest.mark.parametrize("term", ["pull", "push"])
+def test_centring_is_a_no_op_where_batch_norm_already_centres_every_unit(center, term):
+    assert torch.allclose(_terms("mlp", "none", term), _terms("mlp", center, term), atol=1e-5)
+
+
+def test_centring_changes_the_terms_of_conv_maps():
+    conv, fc = slice(0, 2), slice(2, None)  # two conv layers; the fc layer is centred by its batch norm
+    none, batch, push = ({t: _terms("cnn", c, t) for t in ("pull", "push")} for c in ("none", "batch", "push"))
+    for t in ("pull", "push"):
+        assert not torch.allclose(none[t][conv], batch[t][conv], atol=1e-3)
+        assert torch.allclose(none[t][fc], batch[t][fc], atol=1e-5)
+    assert torch.allclose(push["pull"], none["pull"])  # center=push: raw pull, centred push
+    assert torch.allclose(push["push"], batch["push"])
+
+
+def test_centring_of_the_frequency_bands_follows_the_same_rule():
+    kw = dict(freq_cutoff=0.25)
+    logs = {}
+    for c in ("none", "batch", "push"):
+        stack, code, rule, x, y = make("cnn", reco_center=c, **kw)
+        logs[c] = rule.layer_losses(stack, code, x, y)[1]
+    assert torch.allclose(logs["push"]["reco/pull_1"], logs["none"]["reco/pull_1"])
+    assert torch.allclose(logs["push"]["reco/push_1"], logs["batch"]["reco/push_1"])
+    assert not torch.allclose(logs["none"]["reco/push_1"], logs["batch"]["reco/push_1"])
+
+
+def test_unknown_center_is_refused():
+    with pytest.raises(ValueError, match="model.reco.center"):
+        make("mlp", reco_center="sample")
+
+
+def test_seq_centring_keeps_losses_local_and_splits_pull_and_push_like_the_stack():
+    logs = {}
+    for c in ("none", "batch", "push"):
+        stack, code, rule, x, y = make_seq("regress", center=c, norm="batch")
+        losses, logs[c] = rule.layer_losses(stack, code, x, y)
+        assert_losses_are_local(stack, losses)
+    for i in (1, 2):
+        assert torch.allclose(logs["push"][f"reco/pull_{i}"], logs["none"][f"reco/pull_{i}"])
+        assert torch.allclose(logs["push"][f"reco/push_{i}"], logs["batch"][f"reco/push_{i}"])
+
+
+@pytest.mark.parametrize("experiment", ["mnist_mlp", "text_char", "mnist_ae"])
+def test_fixed_theta_freezes_the_hidden_apical_weights_only(experiment):
+    shape = "model.channels=[4, 4]" if experiment == "mnist_ae" else "model.widths=[16]"
+    cfg = compose([f"+experiment={experiment}", "model.reco.theta=fixed", shape])
+    if experiment == "text_char":
+        stack, _, _ = build_seq_from_config(cfg.model, 10, 10, "classify")
+    elif experiment == "mnist_ae":
+        stack, _ = build_ae_from_config(cfg.model, (1, 28, 28))
+    else:
+        stack, _, _ = build_from_config(cfg.model, (1, 28, 28), 10)
+    frozen = {id(p) for layer in stack.hidden for p in layer.apical_parameters()}
+    assert frozen
+    for p in stack.parameters():
+        assert p.requires_grad == (id(p) not in frozen)
+    assert all(p.requires_grad for p in stack.stimulus.apical_parameters())  # recall stays learned
+
+
+def test_learned_theta_is_the_default_and_unknown_modes_are_refused():
+    cfg = compose(["+experiment=mnist_mlp"])
+    stack, _, _ = build_from_config(cfg.model, (1, 28, 28), 10)
+    assert all(p.requires_grad for p in stack.parameters())
+    cfg = compose(["+experiment=mnist_mlp", "model.reco.theta=frozen"])
+    with pytest.raises(ValueError, match="model.reco.theta"):
+        build_from_config(cfg.model, (1, 28, 28), 10)
