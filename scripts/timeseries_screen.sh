@@ -4,10 +4,13 @@
 # thread, one after the other (pass LANES=2 to run two side by side); the rows land in the ablation
 # table of docs/results.md (variant names below).
 # (trainer.max_epochs=1 unless a run overrides it)
-# Usage: bash scripts/timeseries_screen.sh [OUT=results/cpu-2026-11-29-ts] [window]
+# Usage: bash scripts/timeseries_screen.sh [OUT=results/cpu-2026-11-29-ts] [window|unit|fixedtheta|linearcode]
 # (`window`: only the second screen, the whole one-day window of the target as lags at every step, so
 # no position needs credit from earlier positions; the three rules side by side at one epoch;
-# `unit`: ReCo per unit over the batch, model.reco.axis=unit, with and without those lags)
+# `unit`: ReCo per unit over the batch, model.reco.axis=unit, with and without those lags;
+# `fixedtheta`: the hidden layer's Theta frozen at its random init, model.reco.theta=fixed;
+# `linearcode`: ReCo per unit with no push against a two-curve ramp code, whose apical units are all
+# monotone in the next value, so every hidden unit is asked to rise and fall with it, with and without lags)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-results/cpu-2026-11-29-ts}
@@ -54,8 +57,17 @@ elif [ "${2:-}" = unit ]; then  # ReCo over the batch per unit (model.reco.axis=
   run bsd screen1_unit_lam0.01 model.reco.axis=unit model.reco.lam=0.01 &
   wait
   exit
+elif [ "${2:-}" = fixedtheta ]; then  # a fixed random projection of the target code as the apical target
+  run bsd screen1_fixedtheta model.reco.theta=fixed
+  exit
+elif [ "${2:-}" = linearcode ]; then
+  lin=(model.reco.axis=unit model.reco.lam=0 model.code.dim=2 model.code.shape=ramp)
+  run bsd screen1_unit_lam0_ramp2 "${lin[@]}" &
+  run bsd screen1_unit_lam0_ramp2_lags48 "${lin[@]}" data.lags=48 &
+  wait
+  exit
 elif [ -n "${2:-}" ]; then
-  echo "unknown screen '$2' (expected: window or unit)" >&2; exit 2
+  echo "unknown screen '$2' (expected: window, unit, fixedtheta or linearcode)" >&2; exit 2
 fi
 if [ "${LANES:-1}" = 2 ]; then lane1 & lane2 & wait; else lane1; lane2; fi
 # the two changes that helped at one epoch, together, for 5 epochs

@@ -43,11 +43,14 @@ def test_main_refuses_an_empty_folder(tmp_path):
         raise AssertionError("expected an error")
 
 
-def _seq_run(root, exp, rule, seed, test, floors, sample=None, limit=1.0, variant=None, best=None, width=512, T=4):
-    d = root / exp / rule / f"seed{seed}{variant or ''}" / f"w{width}"
+def _seq_run(root, exp, rule, seed, test, floors, sample=None, limit=1.0, variant=None, best=None, width=512, T=4,
+             batch=None):
+    d = root / exp / rule / f"seed{seed}{variant or ''}" / f"w{width}{batch or ''}"
     d.mkdir(parents=True)
     cfg = {"experiment_name": exp, "seed": seed, "model": {"arch": "rnn", "rule": rule, "widths": [width], "T": T},
            "trainer": {"limit_train_batches": limit}}
+    if batch:
+        cfg["data"] = {"batch_size": batch}
     (d / "config_resolved.yaml").write_text(yaml.safe_dump(cfg))
     m = {"experiment": exp, "rule": rule, "seed": seed, "epochs": 1, "test": test, "floors": floors,
          "variant": variant, "best_val_acc": best,
@@ -107,6 +110,20 @@ def test_commands_pin_the_shape_of_rows_from_an_earlier_default(tmp_path):
     p.write_text(p.read_text().replace("+experiment=text_char", "+experiment=text_char model.T=2"))
     row = next(x for x in variant_table(find_runs([tmp_path])).splitlines() if "| T2 |" in x)
     assert "`python src/train.py +experiment=text_char model.T=2 'model.widths=[512]'` |" in row
+
+
+def test_rows_that_differ_only_in_batch_size_are_kept_apart_and_pinned(tmp_path):
+    from bsd.report import commands
+
+    ngram = {"3-gram": {"test/acc": 0.41}}
+    _seq_run(tmp_path, "text_char", "bsd", 0, {"test/acc": 0.40}, ngram, width=1024, T=1, batch=128)
+    _seq_run(tmp_path, "text_char", "bsd", 0, {"test/acc": 0.42}, ngram, width=1024, T=1, batch=64)
+    runs = find_runs([tmp_path])
+    assert {m["_arch"] for m in runs} == {"rnn 1024 T1 b128", "rnn 1024 T1 b64"}
+    lines = commands(runs).splitlines()
+    for b in (128, 64):
+        assert f"- text_char / bsd (rnn 1024 T1 b{b}) (seeds [0]): `python src/train.py +experiment=text_char " \
+               f"'model.widths=[1024]' model.T=1 data.batch_size={b}`" in lines
 
 
 def test_generation_table_shows_fid_ratio_feature_net_and_grid_links(tmp_path):

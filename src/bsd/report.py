@@ -9,6 +9,7 @@ import argparse
 import csv
 import json
 import os
+import re
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable
@@ -27,9 +28,10 @@ DATASET_NAMES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST"}
 def arch_label(cfg: dict) -> str:
     """Short architecture string from a resolved config, e.g. ``mlp 4096-256x4`` or ``cnn c64-128-64 fc256``."""
     m = cfg.get("model", {})
-    if m.get("arch") == "rnn":
+    if m.get("arch") == "rnn":  # the batch size too: it changed the text default (2026-11-29)
         t = 1 if m.get("rule") == "bp_ann" else m.get("T")
-        return f"rnn {'-'.join(map(str, m.get('widths', [])))} T{t}"
+        bs = (cfg.get("data") or {}).get("batch_size")
+        return f"rnn {'-'.join(map(str, m.get('widths', [])))} T{t}" + (f" b{bs}" if bs else "")
     if m.get("arch") == "ae":
         t = 1 if m.get("rule") == "bp_ann" else m.get("T")
         return f"ae c{'-'.join(map(str, m.get('channels', [])))} z{m.get('latent')} T{t}"
@@ -47,22 +49,25 @@ def arch_label(cfg: dict) -> str:
 
 
 def arch_overrides(cfg: dict) -> dict[str, str]:
-    """Command-line overrides that pin a run's network shape (rnn: widths and T; others: none), by key.
+    """Command-line overrides that pin a run's network shape (rnn: widths, T, batch size; others: none), by key.
 
     With them a command still reproduces its row after the experiment's default shape changed.
     """
     m = cfg.get("model", {})
     if m.get("arch") != "rnn":
         return {}
-    return {"model.widths": f"'model.widths=[{','.join(map(str, m.get('widths', [])))}]'",
-            "model.T": f"model.T={m.get('T')}"}
+    out = {"model.widths": f"'model.widths=[{','.join(map(str, m.get('widths', [])))}]'",
+           "model.T": f"model.T={m.get('T')}"}
+    if bs := (cfg.get("data") or {}).get("batch_size"):
+        out["data.batch_size"] = f"data.batch_size={bs}"
+    return out
 
 
 def shapes_by_experiment(runs: list[dict]) -> dict[str, set[str]]:
-    """Network shapes (architecture labels without T) that the runs of each experiment used."""
+    """Network shapes (architecture labels without T: bp_ann always runs one step) of each experiment's runs."""
     out: dict[str, set[str]] = defaultdict(set)
     for m in runs:
-        out[m["experiment"]].add(m["_arch"].split(" T")[0])
+        out[m["experiment"]].add(" ".join(w for w in m["_arch"].split() if not re.fullmatch(r"T\d+", w)))
     return out
 
 
