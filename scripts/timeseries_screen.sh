@@ -4,13 +4,15 @@
 # thread, one after the other (pass LANES=2 to run two side by side); the rows land in the ablation
 # table of docs/results.md (variant names below).
 # (trainer.max_epochs=1 unless a run overrides it)
-# Usage: bash scripts/timeseries_screen.sh [OUT=results/cpu-2026-11-29-ts] [window|unit|fixedtheta|linearcode]
+# Usage: bash scripts/timeseries_screen.sh [OUT=results/cpu-2026-11-29-ts] [window|unit|fixedtheta|linearcode|bias]
 # (`window`: only the second screen, the whole one-day window of the target as lags at every step, so
 # no position needs credit from earlier positions; the three rules side by side at one epoch;
 # `unit`: ReCo per unit over the batch, model.reco.axis=unit, with and without those lags;
 # `fixedtheta`: the hidden layer's Theta frozen at its random init, model.reco.theta=fixed;
 # `linearcode`: ReCo per unit with no push against a two-curve ramp code, whose apical units are all
-# monotone in the next value, so every hidden unit is asked to rise and fall with it, with and without lags)
+# monotone in the next value, so every hidden unit is asked to rise and fall with it, with and without lags;
+# `bias`: a fixed tonic current per hidden unit spread over [-1, 1], model.neuron.bias_spread=1, with and
+# without lags)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-results/cpu-2026-11-29-ts}
@@ -66,8 +68,13 @@ elif [ "${2:-}" = linearcode ]; then
   run bsd screen1_unit_lam0_ramp2_lags48 "${lin[@]}" data.lags=48 &
   wait
   exit
+elif [ "${2:-}" = bias ]; then  # heterogeneous excitability: rates that tile the drive's range
+  run bsd screen1_bias1 model.neuron.bias_spread=1.0 &
+  run bsd screen1_bias1_lags48 model.neuron.bias_spread=1.0 data.lags=48 &
+  wait
+  exit
 elif [ -n "${2:-}" ]; then
-  echo "unknown screen '$2' (expected: window, unit, fixedtheta or linearcode)" >&2; exit 2
+  echo "unknown screen '$2' (expected: window, unit, fixedtheta, linearcode or bias)" >&2; exit 2
 fi
 if [ "${LANES:-1}" = 2 ]; then lane1 & lane2 & wait; else lane1; lane2; fi
 # the two changes that helped at one epoch, together, for 5 epochs

@@ -73,3 +73,22 @@ def test_stack_layout_and_bad_widths():
         RecurrentLayer(5, 4, 3, LIF(), "group")
     with pytest.raises(ValueError, match="recurrent_gain"):
         RecurrentLayer(5, 4, 3, LIF(), "batch", recurrent_gain=-1)
+
+
+def test_tonic_bias_spread_tiles_a_range_without_touching_the_weight_init():
+    torch.manual_seed(0)
+    plain = RecurrentLayer(5, 16, 7, LIF(0.6, 0.5), "none")
+    torch.manual_seed(0)
+    spread = RecurrentLayer(5, 16, 7, LIF(0.6, 0.5), "none", bias_spread=1.0)
+    assert torch.equal(plain.basal.weight, spread.basal.weight)  # the global random stream is untouched
+    assert torch.count_nonzero(plain.tonic) == 0
+    assert torch.allclose(spread.tonic.sort().values, torch.linspace(-1, 1, 16))
+    assert torch.equal(spread.tonic, RecurrentLayer(5, 16, 7, LIF(0.6, 0.5), "none", bias_spread=1.0).tonic)
+    assert "tonic" not in spread.state_dict()  # rebuilt from the config, so older checkpoints still load
+    x = torch.rand(6, 4, 5)
+    a, _ = plain.eval().run(x)
+    b, _ = spread.eval().run(x)
+    assert not torch.equal(a, b)  # the same drive now crosses threshold at different levels per unit
+    assert set(b.unique().tolist()) <= {0.0, 1.0}
+    with pytest.raises(ValueError, match="bias_spread"):
+        RecurrentLayer(5, 16, 7, LIF(0.6, 0.5), "none", bias_spread=-0.5)

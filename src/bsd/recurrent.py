@@ -51,12 +51,21 @@ class RecurrentLayer(nn.Module):
     """Hidden population ``i``: ``v = norm(W_x s_below + W_h s_own[prev step])``, then the soma."""
 
     def __init__(self, below: int, units: int, above: int, lif: LIF, norm: str = "layer",
-                 recurrent_gain: float = 0.1) -> None:
+                 recurrent_gain: float = 0.1, bias_spread: float = 0.0) -> None:
         super().__init__()
         if norm not in NORMS:
             raise ValueError(f"model.norm must be one of {NORMS} for the rnn, got {norm!r}")
         if recurrent_gain < 0:
             raise ValueError(f"model.recurrent_gain must be >= 0, got {recurrent_gain}")
+        if bias_spread < 0:
+            raise ValueError(f"model.neuron.bias_spread must be >= 0, got {bias_spread}")
+        # a fixed tonic current per unit, evenly spread over [-bias_spread, bias_spread] in random order:
+        # units of one population then fire at different levels of the same drive (heterogeneous
+        # excitability), so their rates tile a range instead of all switching at one threshold. A private
+        # generator keeps the global random stream (weight init) as it was; the buffer is rebuilt, not saved.
+        spread = torch.linspace(-bias_spread, bias_spread, units) if units > 1 else torch.zeros(units)
+        order = torch.randperm(units, generator=torch.Generator().manual_seed(units))
+        self.register_buffer("tonic", spread[order], persistent=False)
         self.units = units
         self.basal = nn.Linear(below, units)  # W_x
         self.recurrent = nn.Linear(units, units, bias=False)  # W_h
@@ -75,12 +84,11 @@ class RecurrentLayer(nn.Module):
     def lif_soma(self, v: torch.Tensor, state: LIFState) -> LIFState:
         """One LIF step (0/1 spikes; surrogate gradient only when a graph is being built)."""
         n = self.lif
-        return lif_step(v, state, n.threshold, n.beta, n.reset, n.surrogate, n.alpha)
+        return lif_step(v + self.tonic, state, n.threshold, n.beta, n.reset, n.surrogate, n.alpha)
 
-    @staticmethod
-    def relu_soma(v: torch.Tensor, state: LIFState) -> LIFState:
+    def relu_soma(self, v: torch.Tensor, state: LIFState) -> LIFState:
         """Non-spiking stand-in for ``bp_ann``: the activation is the state."""
-        a = torch.relu(v)
+        a = torch.relu(v + self.tonic)
         return LIFState(a, a)
 
     def run(self, s_below: torch.Tensor, state: LIFState | None = None, soma: Soma | None = None
@@ -165,7 +173,7 @@ class SeqStack(Stack):
     """Layers 0..L of a spiking RNN: stimulus (recall ``Theta_0`` only), recurrent hidden layers, readout ``W_L``."""
 
     def __init__(self, in_dim: int, widths: Sequence[int], out_dim: int, code_dim: int, lif_kwargs: dict,
-                 norm: str = "layer", recurrent_gain: float = 0.1) -> None:
+                 norm: str = "layer", recurrent_gain: float = 0.1, bias_spread: float = 0.0) -> None:
         widths = [int(w) for w in widths]
         if not widths or min(widths) < 1:
             raise ValueError(f"model.widths must list at least one positive width, got {widths}")
@@ -173,7 +181,7 @@ class SeqStack(Stack):
             raise ValueError(f"input, output and code widths must be >= 1, got {in_dim}, {out_dim}, {code_dim}")
         dims = [in_dim, *widths]
         hidden = [RecurrentLayer(dims[i], dims[i + 1], (widths + [code_dim])[i + 1], LIF(**lif_kwargs), norm,
-                                 recurrent_gain) for i in range(len(widths))]
+                                 recurrent_gain, bias_spread) for i in range(len(widths))]
         stimulus = PyramidalLayer((in_dim,), None, nn.Linear(widths[0], in_dim), LIF(**lif_kwargs), False, False)
         readout = PyramidalLayer((out_dim,), nn.Linear(widths[-1], out_dim), None, LIF(**lif_kwargs), False, False)
         super().__init__([stimulus, *hidden, readout], (in_dim,))

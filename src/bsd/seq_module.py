@@ -42,7 +42,8 @@ def build_seq_from_config(model_cfg: Any, in_dim: int, num_outputs: int, task: s
         input_code = PopulationCode(int(ic.dim), float(ic.lo), float(ic.hi))
         in_dim = in_dim * input_code.dim
     stack = SeqStack(in_dim, list(model_cfg.widths), num_outputs, code.dim, lif, norm=str(model_cfg.norm),
-                     recurrent_gain=float(model_cfg.get("recurrent_gain", 0.1)))
+                     recurrent_gain=float(model_cfg.get("recurrent_gain", 0.1)),
+                     bias_spread=float(model_cfg.neuron.get("bias_spread", 0.0)))
     apply_theta_mode(stack, model_cfg)
     if model_cfg.rule not in SEQ_RULES:
         raise ValueError(f"model.rule={model_cfg.rule!r} is unknown; choose one of {sorted(SEQ_RULES)}")
