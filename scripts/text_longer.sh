@@ -7,7 +7,9 @@
 # threads, default 2; e.g. w1024_T2_epochs3)
 #        bash scripts/text_longer.sh OUT NAME OVERRIDE...   (one run of the default experiment labelled
 # variant=NAME with the given overrides, on THREADS threads, default 1; e.g. lr5e-3 model.optimizer.lr=5e-3)
-# SEED (default 0) sets the seed of every run.
+# SEED (default 0) sets the seed of every run. Runs take the experiment's batch size (64 since the afternoon
+# of 2026-11-29; the wW_TT_epochsN rows of that morning ran at 128: add data.batch_size=128 via the
+# NAME OVERRIDE... form to extend them).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-results/cpu-2026-11-29-text}

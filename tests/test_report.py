@@ -124,6 +124,10 @@ def test_rows_that_differ_only_in_batch_size_are_kept_apart_and_pinned(tmp_path)
     for b in (128, 64):
         assert f"- text_char / bsd (rnn 1024 T1 b{b}) (seeds [0]): `python src/train.py +experiment=text_char " \
                f"'model.widths=[1024]' model.T=1 data.batch_size={b}`" in lines
+    from bsd.report import text_table
+
+    rows = [r for r in text_table(runs).splitlines() if r.startswith("| bsd |")]
+    assert sorted(r.split(" | ")[1:3] for r in rows) == [["rnn 1024 T1 b128", "40.00"], ["rnn 1024 T1 b64", "42.00"]]
 
 
 def test_generation_table_shows_fid_ratio_feature_net_and_grid_links(tmp_path):

@@ -63,11 +63,16 @@ def arch_overrides(cfg: dict) -> dict[str, str]:
     return out
 
 
+def shape_of(arch: str) -> str:
+    """An architecture label without its ``T`` token (bp_ann always runs one step), e.g. ``rnn 1024 b64``."""
+    return " ".join(w for w in arch.split() if not re.fullmatch(r"T\d+", w))
+
+
 def shapes_by_experiment(runs: list[dict]) -> dict[str, set[str]]:
-    """Network shapes (architecture labels without T: bp_ann always runs one step) of each experiment's runs."""
+    """Network shapes (:func:`shape_of` the architecture labels) of each experiment's runs."""
     out: dict[str, set[str]] = defaultdict(set)
     for m in runs:
-        out[m["experiment"]].add(" ".join(w for w in m["_arch"].split() if not re.fullmatch(r"T\d+", w)))
+        out[m["experiment"]].add(shape_of(m["_arch"]))
     return out
 
 
@@ -204,7 +209,7 @@ def _fmt(xs: list[float], digits: int) -> str:
 
 def _seq_groups(runs: list[dict], experiment: str) -> dict:
     main = [m for m in runs if not m.get("variant") and m.get("experiment") == experiment]
-    return group(main, lambda m: (m["_arch"].split(" T")[0], _device([m]), m["rule"]))
+    return group(main, lambda m: (shape_of(m["_arch"]), _device([m]), m["rule"]))
 
 
 def _batches(ms: list[dict]) -> str:
@@ -309,7 +314,7 @@ def generation_table(runs: list[dict], link_base: Path = Path("docs")) -> str:
     main = [m for m in runs if not m.get("variant") and m.get("experiment", "").endswith("_ae")]
     if not main:
         return ""
-    groups = group(main, lambda m: (m["experiment"], m["_arch"].split(" T")[0], _device([m]), m["rule"]))
+    groups = group(main, lambda m: (m["experiment"], shape_of(m["_arch"]), _device([m]), m["rule"]))
     lines = ["| experiment | model | architecture | test MSE | FID recon | FID samples | sample FID / bp_ann | "
              "seeds | epochs | s / epoch | device | final grid |", "|" + "---|" * 12]
     fid_mean = {k: statistics.mean(v) for k, ms in groups.items()
@@ -476,8 +481,10 @@ def render(runs: list[dict], sources: list[str], unfinished: list[dict] | None =
                   "The count models predict the most frequent next character after the previous "
                   "n - 1 characters, counted on the same training span (backing off to shorter contexts). Paper, "
                   "for reference only (Harry Potter corpus): BSD 41.8 %, predictive coding 38.8 %, DLL 33.7 %. "
-                  "CPU rows come from `scripts/text_results.sh` (rnn 1024, T = 1: today's default) and "
-                  "`scripts/seq_results.sh` (rnn 512, T = 4: the default until 2026-11-29): one thread per run, two "
+                  "The architecture ends with the batch size (`b64`). CPU rows come from "
+                  "`scripts/text_results.sh` (rnn 1024, T = 1, batch 64: today's default; its batch-128 rows were "
+                  "the default of the morning of 2026-11-29) and `scripts/seq_results.sh` (rnn 512, T = 4: the "
+                  "default until 2026-11-29): one thread per run, two "
                   "runs side by side on the 2-core machine, so `s / epoch` is an upper bound for one run alone.",
                   "", text, ""]
         if smp := samples([m for m in runs if m.get("experiment") == "text_char"]):
