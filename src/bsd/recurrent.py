@@ -66,6 +66,7 @@ class RecurrentLayer(nn.Module):
         spread = torch.linspace(-bias_spread, bias_spread, units) if units > 1 else torch.zeros(units)
         order = torch.randperm(units, generator=torch.Generator().manual_seed(units))
         self.register_buffer("tonic", spread[order], persistent=False)
+        self.has_tonic = bias_spread > 0  # skip the add on the hot path when every unit's current is zero
         self.units = units
         self.basal = nn.Linear(below, units)  # W_x
         self.recurrent = nn.Linear(units, units, bias=False)  # W_h
@@ -84,11 +85,12 @@ class RecurrentLayer(nn.Module):
     def lif_soma(self, v: torch.Tensor, state: LIFState) -> LIFState:
         """One LIF step (0/1 spikes; surrogate gradient only when a graph is being built)."""
         n = self.lif
-        return lif_step(v + self.tonic, state, n.threshold, n.beta, n.reset, n.surrogate, n.alpha)
+        v = v + self.tonic if self.has_tonic else v
+        return lif_step(v, state, n.threshold, n.beta, n.reset, n.surrogate, n.alpha)
 
     def relu_soma(self, v: torch.Tensor, state: LIFState) -> LIFState:
         """Non-spiking stand-in for ``bp_ann``: the activation is the state."""
-        a = torch.relu(v + self.tonic)
+        a = torch.relu(v + self.tonic if self.has_tonic else v)
         return LIFState(a, a)
 
     def run(self, s_below: torch.Tensor, state: LIFState | None = None, soma: Soma | None = None
