@@ -4,7 +4,7 @@
 # thread, one after the other (pass LANES=2 to run two side by side); the rows land in the ablation
 # table of docs/results.md (variant names below).
 # (trainer.max_epochs=1 unless a run overrides it)
-# Usage: bash scripts/timeseries_screen.sh [OUT=results/cpu-2026-11-29-ts] [window|unit|fixedtheta|linearcode|bias]
+# Usage: bash scripts/timeseries_screen.sh [OUT=results/cpu-2026-11-29-ts] [window|unit|fixedtheta|linearcode|bias|change|change2]
 # (`window`: only the second screen, the whole one-day window of the target as lags at every step, so
 # no position needs credit from earlier positions; the three rules side by side at one epoch;
 # `unit`: ReCo per unit over the batch, model.reco.axis=unit, with and without those lags;
@@ -12,7 +12,8 @@
 # `linearcode`: ReCo per unit with no push against a two-curve ramp code, whose apical units are all
 # monotone in the next value, so every hidden unit is asked to rise and fall with it, with and without lags;
 # `bias`: a fixed tonic current per hidden unit spread over [-1, 1], model.neuron.bias_spread=1, with and
-# without lags)
+# without lags; `change`: every rule forecasts the change from the last observed value, data.predict=change;
+# `change2`: the change target with the whole day as lags, bp_ann and bsd knobs one at a time)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-results/cpu-2026-11-29-ts}
@@ -73,8 +74,25 @@ elif [ "${2:-}" = bias ]; then  # heterogeneous excitability: rates that tile th
   run bsd screen1_bias1_lags48 model.neuron.bias_spread=1.0 data.lags=48 &
   wait
   exit
+elif [ "${2:-}" = change ]; then  # the target is the change from the last observed value (all rules)
+  run bsd screen1_change data.predict=change &
+  run bp_ann screen1_change data.predict=change &
+  wait
+  run bp_snn screen1_change data.predict=change &
+  run bsd screen1_change_lags48 data.predict=change data.lags=48 &
+  wait
+  exit
+elif [ "${2:-}" = change2 ]; then  # the change target with the whole day as lags: BP rules, then bsd knobs
+  ch=(data.predict=change data.lags=48)
+  run bp_ann screen1_change_lags48 "${ch[@]}"
+  run bsd screen1_change_lags48_T8 "${ch[@]}" model.T=8
+  run bsd screen1_change_lags48_ramp "${ch[@]}" model.code.shape=ramp
+  run bsd screen1_change_lags48_w1024 "${ch[@]}" 'model.widths=[1024]'
+  run bsd screen1_change_lags48_lam0.6 "${ch[@]}" model.reco.lam=0.6
+  run bsd screen1_change_lags48_lam0.05 "${ch[@]}" model.reco.lam=0.05
+  exit
 elif [ -n "${2:-}" ]; then
-  echo "unknown screen '$2' (expected: window, unit, fixedtheta, linearcode or bias)" >&2; exit 2
+  echo "unknown screen '$2' (expected: window, unit, fixedtheta, linearcode, bias, change or change2)" >&2; exit 2
 fi
 if [ "${LANES:-1}" = 2 ]; then lane1 & lane2 & wait; else lane1; lane2; fi
 # the two changes that helped at one epoch, together, for 5 epochs

@@ -130,3 +130,31 @@ def test_stateful_evaluation_carries_the_state_between_batches(text_file, tmp_pa
     module._states = None
     fresh = module._eval_output(x2)
     assert not torch.equal(carried, fresh)  # the second chunk depends on the first one's final state
+
+
+def test_change_forecasts_are_scored_on_the_level(tmp_path):
+    """A forecaster that outputs no change scores exactly the last-value floor (metrics on the level)."""
+    n = 600
+    t = pd.date_range("2021-01-01", periods=n, freq="30min")
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame({"ts": t, "mw": 100 + 20 * np.sin(np.arange(n) * 2 * np.pi / 48) + rng.normal(0, 1, n)})
+    p = tmp_path / "load.csv"
+    df.to_csv(p, index=False)
+    cfg = compose(["+experiment=timeseries_elec", "data=csv_timeseries", f"data.path={p}", "data.time_column=ts",
+                   "data.target=mw", "data.window=24", "data.predict=change", *FAST])
+    from hydra.utils import instantiate
+
+    from bsd.train import build_module
+    dm = instantiate(cfg.data)
+    module = build_module(cfg.model, dm)
+    assert module.level_scale == pytest.approx(dm.change_scale) and module.level_scale < 0.5
+    with torch.no_grad():
+        module.stack.readout.basal.weight.zero_()
+        module.stack.readout.basal.bias.zero_()
+    module.eval()
+    for x, y in dm.test_dataloader():
+        module._update(module.test_metrics, "test/", x, y)
+    got = {k: float(v) for k, v in module._compute(module.test_metrics).items()}
+    floor = dm.floors()["last value"]
+    for k in ("test/mse", "test/mae", "test/rmse"):
+        assert got[k] == pytest.approx(floor[k], rel=1e-4)

@@ -55,15 +55,19 @@ class SequenceBSDModule(RuleModule):
 
     def __init__(self, model: dict, in_shape: list[int], num_classes: int, task: str,
                  vocab: list[str] | None = None, target_scale: float = 1.0, columns: list[str] | None = None,
-                 stateful_eval: bool = False) -> None:
+                 stateful_eval: bool = False, level_scale: float = 1.0) -> None:
         super().__init__()
         if isinstance(model, DictConfig):
             model = OmegaConf.to_container(model, resolve=True)
         self.save_hyperparameters({"model": model, "in_shape": list(in_shape), "num_classes": num_classes,
                                    "task": task, "vocab": vocab, "target_scale": target_scale, "columns": columns,
-                                   "stateful_eval": stateful_eval})
+                                   "stateful_eval": stateful_eval, "level_scale": level_scale})
         self.cfg = model = OmegaConf.create(model)
         self.task, self.vocab, self.target_scale = task, vocab, float(target_scale)
+        # normalised level units per output unit (data.predict=change: the change's std; level: 1). The
+        # level forecast is the last observed value plus this times the output, so the error on the
+        # level is this times the error on the output and every metric below is on the level.
+        self.level_scale = float(level_scale)
         self.in_dim = int(in_shape[0])
         self.stack, self.code, self.rule = build_seq_from_config(model, self.in_dim, num_classes, task)
         if task == "classify":
@@ -111,7 +115,8 @@ class SequenceBSDModule(RuleModule):
             bits = F.cross_entropy(logits, target, reduction="none") / math.log(2)
             metrics[f"{prefix}bpc"].update(bits)
         else:
-            pred, target = out[:, -1, 0], y[:, -1].to(out.dtype)  # the forecast after the whole window
+            k = self.level_scale  # the forecast after the whole window, error on the normalised level
+            pred, target = out[:, -1, 0] * k, y[:, -1].to(out.dtype) * k
             metrics[f"{prefix}mse"].update(pred, target)
             metrics[f"{prefix}mae"].update((pred - target).abs() * self.target_scale)
             metrics[f"{prefix}rmse"].update(pred * self.target_scale, target * self.target_scale)

