@@ -4,7 +4,7 @@
 # thread, one after the other (pass LANES=2 to run two side by side); the rows land in the ablation
 # table of docs/results.md (variant names below).
 # (trainer.max_epochs=1 unless a run overrides it)
-# Usage: bash scripts/timeseries_screen.sh [OUT=results/cpu-2026-11-29-ts] [window|unit|fixedtheta|linearcode|bias|change|change2]
+# Usage: bash scripts/timeseries_screen.sh [OUT=results/cpu-2026-11-29-ts] [window|unit|fixedtheta|linearcode|bias|change|change2|change3|change4]
 # (`window`: only the second screen, the whole one-day window of the target as lags at every step, so
 # no position needs credit from earlier positions; the three rules side by side at one epoch;
 # `unit`: ReCo per unit over the batch, model.reco.axis=unit, with and without those lags;
@@ -13,7 +13,9 @@
 # monotone in the next value, so every hidden unit is asked to rise and fall with it, with and without lags;
 # `bias`: a fixed tonic current per hidden unit spread over [-1, 1], model.neuron.bias_spread=1, with and
 # without lags; `change`: every rule forecasts the change from the last observed value, data.predict=change;
-# `change2`: the change target with the whole day as lags, bp_ann and bsd knobs one at a time)
+# `change2`: the change target with the whole day as lags, bp_ann and bsd knobs one at a time;
+# `change3`: the same with lateral decorrelation of the hidden voltages, a random hidden layer, bp_snn;
+# `change4`: two hidden layers, at T = 4 and 8)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-results/cpu-2026-11-29-ts}
@@ -91,8 +93,21 @@ elif [ "${2:-}" = change2 ]; then  # the change target with the whole day as lag
   run bsd screen1_change_lags48_lam0.6 "${ch[@]}" model.reco.lam=0.6
   run bsd screen1_change_lags48_lam0.05 "${ch[@]}" model.reco.lam=0.05
   exit
+elif [ "${2:-}" = change3 ]; then  # richer hidden rates: lateral decorrelation; controls (random layer, bp_snn)
+  ch=(data.predict=change data.lags=48)
+  run bsd screen1_change_lags48_decor1 "${ch[@]}" model.decorrelation=1
+  run bsd screen1_change_lags48_decor10 "${ch[@]}" model.decorrelation=10
+  run bsd screen1_change_lags48_hidden0 "${ch[@]}" model.loss_weights.hidden=0
+  run bp_snn screen1_change_lags48 "${ch[@]}"
+  exit
+elif [ "${2:-}" = change4 ]; then  # depth (a second layer can bend what the first one makes linear) and T
+  ch=(data.predict=change data.lags=48)
+  run bsd screen1_change_lags48_2layer "${ch[@]}" 'model.widths=[256,256]' &
+  run bsd screen1_change_lags48_2layer_T8 "${ch[@]}" 'model.widths=[256,256]' model.T=8 &
+  wait
+  exit
 elif [ -n "${2:-}" ]; then
-  echo "unknown screen '$2' (expected: window, unit, fixedtheta, linearcode, bias, change or change2)" >&2; exit 2
+  echo "unknown screen '$2' (expected: window, unit, fixedtheta, linearcode, bias, change, change2, change3 or change4)" >&2; exit 2
 fi
 if [ "${LANES:-1}" = 2 ]; then lane1 & lane2 & wait; else lane1; lane2; fi
 # the two changes that helped at one epoch, together, for 5 epochs

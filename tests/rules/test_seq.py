@@ -12,7 +12,8 @@ from tests.rules import assert_losses_are_local
 LIF = {"threshold": 0.6, "beta": 0.5}
 
 
-def make(task="classify", widths=(16, 12), rule="bsd", T=3, axis="sample", center="none", norm="layer"):
+def make(task="classify", widths=(16, 12), rule="bsd", T=3, axis="sample", center="none", norm="layer",
+         decorrelation=0.0):
     torch.manual_seed(0)
     if task == "classify":
         V = 7
@@ -25,7 +26,8 @@ def make(task="classify", widths=(16, 12), rule="bsd", T=3, axis="sample", cente
         x = torch.randn(10, 6, 4)
         y = torch.randn(10, 6)
         stack = SeqStack(4, list(widths), 1, code.dim, LIF, norm=norm)
-    return stack, code, SEQ_RULES[rule](RuleConfig(T=T, lam=0.1, reco_axis=axis, reco_center=center), task), x, y
+    return stack, code, SEQ_RULES[rule](RuleConfig(T=T, lam=0.1, reco_axis=axis, reco_center=center,
+                                                   decorrelation=decorrelation), task), x, y
 
 
 def test_reduce_positions_and_previous_step():
@@ -35,9 +37,10 @@ def test_reduce_positions_and_previous_step():
     assert torch.equal(p[0], torch.zeros(2, 1)) and torch.equal(p[1:], s[:-1])
 
 
-@pytest.mark.parametrize("task,axis", [("classify", "sample"), ("regress", "sample"), ("regress", "unit")])
-def test_c1_and_c2_each_layer_loss_reaches_only_its_own_parameters(task, axis):
-    stack, code, rule, x, y = make(task, axis=axis)
+@pytest.mark.parametrize("task,axis,decorrelation", [("classify", "sample", 0.0), ("regress", "sample", 0.0),
+                                                     ("regress", "unit", 0.0), ("regress", "sample", 0.5)])
+def test_c1_and_c2_each_layer_loss_reaches_only_its_own_parameters(task, axis, decorrelation):
+    stack, code, rule, x, y = make(task, axis=axis, decorrelation=decorrelation)
     losses, _ = rule.layer_losses(stack, code, x, y)
     assert sorted(losses) == list(range(stack.depth + 1))
     assert_losses_are_local(stack, losses)
@@ -115,3 +118,13 @@ def test_reco_over_units_changes_the_hidden_losses_only():
     assert not torch.allclose(by_sample[1], by_unit[1])
     with pytest.raises(ValueError, match="reco.axis"):
         RuleConfig(reco_axis="time")
+
+
+def test_decorrelation_adds_the_units_correlation_of_each_hidden_layer_only():
+    stack, code, rule, x, y = make("regress")
+    _, _, dec_rule, _, _ = make("regress", decorrelation=0.5)
+    plain, _ = rule.layer_losses(stack, code, x, y)
+    dec, logs = dec_rule.layer_losses(stack, code, x, y)
+    for i in (1, 2):
+        assert torch.allclose(dec[i] - plain[i], 0.5 * logs[f"decor/{i}"]) and logs[f"decor/{i}"] > 0
+    assert torch.allclose(dec[0], plain[0]) and torch.allclose(dec[3], plain[3])

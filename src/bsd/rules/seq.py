@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from ..coding import PopulationCode, encode_stimulus
-from ..losses import grouped_reco_terms
+from ..losses import decorrelation_loss, grouped_reco_terms
 from ..neurons import LIFState
 from ..recurrent import RecurrentLayer, SeqStack
 from .base import RuleConfig
@@ -167,7 +167,12 @@ class SeqBSD(SeqRule):
             pull, push = grouped_reco_terms(v, v_hat, groups, cfg.same_class, cfg.reco_axis)
             if cfg.reco_center == "push":
                 push = grouped_reco_terms(vc, hc, groups, cfg.same_class, cfg.reco_axis)[1]
-            losses[i] = cfg.hidden_weight(i, n - 1) * (pull + cfg.lam * push)
+            li = pull + cfg.lam * push
+            if cfg.decorrelation > 0:  # lateral: the layer's own basal voltages, units decorrelated over the batch
+                dec = decorrelation_loss(v.reshape(-1, v.shape[-1]))
+                li = li + cfg.decorrelation * dec
+                logs[f"decor/{i}"] = dec.detach()
+            losses[i] = cfg.hidden_weight(i, n - 1) * li
             logs[f"reco/pull_{i}"], logs[f"reco/push_{i}"] = pull.detach(), push.detach()
             logs[f"rate/fwd_{i}"], logs[f"rate/bwd_{i}"] = spikes[i].mean(), above[i - 1].mean()
         top = self.top_loss(self.readout(stack, spikes[-1]), y)
