@@ -4,7 +4,7 @@
 # thread, one after the other (pass LANES=2 to run two side by side); the rows land in the ablation
 # table of docs/results.md (variant names below).
 # (trainer.max_epochs=1 unless a run overrides it)
-# Usage: bash scripts/timeseries_screen.sh [OUT=results/cpu-2026-11-29-ts] [window|unit|fixedtheta|linearcode|bias|change|change2|change3|change4]
+# Usage: bash scripts/timeseries_screen.sh [OUT=results/cpu-2026-11-29-ts] [window|unit|fixedtheta|linearcode|bias|change|change2|change3|change4|change5|change6]
 # (`window`: only the second screen, the whole one-day window of the target as lags at every step, so
 # no position needs credit from earlier positions; the three rules side by side at one epoch;
 # `unit`: ReCo per unit over the batch, model.reco.axis=unit, with and without those lags;
@@ -15,7 +15,8 @@
 # without lags; `change`: every rule forecasts the change from the last observed value, data.predict=change;
 # `change2`: the change target with the whole day as lags, bp_ann and bsd knobs one at a time;
 # `change3`: the same with lateral decorrelation of the hidden voltages, a random hidden layer, bp_snn;
-# `change4`: two hidden layers, at T = 4 and 8)
+# `change4`: two hidden layers, at T = 4 and 8; `change5`: lighter pushes, a code over [-2, 2], T = 8;
+# `change6`: each pair's push weighted by one minus the cosine of their target codes, model.reco.push_weight=code)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-results/cpu-2026-11-29-ts}
@@ -106,8 +107,26 @@ elif [ "${2:-}" = change4 ]; then  # depth (a second layer can bend what the fir
   run bsd screen1_change_lags48_2layer_T8 "${ch[@]}" 'model.widths=[256,256]' model.T=8 &
   wait
   exit
+elif [ "${2:-}" = change5 ]; then  # lighter pushes (0.05 beat 0.2 and 0.6), a finer code, T = 8
+  ch=(data.predict=change data.lags=48)
+  run bsd screen1_change_lags48_lam0.01 "${ch[@]}" model.reco.lam=0.01 &
+  run bsd screen1_change_lags48_lam0.02 "${ch[@]}" model.reco.lam=0.02 &
+  wait
+  run bsd screen1_change_lags48_lam0.05_code2 "${ch[@]}" model.reco.lam=0.05 model.code.lo=-2 model.code.hi=2 &
+  run bsd screen1_change_lags48_lam0.05_T8 "${ch[@]}" model.reco.lam=0.05 model.T=8 &
+  wait
+  exit
+elif [ "${2:-}" = change6 ]; then  # pushes weighted by how far apart the two targets' codes are
+  ch=(data.predict=change data.lags=48 model.reco.push_weight=code)
+  run bsd screen1_change_lags48_codepush "${ch[@]}" &
+  run bsd screen1_change_lags48_codepush_lam0.6 "${ch[@]}" model.reco.lam=0.6 &
+  wait
+  run bsd screen1_change_lags48_codepush_lam0.05 "${ch[@]}" model.reco.lam=0.05 &
+  run bsd screen1_change_codepush data.predict=change model.reco.push_weight=code &
+  wait
+  exit
 elif [ -n "${2:-}" ]; then
-  echo "unknown screen '$2' (expected: window, unit, fixedtheta, linearcode, bias, change, change2, change3 or change4)" >&2; exit 2
+  echo "unknown screen '$2' (expected: window, unit, fixedtheta, linearcode, bias, change, change2, change3, change4, change5 or change6)" >&2; exit 2
 fi
 if [ "${LANES:-1}" = 2 ]; then lane1 & lane2 & wait; else lane1; lane2; fi
 # the two changes that helped at one epoch, together, for 5 epochs

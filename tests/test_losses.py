@@ -156,3 +156,20 @@ def test_centring_hides_a_pattern_every_sample_shares_from_reco():
     pull_c, push_c = reco_terms(center_batch(v), center_batch(v_hat), same_class="negative")
     assert pull_c > 0.8  # centred, nothing about the sample itself agrees
     assert push_c < 0.2
+
+
+def test_code_push_weight_is_one_minus_the_code_cosine():
+    from bsd.coding import PopulationCode
+    from bsd.losses import code_push_weight
+    code = PopulationCode(16)
+    y = torch.tensor([[0.0, 0.05, 2.5, 0.0]])
+    w = code_push_weight(code.vectors(y))
+    assert w.shape == (1, 4, 4) and torch.allclose(torch.diagonal(w[0]), torch.zeros(4), atol=1e-6)
+    assert w[0, 0, 3] < 1e-6 and w[0, 0, 1] < w[0, 0, 2]  # equal values: no push; near values: less than far
+    assert torch.allclose(w[0, 0, 2], torch.tensor(1.0), atol=1e-3)  # codes that do not overlap: a full push
+    v, h = torch.randn(1, 4, 8), torch.randn(1, 4, 8)
+    _, full = grouped_reco_terms(v, h, same_class="negative")
+    _, weighted = grouped_reco_terms(v, h, same_class="negative", push_weight=torch.ones(1, 4, 4))
+    assert torch.allclose(full, weighted)
+    with pytest.raises(ValueError, match="axis=sample"):
+        grouped_reco_terms(v, h, axis="unit", push_weight=w)

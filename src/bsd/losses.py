@@ -9,6 +9,9 @@ SAME_CLASS = ("negative", "ignore", "positive")
 #: what ReCo compares: ``sample`` (the paper's: the cosine of each sample's voltage vector over the
 #: units) or ``unit`` (each unit's voltages over the batch, centred: a correlation per neuron)
 RECO_AXES = ("sample", "unit")
+#: how much each pair is pushed: ``uniform`` (the paper's) or ``code`` (by one minus the cosine of the two
+#: samples' target codes, so pairs whose targets overlap, e.g. near values of a population code, are pushed less)
+PUSH_WEIGHTS = ("uniform", "code")
 
 
 def center_batch(v: torch.Tensor, steps: int = 1, weight: torch.Tensor | None = None) -> torch.Tensor:
@@ -42,10 +45,12 @@ def reco_terms(v: torch.Tensor, v_hat: torch.Tensor, labels: torch.Tensor | None
 
 
 def grouped_reco_terms(v: torch.Tensor, v_hat: torch.Tensor, labels: torch.Tensor | None = None,
-                       same_class: str = "ignore", axis: str = "sample") -> tuple[torch.Tensor, torch.Tensor]:
+                       same_class: str = "ignore", axis: str = "sample", push_weight: torch.Tensor | None = None
+                       ) -> tuple[torch.Tensor, torch.Tensor]:
     """ReCo terms within each of ``G`` independent batches ``[G, B, D]``, averaged over the groups.
 
-    A group is e.g. one sequence position; ``labels`` is ``[G, B]`` or None. ``axis = unit``
+    A group is e.g. one sequence position; ``labels`` is ``[G, B]`` or None. ``push_weight``
+    (``[G, B, B]``, optional, sample axis only) scales each pair's push term. ``axis = unit``
     transposes the comparison (see :func:`unit_reco_terms`; labels play no part there).
     """
     if same_class not in SAME_CLASS:
@@ -53,6 +58,8 @@ def grouped_reco_terms(v: torch.Tensor, v_hat: torch.Tensor, labels: torch.Tenso
     if axis not in RECO_AXES:
         raise ValueError(f"model.reco.axis must be one of {RECO_AXES}, got {axis!r}")
     if axis == "unit":
+        if push_weight is not None:
+            raise ValueError("model.reco.push_weight=code needs model.reco.axis=sample")
         return unit_reco_terms(v, v_hat)
     g, b = v.shape[:2]
     c = F.normalize(v.reshape(g, b, -1), dim=-1, eps=1e-8) @ F.normalize(v_hat.reshape(g, b, -1), dim=-1,
@@ -66,8 +73,19 @@ def grouped_reco_terms(v: torch.Tensor, v_hat: torch.Tensor, labels: torch.Tenso
         if same_class == "positive":
             pos_mask = same
     pull = ((1 - c) ** 2 * pos_mask).sum() / (b * g)
-    push = (c.clamp(min=0) ** 2 * neg_mask).sum() / (b * g)
+    neg = neg_mask if push_weight is None else neg_mask * push_weight
+    push = (c.clamp(min=0) ** 2 * neg).sum() / (b * g)
     return pull, push
+
+
+def code_push_weight(codes: torch.Tensor) -> torch.Tensor:
+    """``[G, B, K]`` non-negative target codes -> ``[G, B, B]`` pair weights ``1 - cos(code_k, code_j)``.
+
+    One-hot codes give 0 for pairs of the same label and 1 otherwise (``same_class = ignore``);
+    a population code pushes pairs of near values less than pairs far apart.
+    """
+    u = F.normalize(codes, dim=-1, eps=1e-8)
+    return (1 - u @ u.transpose(1, 2)).clamp(min=0)
 
 
 def unit_reco_terms(v: torch.Tensor, v_hat: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -42,6 +42,7 @@ def rule_config(model_cfg: Any) -> RuleConfig:
                       w_concept=w.concept, w_recall=w.recall, decorrelation=model_cfg.get("decorrelation", 0.0),
                       reco_on=model_cfg.reco.get("on", "voltage"), reco_axis=model_cfg.reco.get("axis", "sample"),
                       reco_center=model_cfg.reco.get("center", "none"),
+                      push_weight=model_cfg.reco.get("push_weight", "uniform"),
                       freq_cutoff=freq.get("cutoff") if freq.get("enabled", False) else None,
                       lam_low=freq.get("lam_low", 0.3), lam_high=freq.get("lam_high", 0.9))
 
@@ -66,10 +67,13 @@ def apply_theta_mode(stack: Any, model_cfg: Any) -> Any:
 
 
 def sample_axis_only(cfg: RuleConfig, arch: str) -> RuleConfig:
-    """``cfg`` unchanged; an error if it asks for ReCo over units, which only the rnn implements."""
+    """``cfg`` unchanged; an error if it asks for ReCo over units or code-weighted pushes (the rnn only)."""
     if cfg.reco_axis != "sample":
         raise ValueError(f"model.reco.axis={cfg.reco_axis!r} is implemented for model=rnn only; "
                          f"use model.reco.axis=sample with model.arch={arch}")
+    if cfg.push_weight != "uniform":
+        raise ValueError(f"model.reco.push_weight={cfg.push_weight!r} is implemented for model=rnn only; "
+                         f"use model.reco.push_weight=uniform with model.arch={arch}")
     return cfg
 
 

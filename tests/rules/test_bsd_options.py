@@ -86,3 +86,15 @@ def test_learned_theta_is_the_default_and_unknown_modes_are_refused():
     cfg = compose(["+experiment=mnist_mlp", "model.reco.theta=frozen"])
     with pytest.raises(ValueError, match="model.reco.theta"):
         build_from_config(cfg.model, (1, 28, 28), 10)
+
+
+@pytest.mark.parametrize("experiment", ["mnist_mlp", "mnist_ae"])
+def test_code_weighted_push_is_refused_outside_the_rnn(experiment):
+    cfg = compose([f"+experiment={experiment}", "model.reco.push_weight=code"])
+    with pytest.raises(ValueError, match="push_weight='code' is implemented for model=rnn only"):
+        if experiment == "mnist_ae":
+            build_ae_from_config(cfg.model, (1, 28, 28))
+        else:
+            build_from_config(cfg.model, (1, 28, 28), 10)
+    cfg = compose(["+experiment=timeseries_elec", "model.reco.push_weight=code", "model.widths=[16]"])
+    assert build_seq_from_config(cfg.model, 5, 1, "regress")[2].cfg.push_weight == "code"

@@ -13,7 +13,7 @@ LIF = {"threshold": 0.6, "beta": 0.5}
 
 
 def make(task="classify", widths=(16, 12), rule="bsd", T=3, axis="sample", center="none", norm="layer",
-         decorrelation=0.0):
+         decorrelation=0.0, push_weight="uniform"):
     torch.manual_seed(0)
     if task == "classify":
         V = 7
@@ -27,7 +27,7 @@ def make(task="classify", widths=(16, 12), rule="bsd", T=3, axis="sample", cente
         y = torch.randn(10, 6)
         stack = SeqStack(4, list(widths), 1, code.dim, LIF, norm=norm)
     return stack, code, SEQ_RULES[rule](RuleConfig(T=T, lam=0.1, reco_axis=axis, reco_center=center,
-                                                   decorrelation=decorrelation), task), x, y
+                                                   decorrelation=decorrelation, push_weight=push_weight), task), x, y
 
 
 def test_reduce_positions_and_previous_step():
@@ -37,10 +37,11 @@ def test_reduce_positions_and_previous_step():
     assert torch.equal(p[0], torch.zeros(2, 1)) and torch.equal(p[1:], s[:-1])
 
 
-@pytest.mark.parametrize("task,axis,decorrelation", [("classify", "sample", 0.0), ("regress", "sample", 0.0),
-                                                     ("regress", "unit", 0.0), ("regress", "sample", 0.5)])
-def test_c1_and_c2_each_layer_loss_reaches_only_its_own_parameters(task, axis, decorrelation):
-    stack, code, rule, x, y = make(task, axis=axis, decorrelation=decorrelation)
+@pytest.mark.parametrize("task,axis,decorrelation,push_weight", [
+    ("classify", "sample", 0.0, "uniform"), ("regress", "sample", 0.0, "uniform"), ("regress", "unit", 0.0, "uniform"),
+    ("regress", "sample", 0.5, "uniform"), ("regress", "sample", 0.0, "code")])
+def test_c1_and_c2_each_layer_loss_reaches_only_its_own_parameters(task, axis, decorrelation, push_weight):
+    stack, code, rule, x, y = make(task, axis=axis, decorrelation=decorrelation, push_weight=push_weight)
     losses, _ = rule.layer_losses(stack, code, x, y)
     assert sorted(losses) == list(range(stack.depth + 1))
     assert_losses_are_local(stack, losses)
@@ -128,3 +129,20 @@ def test_decorrelation_adds_the_units_correlation_of_each_hidden_layer_only():
     for i in (1, 2):
         assert torch.allclose(dec[i] - plain[i], 0.5 * logs[f"decor/{i}"]) and logs[f"decor/{i}"] > 0
     assert torch.allclose(dec[0], plain[0]) and torch.allclose(dec[3], plain[3])
+
+
+def test_code_push_weights_equal_ignore_for_one_hot_codes_and_ease_near_values():
+    stack, code, rule, x, y = make("classify")
+    _, _, soft, _, _ = make("classify", push_weight="code")
+    a, la = rule.layer_losses(stack, code, x, y)
+    b, lb = soft.layer_losses(stack, code, x, y)
+    for i in a:  # one-hot codes: 1 - cos is 0 for the same label and 1 otherwise, i.e. same_class=ignore
+        assert torch.allclose(a[i], b[i])
+    stack, code, rule, x, y = make("regress")
+    _, _, soft, _, _ = make("regress", push_weight="code")
+    _, la = rule.layer_losses(stack, code, x, y)
+    _, lb = soft.layer_losses(stack, code, x, y)
+    assert torch.equal(la["reco/pull_1"], lb["reco/pull_1"])
+    assert 0 < lb["reco/push_1"] < la["reco/push_1"]  # overlapping population codes are pushed less
+    with pytest.raises(ValueError, match="push_weight"):
+        RuleConfig(push_weight="soft")

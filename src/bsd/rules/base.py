@@ -10,7 +10,7 @@ import torch
 
 from ..coding import ENCODERS, LabelCode, encode_stimulus
 from ..layers import Stats, apply_folded
-from ..losses import RECO_AXES, SAME_CLASS
+from ..losses import PUSH_WEIGHTS, RECO_AXES, SAME_CLASS
 from ..nets import Stack
 
 REDUCE_T = ("mean", "per_step")
@@ -40,6 +40,9 @@ class RuleConfig:
     #: none (the paper's) | batch: subtract each feature's batch mean from V and V̂ before the cosines |
     #: push: only before the push term's cosines
     reco_center: str = "none"
+    #: uniform (the paper's) | code: each pair's push scaled by one minus the cosine of the two targets'
+    #: codes (the rnn only)
+    push_weight: str = "uniform"
     #: frequency-aware ReCo on image-shaped hidden layers (spec 3): radial cut-off as a fraction of
     #: Nyquist (None = plain ReCo everywhere) and the push weights of the low and high bands
     freq_cutoff: float | None = None
@@ -70,6 +73,8 @@ class RuleConfig:
             raise ValueError(f"model.reco.same_class must be one of {SAME_CLASS}, got {self.same_class!r}")
         if self.reco_center not in RECO_CENTER:
             raise ValueError(f"model.reco.center must be one of {RECO_CENTER}, got {self.reco_center!r}")
+        if self.push_weight not in PUSH_WEIGHTS:
+            raise ValueError(f"model.reco.push_weight must be one of {PUSH_WEIGHTS}, got {self.push_weight!r}")
         if self.reco_axis not in RECO_AXES:
             raise ValueError(f"model.reco.axis must be one of {RECO_AXES}, got {self.reco_axis!r}")
 

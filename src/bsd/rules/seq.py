@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from ..coding import PopulationCode, encode_stimulus
-from ..losses import decorrelation_loss, grouped_reco_terms
+from ..losses import code_push_weight, decorrelation_loss, grouped_reco_terms
 from ..neurons import LIFState
 from ..recurrent import RecurrentLayer, SeqStack
 from .base import RuleConfig
@@ -150,6 +150,9 @@ class SeqBSD(SeqRule):
         else:
             uniq, inv, counts = flat, torch.arange(flat.numel(), device=flat.device), None
         groups = code.group(flat).reshape(P, B)
+        push_w = None
+        if cfg.push_weight == "code":  # pairs pushed by how far apart their targets' codes are
+            push_w = code_push_weight(code.vectors(flat).reshape(P, B, -1).to(x.dtype))
         with torch.no_grad():
             spikes, _ = self.run(stack, x)
             above = self.backward_stream(stack, code, uniq, counts)
@@ -164,9 +167,9 @@ class SeqBSD(SeqRule):
                 vc, hc = v - v.mean(1, keepdim=True), v_hat - v_hat.mean(1, keepdim=True)
                 if cfg.reco_center == "batch":
                     v, v_hat = vc, hc
-            pull, push = grouped_reco_terms(v, v_hat, groups, cfg.same_class, cfg.reco_axis)
+            pull, push = grouped_reco_terms(v, v_hat, groups, cfg.same_class, cfg.reco_axis, push_w)
             if cfg.reco_center == "push":
-                push = grouped_reco_terms(vc, hc, groups, cfg.same_class, cfg.reco_axis)[1]
+                push = grouped_reco_terms(vc, hc, groups, cfg.same_class, cfg.reco_axis, push_w)[1]
             li = pull + cfg.lam * push
             if cfg.decorrelation > 0:  # lateral: the layer's own basal voltages, units decorrelated over the batch
                 dec = decorrelation_loss(v.reshape(-1, v.shape[-1]))
