@@ -44,13 +44,16 @@ def test_main_refuses_an_empty_folder(tmp_path):
 
 
 def _seq_run(root, exp, rule, seed, test, floors, sample=None, limit=1.0, variant=None, best=None, width=512, T=4,
-             batch=None):
-    d = root / exp / rule / f"seed{seed}{variant or ''}" / f"w{width}{batch or ''}"
+             batch=None, data=None):
+    tag = "".join(map(str, data.values())) if data else ""
+    d = root / exp / rule / f"seed{seed}{variant or ''}" / f"w{width}{batch or ''}{tag}"
     d.mkdir(parents=True)
     cfg = {"experiment_name": exp, "seed": seed, "model": {"arch": "rnn", "rule": rule, "widths": [width], "T": T},
            "trainer": {"limit_train_batches": limit}}
     if batch:
         cfg["data"] = {"batch_size": batch}
+    if data:
+        cfg["data"] = {**cfg.get("data", {}), **data}
     (d / "config_resolved.yaml").write_text(yaml.safe_dump(cfg))
     m = {"experiment": exp, "rule": rule, "seed": seed, "epochs": 1, "test": test, "floors": floors,
          "variant": variant, "best_val_acc": best,
@@ -128,6 +131,22 @@ def test_rows_that_differ_only_in_batch_size_are_kept_apart_and_pinned(tmp_path)
 
     rows = [r for r in text_table(runs).splitlines() if r.startswith("| bsd |")]
     assert sorted(r.split(" | ")[1:3] for r in rows) == [["rnn 1024 T1 b128", "40.00"], ["rnn 1024 T1 b64", "42.00"]]
+
+
+def test_forecast_rows_name_their_inputs_and_target_and_are_pinned(tmp_path):
+    from bsd.report import commands
+
+    _seq_run(tmp_path, "timeseries_elec", "bsd", 0, {"test/mse": 0.03}, {}, width=256, batch=128,
+             data={"window": 48})  # a run from before data.lags and data.predict existed
+    _seq_run(tmp_path, "timeseries_elec", "bsd", 0, {"test/mse": 0.005}, {}, width=256, batch=128,
+             data={"window": 48, "lags": 48, "predict": "change"})
+    runs = find_runs([tmp_path])
+    assert {m["_arch"] for m in runs} == {"rnn 256 T4 b128", "rnn 256 T4 b128 lags48 change"}
+    lines = commands(runs).splitlines()
+    assert any(x.startswith("- timeseries_elec / bsd (rnn 256 T4 b128) ") and x.endswith(
+        "data.batch_size=128 data.lags=0 data.predict=level`") for x in lines)
+    assert any(x.startswith("- timeseries_elec / bsd (rnn 256 T4 b128 lags48 change) ") and x.endswith(
+        "data.lags=48 data.predict=change`") for x in lines)
 
 
 def test_generation_table_shows_fid_ratio_feature_net_and_grid_links(tmp_path):

@@ -30,8 +30,12 @@ def arch_label(cfg: dict) -> str:
     m = cfg.get("model", {})
     if m.get("arch") == "rnn":  # the batch size too: it changed the text default (2026-11-29)
         t = 1 if m.get("rule") == "bp_ann" else m.get("T")
-        bs = (cfg.get("data") or {}).get("batch_size")
-        return f"rnn {'-'.join(map(str, m.get('widths', [])))} T{t}" + (f" b{bs}" if bs else "")
+        d = cfg.get("data") or {}
+        bs = d.get("batch_size")
+        label = f"rnn {'-'.join(map(str, m.get('widths', [])))} T{t}" + (f" b{bs}" if bs else "")
+        if d.get("lags"):  # forecasting inputs and target (2026-11-29): the day's lags, the change
+            label += f" lags{d['lags']}"
+        return label + (" change" if d.get("predict") == "change" else "")
     if m.get("arch") == "ae":
         t = 1 if m.get("rule") == "bp_ann" else m.get("T")
         return f"ae c{'-'.join(map(str, m.get('channels', [])))} z{m.get('latent')} T{t}"
@@ -49,7 +53,7 @@ def arch_label(cfg: dict) -> str:
 
 
 def arch_overrides(cfg: dict) -> dict[str, str]:
-    """Command-line overrides that pin a run's network shape (rnn: widths, T, batch size; others: none), by key.
+    """Command-line overrides that pin a run's shape (rnn: widths, T, batch size, forecast inputs; others: none).
 
     With them a command still reproduces its row after the experiment's default shape changed.
     """
@@ -58,8 +62,12 @@ def arch_overrides(cfg: dict) -> dict[str, str]:
         return {}
     out = {"model.widths": f"'model.widths=[{','.join(map(str, m.get('widths', [])))}]'",
            "model.T": f"model.T={m.get('T')}"}
-    if bs := (cfg.get("data") or {}).get("batch_size"):
+    d = cfg.get("data") or {}
+    if bs := d.get("batch_size"):
         out["data.batch_size"] = f"data.batch_size={bs}"
+    if "window" in d:  # a forecasting run (runs from before these keys existed used no lags and the level)
+        out["data.lags"] = f"data.lags={d.get('lags', 0)}"
+        out["data.predict"] = f"data.predict={d.get('predict', 'level')}"
     return out
 
 
