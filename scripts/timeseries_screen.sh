@@ -4,7 +4,7 @@
 # thread, one after the other (pass LANES=2 to run two side by side); the rows land in the ablation
 # table of docs/results.md (variant names below).
 # (trainer.max_epochs=1 unless a run overrides it)
-# Usage: bash scripts/timeseries_screen.sh [OUT=results/cpu-2026-11-29-ts] [window|unit|fixedtheta|linearcode|bias|change|change2|change3|change4|change5|change6]
+# Usage: bash scripts/timeseries_screen.sh [OUT=results/cpu-2026-11-29-ts] [window|unit|fixedtheta|linearcode|bias|change|change2|change3|change4|change5|change6|change7]
 # (`window`: only the second screen, the whole one-day window of the target as lags at every step, so
 # no position needs credit from earlier positions; the three rules side by side at one epoch;
 # `unit`: ReCo per unit over the batch, model.reco.axis=unit, with and without those lags;
@@ -15,8 +15,9 @@
 # without lags; `change`: every rule forecasts the change from the last observed value, data.predict=change;
 # `change2`: the change target with the whole day as lags, bp_ann and bsd knobs one at a time;
 # `change3`: the same with lateral decorrelation of the hidden voltages, a random hidden layer, bp_snn;
-# `change4`: two hidden layers, at T = 4 and 8; `change5`: lighter pushes, a code over [-2, 2], T = 8;
-# `change6`: each pair's push weighted by one minus the cosine of their target codes, model.reco.push_weight=code)
+# `change4`: two hidden layers; `change5`: lighter pushes, a code over [-2, 2], T = 8;
+# `change6`: each pair's push weighted by one minus the cosine of their target codes, model.reco.push_weight=code;
+# `change7`: fewer, wider tuning curves in the target code (8 and 4 over the same range); lambda 0.1)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-results/cpu-2026-11-29-ts}
@@ -101,11 +102,9 @@ elif [ "${2:-}" = change3 ]; then  # richer hidden rates: lateral decorrelation;
   run bsd screen1_change_lags48_hidden0 "${ch[@]}" model.loss_weights.hidden=0
   run bp_snn screen1_change_lags48 "${ch[@]}"
   exit
-elif [ "${2:-}" = change4 ]; then  # depth (a second layer can bend what the first one makes linear) and T
+elif [ "${2:-}" = change4 ]; then  # depth (a second layer can bend what the first one makes linear)
   ch=(data.predict=change data.lags=48)
-  run bsd screen1_change_lags48_2layer "${ch[@]}" 'model.widths=[256,256]' &
-  run bsd screen1_change_lags48_2layer_T8 "${ch[@]}" 'model.widths=[256,256]' model.T=8 &
-  wait
+  run bsd screen1_change_lags48_2layer "${ch[@]}" 'model.widths=[256,256]'
   exit
 elif [ "${2:-}" = change5 ]; then  # lighter pushes (0.05 beat 0.2 and 0.6), a finer code, T = 8
   ch=(data.predict=change data.lags=48)
@@ -115,6 +114,13 @@ elif [ "${2:-}" = change5 ]; then  # lighter pushes (0.05 beat 0.2 and 0.6), a f
   run bsd screen1_change_lags48_lam0.05_code2 "${ch[@]}" model.reco.lam=0.05 model.code.lo=-2 model.code.hi=2 &
   run bsd screen1_change_lags48_lam0.05_T8 "${ch[@]}" model.reco.lam=0.05 model.T=8 &
   wait
+  exit
+elif [ "${2:-}" = change7 ]; then  # fewer, wider tuning curves: an apical arc an affine basal map can follow
+  ch=(data.predict=change data.lags=48 model.reco.lam=0.05)
+  run bsd screen1_change_lags48_lam0.05_dim8 "${ch[@]}" model.code.dim=8 &
+  run bsd screen1_change_lags48_lam0.05_dim4 "${ch[@]}" model.code.dim=4 &
+  wait
+  run bsd screen1_change_lags48_lam0.1 data.predict=change data.lags=48 model.reco.lam=0.1
   exit
 elif [ "${2:-}" = change6 ]; then  # pushes weighted by how far apart the two targets' codes are
   ch=(data.predict=change data.lags=48 model.reco.push_weight=code)
@@ -126,7 +132,7 @@ elif [ "${2:-}" = change6 ]; then  # pushes weighted by how far apart the two ta
   wait
   exit
 elif [ -n "${2:-}" ]; then
-  echo "unknown screen '$2' (expected: window, unit, fixedtheta, linearcode, bias, change, change2, change3, change4, change5 or change6)" >&2; exit 2
+  echo "unknown screen '$2' (expected: window, unit, fixedtheta, linearcode, bias, change, change2, change3, change4, change5, change6 or change7)" >&2; exit 2
 fi
 if [ "${LANES:-1}" = 2 ]; then lane1 & lane2 & wait; else lane1; lane2; fi
 # the two changes that helped at one epoch, together, for 5 epochs
