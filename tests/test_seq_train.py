@@ -85,6 +85,23 @@ def test_generation_refuses_a_missing_or_non_text_checkpoint(tmp_path, capsys):
     assert "not a readable checkpoint" in capsys.readouterr().err
 
 
+def test_context_characters_train_and_generate(text_file, tmp_path):
+    cfg = compose(["+experiment=text_char", "data=text_file", f"data.path={text_file}", "data.seq_len=20",
+                   "data.context=3", "sample.length=30", *FAST])
+    m = run(cfg, tmp_path / "run")
+    assert len(m["sample"]["text"]) == 30
+    module = SequenceBSDModule.load_from_checkpoint(tmp_path / "run" / "checkpoints" / "last.ckpt")
+    V = len(module.vocab)
+    assert module.context == 3 and module.stack.hidden[0].basal.in_features == 3 * V
+    x = module._context_ids([5, 6, 7, 8])
+    assert x.tolist() == [[[5, 0, 0], [6, 5, 0], [7, 6, 5], [8, 7, 6]]]
+    oh = module.inputs(x)
+    assert oh.shape == (1, 4, 3 * V) and oh[0, 3, 8] == 1 and oh[0, 3, V + 7] == 1 and oh[0, 3, 2 * V + 6] == 1
+    assert oh[0, 0, V:].sum() == 2 and oh[0, 0, V] == oh[0, 0, 2 * V] == 1  # <unk> (0) before the start
+    out = module.generate("to be", 20, temperature=0.0)
+    assert out == module.generate("to be", 20, temperature=0.0) and len(out) == 20
+
+
 def test_csv_timeseries_trains_and_reports_units(tmp_path):
     n = 600
     t = pd.date_range("2021-01-01", periods=n, freq="30min")

@@ -35,6 +35,8 @@ def arch_label(cfg: dict) -> str:
         label = f"rnn {'-'.join(map(str, m.get('widths', [])))} T{t}" + (f" b{bs}" if bs else "")
         if d.get("lags"):  # forecasting inputs and target (2026-11-29): the day's lags, the change
             label += f" lags{d['lags']}"
+        if (ctx := d.get("context") or 1) > 1:  # text: characters per input step
+            label += f" ctx{ctx}"
         return label + (" change" if d.get("predict") == "change" else "")
     if m.get("arch") == "ae":
         t = 1 if m.get("rule") == "bp_ann" else m.get("T")
@@ -502,7 +504,10 @@ def render(runs: list[dict], sources: list[str], unfinished: list[dict] | None =
                   "Next half-hour demand in Victoria from one day (48 steps) of demand, temperature, holiday and "
                   "calendar features; chronological 70 / 10 / 20 split, normalisation fitted on the training span. "
                   "MSE on the normalised target; MAE and RMSE in MW; all over the forecasts after every complete "
-                  "window of the test span. The floors are computed by the same code on the same forecasts. "
+                  "window of the test span. Architectures ending in `lags48` saw the day's demand at every step "
+                  "(`data.lags`); `change`: the models output the change from the last observed value and "
+                  "are scored on the level it gives (`data.predict=change`, today's default). The floors are "
+                  "computed by the same code on the same forecasts. "
                   "Paper, for reference only (METR-LA): BSD MSE 0.125, BP on ANN 0.131.", "", fc]
     if ttt := time_to_target_table(runs):
         parts += ["", "## Time to accuracy", "",

@@ -55,13 +55,13 @@ class SequenceBSDModule(RuleModule):
 
     def __init__(self, model: dict, in_shape: list[int], num_classes: int, task: str,
                  vocab: list[str] | None = None, target_scale: float = 1.0, columns: list[str] | None = None,
-                 stateful_eval: bool = False, level_scale: float = 1.0) -> None:
+                 stateful_eval: bool = False, level_scale: float = 1.0, context: int = 1) -> None:
         super().__init__()
         if isinstance(model, DictConfig):
             model = OmegaConf.to_container(model, resolve=True)
         self.save_hyperparameters({"model": model, "in_shape": list(in_shape), "num_classes": num_classes,
                                    "task": task, "vocab": vocab, "target_scale": target_scale, "columns": columns,
-                                   "stateful_eval": stateful_eval, "level_scale": level_scale})
+                                   "stateful_eval": stateful_eval, "level_scale": level_scale, "context": context})
         self.cfg = model = OmegaConf.create(model)
         self.task, self.vocab, self.target_scale = task, vocab, float(target_scale)
         # normalised level units per output unit (data.predict=change: the change's std; level: 1). The
@@ -69,6 +69,7 @@ class SequenceBSDModule(RuleModule):
         # level is this times the error on the output and every metric below is on the level.
         self.level_scale = float(level_scale)
         self.in_dim = int(in_shape[0])
+        self.context = int(context)  # text: characters per input step (ids [B, P, context] when > 1)
         self.stack, self.code, self.rule = build_seq_from_config(model, self.in_dim, num_classes, task)
         if task == "classify":
             self.monitor = ("val/acc", "max")
@@ -85,10 +86,21 @@ class SequenceBSDModule(RuleModule):
         self._states = None  # carried from one evaluation batch to the next when stateful_eval
 
     def inputs(self, x: torch.Tensor) -> torch.Tensor:
-        """Token indices ``[B, P]`` become one-hot ``[B, P, V]``; feature windows pass through."""
+        """Token indices ``[B, P]`` or ``[B, P, context]`` become one-hot ``[B, P, context * V]``.
+
+        Feature windows (forecasting) pass through.
+        """
         if x.dtype in (torch.int64, torch.int32, torch.uint8):
-            return F.one_hot(x.long(), self.in_dim).to(self.stack.readout.basal.weight.dtype)
+            oh = F.one_hot(x.long(), self.in_dim // self.context).to(self.stack.readout.basal.weight.dtype)
+            return oh.flatten(2) if self.context > 1 else oh
         return x
+
+    def _context_ids(self, ids: list[int]) -> torch.Tensor:
+        """``[1, P(, context)]`` input ids of the characters ``ids`` (earlier ones as context, ``<unk>`` before)."""
+        if self.context == 1:
+            return torch.tensor(ids).unsqueeze(0)
+        rows = [[ids[i - j] if i - j >= 0 else 0 for j in range(self.context)] for i in range(len(ids))]
+        return torch.tensor(rows).unsqueeze(0)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Output ``[B, P, O]`` of the forward net at every position."""
@@ -155,7 +167,7 @@ class SequenceBSDModule(RuleModule):
         ids = [stoi.get(c, 0) for c in (prompt or "\n")]
         g = torch.Generator().manual_seed(seed)
         dev = self.stack.readout.basal.weight.device
-        x = torch.tensor(ids, device=dev).unsqueeze(0)
+        x = self._context_ids(ids).to(dev)
         out_ids: list[int] = []
         states = None
         for _ in range(length):
@@ -168,6 +180,7 @@ class SequenceBSDModule(RuleModule):
                 probs = torch.softmax(logits / temperature, dim=-1)
                 nxt = int(torch.multinomial(probs, 1, generator=g))
             out_ids.append(nxt)
-            x = torch.tensor([[nxt]], device=dev)
+            ids.append(nxt)
+            x = self._context_ids(ids[-self.context:])[:, -1:].to(dev)
         self.train(was_training)
         return "".join(self.vocab[i] for i in out_ids)

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from bsd.data.sources import DataSourceError
 from bsd.data.text import TextDataModule, Vocab, ngram_floors, read_text_path, split_spans
@@ -29,6 +30,23 @@ def test_vocabulary_comes_from_the_training_span_with_unk(tmp_path):
     x, y = dm.sequences("train").tensors
     assert x.shape[1] == 4 and np.array_equal(x[0, 1:].numpy(), y[0, :-1].numpy())
     assert dm.module_kwargs()["vocab"] == dm.vocab.itos
+
+
+def test_context_inputs_hold_each_character_and_the_ones_before_it(tmp_path):
+    text = "abcdefgh" * 40
+    path = str(write(tmp_path, text))
+    plain = TextDataModule("text_file", path, seq_len=5, splits=[0.8, 0.1, 0.1], eval_streams=2)
+    ctx = TextDataModule("text_file", path, seq_len=5, splits=[0.8, 0.1, 0.1], eval_streams=2, context=3)
+    assert ctx.in_shape == (3 * len(ctx.vocab),) and ctx.module_kwargs()["context"] == 3
+    for x0, x in ((plain.sequences("train").tensors[0], ctx.sequences("train").tensors[0]),
+                  (plain.streams("test").tensors[0], ctx.streams("test").tensors[0])):
+        assert x.shape == (*x0.shape, 3) and torch.equal(x[..., 0], x0)  # column 0: the character itself
+    a = torch.from_numpy(ctx.spans["train"])
+    x = ctx.sequences("train").tensors[0].reshape(-1, 3)
+    assert torch.equal(x[2:, 1], a[1: len(x) - 1]) and torch.equal(x[2:, 2], a[: len(x) - 2])
+    assert x[0, 1] == 0 and x[0, 2] == 0 and x[1, 2] == 0  # <unk> before the span's start
+    with pytest.raises(ValueError, match="data.context"):
+        TextDataModule("text_file", path, seq_len=5, splits=[0.8, 0.1, 0.1], context=0)
 
 
 def test_vocab_round_trip():

@@ -138,7 +138,7 @@ class TextDataModule(L.LightningDataModule):
     def __init__(self, name: str = "shakespeare", path: str | None = None, seq_len: int = 100,
                  splits: Sequence[float] = (0.9, 0.05, 0.05), batch_size: int = 128, eval_batch_size: int = 256,
                  seed: int = 0, train_subset: int | None = None, ngram_orders: Sequence[int] = (2, 3, 4),
-                 eval_streams: int = 0) -> None:
+                 eval_streams: int = 0, context: int = 1) -> None:
         super().__init__()
         if name not in ("shakespeare", "text_file"):
             raise ValueError(f"data.name={name!r} is unknown for text; choose shakespeare or text_file")
@@ -153,6 +153,9 @@ class TextDataModule(L.LightningDataModule):
         if eval_streams < 0:
             raise ValueError(f"data.eval_streams must be >= 0, got {eval_streams}")
         self.eval_streams = int(eval_streams)
+        if context < 1:
+            raise ValueError(f"data.context must be >= 1 (characters per input step), got {context}")
+        self.context = int(context)
         self.spans: dict[str, np.ndarray] = {}
         self.vocab: Vocab | None = None
         self.source = ""
@@ -172,8 +175,8 @@ class TextDataModule(L.LightningDataModule):
 
     @property
     def in_shape(self) -> tuple[int]:
-        """One-hot input width."""
-        return (len(self.vocab),)
+        """One-hot input width (one block of the vocabulary per character of context)."""
+        return (self.context * len(self.vocab),)
 
     @property
     def num_classes(self) -> int:
@@ -183,7 +186,19 @@ class TextDataModule(L.LightningDataModule):
     def module_kwargs(self) -> dict:
         """What the model needs to know about this data (saved with the checkpoint)."""
         return {"in_shape": list(self.in_shape), "num_classes": self.num_classes, "task": self.task,
-                "vocab": list(self.vocab.itos), "stateful_eval": bool(self.eval_streams)}
+                "vocab": list(self.vocab.itos), "stateful_eval": bool(self.eval_streams), "context": self.context}
+
+    def _inputs(self, a: torch.Tensor) -> torch.Tensor:
+        """Input ids of every character of ``a``: ``[N]``, or ``[N, context]`` when ``context > 1``.
+
+        Column ``j`` holds the character ``j`` places earlier (``<unk>`` before the span's start).
+        """
+        if self.context == 1:
+            return a
+        out = torch.zeros(len(a), self.context, dtype=a.dtype)
+        for j in range(self.context):
+            out[j:, j] = a[: len(a) - j]
+        return out
 
     def floors(self) -> dict[str, dict[str, float]]:
         """n-gram count models on the same train and test spans."""
@@ -197,7 +212,7 @@ class TextDataModule(L.LightningDataModule):
         if split == "train" and self.train_subset:
             n = min(n, int(self.train_subset))
         t = torch.from_numpy(a)
-        x = t[: n * self.seq_len].reshape(n, self.seq_len)
+        x = self._inputs(t)[: n * self.seq_len].reshape(n, self.seq_len, *([self.context] * (self.context > 1)))
         y = t[1: n * self.seq_len + 1].reshape(n, self.seq_len)
         return TensorDataset(x, y)
 
@@ -212,11 +227,13 @@ class TextDataModule(L.LightningDataModule):
         n = max(1, min(self.eval_streams, (len(a) - 1) // self.seq_len))  # short spans: fewer streams
         chunks = (len(a) - 1) // (n * self.seq_len)
         t = torch.from_numpy(a)
+        xs = self._inputs(t)
         length = chunks * self.seq_len
-        x = torch.stack([t[r * length: (r + 1) * length] for r in range(n)])  # [n, length]
+        x = torch.stack([xs[r * length: (r + 1) * length] for r in range(n)])  # [n, length(, context)]
         y = torch.stack([t[r * length + 1: (r + 1) * length + 1] for r in range(n)])
         # order: chunk-major, so consecutive batches of n rows continue the same streams
-        x = x.reshape(n, chunks, self.seq_len).transpose(0, 1).reshape(-1, self.seq_len)
+        tail = x.shape[2:]
+        x = x.reshape(n, chunks, self.seq_len, *tail).transpose(0, 1).reshape(-1, self.seq_len, *tail)
         y = y.reshape(n, chunks, self.seq_len).transpose(0, 1).reshape(-1, self.seq_len)
         return TensorDataset(x, y)
 
