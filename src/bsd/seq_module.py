@@ -2,8 +2,8 @@
 
 ``task = classify``: next-token prediction (inputs are token indices, one-hot coded; metrics
 accuracy and bits per token over every position). ``task = regress``: forecasting (inputs are
-feature vectors; scored on the last position of each window: MSE on the normalised target,
-MAE and RMSE in the original unit).
+feature vectors; scored on the last position of each window: MSE on the normalised level,
+also when the models output the change from the last value, MAE and RMSE in the original unit).
 """
 
 from __future__ import annotations
