@@ -153,6 +153,21 @@ def test_forecast_rows_name_their_inputs_and_target_and_are_pinned(tmp_path):
         "data.lags=48 data.predict=change`") for x in lines)
 
 
+def test_ablations_of_one_name_but_different_shapes_keep_their_own_rows(tmp_path):
+    from bsd.report import variant_table
+
+    _seq_run(tmp_path, "timeseries_elec", "bsd", 0, {"test/mse": 0.025}, {}, width=256, batch=128,
+             variant="epochs5", data={"window": 48})
+    _seq_run(tmp_path, "timeseries_elec", "bsd", 0, {"test/mse": 0.0037}, {}, width=256, batch=128,
+             variant="epochs5", data={"window": 48, "lags": 48, "predict": "change"})
+    _seq_run(tmp_path, "timeseries_elec", "bsd", 0, {"test/mse": 0.03}, {}, width=256, batch=128, variant="T8",
+             data={"window": 48})
+    rows = [x for x in variant_table(find_runs([tmp_path])).splitlines() if x.startswith("| timeseries_elec")]
+    assert [r.split(" | ")[1:4] for r in rows] == [
+        ["epochs5 (rnn 256 b128 lags48 change)", "bsd", "0.0037"], ["epochs5 (rnn 256 b128)", "bsd", "0.0250"],
+        ["T8", "bsd", "0.0300"]]
+
+
 def test_generation_table_shows_fid_ratio_feature_net_and_grid_links(tmp_path):
     from bsd.report import generation_table
 

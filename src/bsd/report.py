@@ -242,10 +242,24 @@ def _by_rule(groups: dict) -> list:
                                                   if kv[0][2] in RULE_ORDER else 9))
 
 
+def variant_groups(var: list[dict]) -> dict[tuple[str, str, str], list[dict]]:
+    """Ablation runs by (experiment, variant label, rule), one run per seed.
+
+    Runs of one variant name but different network shapes (e.g. ``epochs5`` of an earlier and of
+    today's default) stay apart; their label then names the shape, e.g. ``epochs5 (rnn 256 b128)``.
+    """
+    by_shape = group(var, lambda m: (m["experiment"], m["variant"], m["rule"], shape_of(m["_arch"])))
+    shapes: dict = defaultdict(set)
+    for exp, v, rule, shape in by_shape:
+        shapes[exp, v, rule].add(shape)
+    return {(exp, v if len(shapes[exp, v, rule]) < 2 else f"{v} ({shape})", rule): ms
+            for (exp, v, rule, shape), ms in by_shape.items()}
+
+
 def _best_variant(runs: list[dict], experiment: str, rule: str, key: str, lower: bool) -> tuple[str, float] | None:
     """The ablation variant of ``rule`` with the best mean test ``key`` (name and mean), if any."""
     var = [m for m in runs if m.get("variant") and m.get("experiment") == experiment and m.get("rule") == rule]
-    means = _means(group(var, lambda m: m["variant"]), key)
+    means = _means({v: ms for (_, v, _), ms in variant_groups(var).items()}, key)
     if not means:
         return None
     name = (min if lower else max)(means, key=means.get)
@@ -384,7 +398,7 @@ def variant_table(runs: list[dict]) -> str:
     """
     var = [m for m in runs if m.get("variant")]
     shapes = shapes_by_experiment(runs)
-    groups = group(var, lambda m: (m["experiment"], m["variant"], m["rule"]))
+    groups = variant_groups(var)
     lines = ["| experiment | variant | rule | test (acc % or MSE) | seeds | epochs | best validation (same metric) "
              "| command (one seed) |", "|" + "---|" * 8]
 
