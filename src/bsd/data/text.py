@@ -212,7 +212,8 @@ class TextDataModule(L.LightningDataModule):
         if split == "train" and self.train_subset:
             n = min(n, int(self.train_subset))
         t = torch.from_numpy(a)
-        x = self._inputs(t)[: n * self.seq_len].reshape(n, self.seq_len, *([self.context] * (self.context > 1)))
+        x = self._inputs(t)[: n * self.seq_len]
+        x = x.reshape(n, self.seq_len, *x.shape[1:])
         y = t[1: n * self.seq_len + 1].reshape(n, self.seq_len)
         return TensorDataset(x, y)
 

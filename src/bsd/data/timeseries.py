@@ -191,10 +191,12 @@ class TimeSeriesDataModule(L.LightningDataModule):
         # in units of its training-span std; the forecast of the level is z[t] + change_scale * output
         self.predict = predict
         z = self.series[:, 0]
-        change = np.zeros_like(z)
-        change[self.horizon:] = z[self.horizon:] - z[:-self.horizon]
-        self.change_scale = float(change[a + self.horizon:b].std()) + 1e-8 if predict == "change" else 1.0
-        self.targets = (change / self.change_scale).astype(np.float32) if predict == "change" else z
+        self.change_scale, self.targets = 1.0, z
+        if predict == "change":
+            change = np.zeros_like(z)
+            change[self.horizon:] = z[self.horizon:] - z[:-self.horizon]
+            self.change_scale = float(change[a + self.horizon:b].std()) + 1e-8
+            self.targets = (change / self.change_scale).astype(np.float32)
 
     @property
     def in_shape(self) -> tuple[int]:
