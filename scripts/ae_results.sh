@@ -1,20 +1,35 @@
 #!/usr/bin/env bash
 # The CPU runs behind the image generation table of docs/results.md: mnist_ae and fmnist_ae with the
-# three rules, seed 0. Two lanes run side by side, one thread each (2-core machine). The FID feature
-# networks are trained and cached on first use (or beforehand: python -m bsd.fid --data NAME).
-# The BP baselines use lr 3e-3 (bp_snn: test MSE 0.025 after 150 steps); bsd uses the config's 1e-2.
-# Usage: bash scripts/ae_results.sh [OUT=results/cpu-2026-11-29-ae]
+# three rules at the default of 2026-12-01 (latent 128, lr 3e-3, model.reco.margin=code for bsd), seed 0,
+# one thread per run, and the bsd ablations of the same session. The FID feature networks are trained
+# and cached on first use (or beforehand: python -m bsd.fid --data NAME).
+# (The rows of the earlier default, latent 32 without a margin, came from the same script at commit
+# 3d3e99f into results/cpu-2026-11-29-ae.)
+# Usage: bash scripts/ae_results.sh [OUT=results/cpu-2026-12-01-ae] [main|bsd|bp|ablations]
+#   main: bsd and bp in two lanes side by side; bsd / bp / ablations: one lane of it
 set -uo pipefail
 cd "$(dirname "$0")/.."
-OUT=${1:-results/cpu-2026-11-29-ae}
+OUT=${1:-results/cpu-2026-12-01-ae}
+WHAT=${2:-main}
 PY=${PY:-.venv/bin/python}
 source scripts/lanes.sh
 mkdir -p "$OUT/logs"
-# MNIST: 3 epochs (the experiment default) for the BP baselines, 2 for bsd (its validation MSE did not move
-# from epoch 1 to epoch 2 in a first 3-epoch run: 0.0641, 0.0647); Fashion-MNIST: 1 epoch each (time left
-# in the session that ran them)
-( one mnist_ae bsd trainer.max_epochs=2; one fmnist_ae bsd trainer.max_epochs=1 ) &
-( one mnist_ae bp_snn model.optimizer.lr=3e-3; one mnist_ae bp_ann model.optimizer.lr=3e-3
-  one fmnist_ae bp_ann model.optimizer.lr=3e-3 trainer.max_epochs=1
-  one fmnist_ae bp_snn model.optimizer.lr=3e-3 trainer.max_epochs=1 ) &
-wait
+variant() {  # variant EXPERIMENT NAME OVERRIDES...: a bsd ablation in its own run directory
+  local exp=$1 v=$2; shift 2
+  $PY src/train.py +experiment="$exp" model.rule=bsd seed=0 threads=1 logger=csv trainer.enable_progress_bar=false \
+    variant="$v" "$@" hydra.run.dir="$OUT/$exp/bsd/seed0_$v" > "$OUT/logs/$exp-bsd-$v.log" 2>&1 \
+    || echo "FAILED: $exp bsd $v (see $OUT/logs)"
+}
+bsd_lane() { one mnist_ae bsd; one fmnist_ae bsd; }
+bp_lane() { one mnist_ae bp_ann; one fmnist_ae bp_ann; one mnist_ae bp_snn; one fmnist_ae bp_snn; }
+ablations() {
+  variant mnist_ae margin_zero model.reco.margin=zero     # the paper's hinge at today's shape and lr
+  variant mnist_ae z32 model.latent=32                    # the margin at the earlier latent width
+}
+case "$WHAT" in
+  main) bsd_lane & bp_lane & wait ;;
+  bsd) bsd_lane ;;
+  bp) bp_lane ;;
+  ablations) ablations ;;
+  *) echo "unknown part '$WHAT' (main, bsd, bp or ablations)" >&2; exit 2 ;;
+esac

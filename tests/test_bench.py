@@ -7,13 +7,16 @@ from bsd.bench import interleaved_times, table, worker
 SMALL = {"batch": 32, "steps": 2, "warmup": 1, "widths": [32, 32], "device": "cpu"}
 
 
-def test_bsd_keeps_no_graph_through_time_while_bptt_does():
-    bsd = [worker("mlp", "bsd", T, **SMALL)["graph_mb"] for T in (2, 8, 14)]
+def test_bsd_on_voltages_keeps_no_graph_through_time_while_bptt_and_rates_do():
+    volt = [worker("mlp", "bsd_voltage", T, **SMALL)["graph_mb"] for T in (2, 8, 14)]
+    rates = [worker("mlp", "bsd", T, **SMALL)["graph_mb"] for T in (2, 8, 14)]
     bptt = [worker("mlp", "bp_snn", T, **SMALL)["graph_mb"] for T in (2, 8, 14)]
-    assert bsd[0] == pytest.approx(bsd[1], rel=1e-6) == pytest.approx(bsd[2], rel=1e-6)  # constant in T
+    assert volt[0] == pytest.approx(volt[1], rel=1e-6) == pytest.approx(volt[2], rel=1e-6)  # constant in T
     # linear in T (the direct-coded input is stored once, the rest once per step)
     assert bptt[1] > 1.5 * bptt[0] and bptt[2] - bptt[1] == pytest.approx(bptt[1] - bptt[0], rel=0.05)
-    assert bsd[1] < bptt[1]
+    assert volt[1] < bptt[1]
+    # ReCo on rates (the classifiers' default) keeps each layer's own T steps for its surrogate gradient
+    assert rates[1] > 1.5 * rates[0] and rates[2] - rates[1] == pytest.approx(rates[1] - rates[0], rel=0.05)
 
 
 def test_interleaved_timing_times_every_rule():

@@ -173,3 +173,59 @@ def test_code_push_weight_is_one_minus_the_code_cosine():
     assert torch.allclose(full, weighted)
     with pytest.raises(ValueError, match="axis=sample"):
         grouped_reco_terms(v, h, axis="unit", push_weight=w)
+
+
+def test_a_code_margin_moves_the_push_hinge_to_the_targets_cosine():
+    """margin=code: a layer that reproduces its own targets exactly pays no push, whatever their overlap."""
+    from bsd.losses import code_cosines
+    torch.manual_seed(0)
+    targets = torch.rand(1, 6, 20) + 0.2            # positive, overlapping target voltages
+    v = 2.5 * targets                               # every sample aligned with its own target
+    _, plain = grouped_reco_terms(v, targets, same_class="negative")
+    _, hinged = grouped_reco_terms(v, targets, same_class="negative", push_margin=code_cosines(targets))
+    assert plain > 0.5 and hinged < 1e-10           # the paper's hinge punishes the overlap itself
+    collapsed = targets[:, :1].expand(1, 6, 20)     # every sample on one target: more alike than the targets
+    _, pushed = grouped_reco_terms(collapsed, targets, same_class="negative", push_margin=code_cosines(targets))
+    assert pushed > 0.005
+    zero = torch.zeros(1, 6, 6)
+    assert torch.equal(grouped_reco_terms(v, targets, same_class="negative", push_margin=zero)[1], plain)
+    with pytest.raises(ValueError, match="axis=sample"):
+        grouped_reco_terms(v, targets, axis="unit", push_margin=zero)
+
+
+def test_a_code_margin_with_one_hot_codes_is_same_class_ignore():
+    from bsd.losses import code_cosines
+    torch.manual_seed(0)
+    y = torch.randint(0, 4, (1, 24))
+    codes = torch.eye(4)[y]
+    v, h = torch.randn(1, 24, 12), torch.randn(1, 24, 12)
+    ignore = grouped_reco_terms(v, h, y, same_class="ignore")
+    hinged = grouped_reco_terms(v, h, y, same_class="negative", push_margin=code_cosines(codes))
+    assert torch.allclose(ignore[1], hinged[1], atol=1e-6) and torch.equal(ignore[0], hinged[0])
+
+
+def test_a_code_margin_against_distinct_targets_equals_the_expanded_form():
+    """The B x U form with margins: the values and gradients of the plain B x B form (random binary codes)."""
+    from bsd.losses import code_cosines, unique_reco_terms
+    torch.manual_seed(1)
+    g, b, u, d = 2, 30, 5, 10
+    inv = torch.randint(0, u, (b,))
+    inv[:u] = torch.arange(u)
+    counts = torch.bincount(inv, minlength=u)
+    codes = (torch.rand(u, 8) < 0.5).double() + torch.eye(u, 8, dtype=torch.float64)
+    margin = code_cosines(codes[inv], codes)                       # [B, U]
+    v = torch.randn(g, b, d, dtype=torch.float64, requires_grad=True)
+    vh = torch.randn(g, u, d, dtype=torch.float64, requires_grad=True)
+    fast = unique_reco_terms(v, vh, inv, counts, "negative", push_margin=margin)
+    ref = grouped_reco_terms(v, vh[:, inv], inv.expand(g, b), "negative", push_margin=margin[:, inv][None])
+    for a, r in zip(fast, ref, strict=True):
+        assert a.item() == pytest.approx(r.item(), rel=1e-10)
+    assert fast[1] < unique_reco_terms(v, vh, inv, counts, "negative")[1]
+    g_fast = torch.autograd.grad(fast[0] + 0.6 * fast[1], (v, vh))
+    g_ref = torch.autograd.grad(ref[0] + 0.6 * ref[1], (v, vh))
+    assert all(torch.allclose(x, y) for x, y in zip(g_fast, g_ref, strict=True))
+    small = (v[:1, :9].detach().requires_grad_(), vh[:1].detach().requires_grad_())
+    inv9 = inv[:9]
+    assert torch.autograd.gradcheck(
+        lambda a, c: unique_reco_terms(a, c, inv9, torch.bincount(inv9, minlength=u), "negative",
+                                       push_margin=margin[:9]), small)

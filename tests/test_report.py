@@ -44,12 +44,15 @@ def test_main_refuses_an_empty_folder(tmp_path):
 
 
 def _seq_run(root, exp, rule, seed, test, floors, sample=None, limit=1.0, variant=None, best=None, width=512, T=4,
-             batch=None, data=None):
+             batch=None, data=None, reco=None):
     tag = "".join(map(str, data.values())) if data else ""
+    tag += "".join(map(str, reco.values())) if reco else ""
     d = root / exp / rule / f"seed{seed}{variant or ''}" / f"w{width}{batch or ''}{tag}"
     d.mkdir(parents=True)
     cfg = {"experiment_name": exp, "seed": seed, "model": {"arch": "rnn", "rule": rule, "widths": [width], "T": T},
            "trainer": {"limit_train_batches": limit}}
+    if reco:
+        cfg["model"]["reco"] = reco
     if batch:
         cfg["data"] = {"batch_size": batch}
     if data:
@@ -103,16 +106,18 @@ def test_commands_pin_the_shape_of_rows_from_an_earlier_default(tmp_path):
     _seq_run(tmp_path, "timeseries_elec", "bsd", 0, {"test/mse": 0.03}, {})
     lines = commands(find_runs([tmp_path])).splitlines()
     assert "- text_char / bsd (rnn 1024 T1) (seeds [0, 1]): `python src/train.py +experiment=text_char " \
-           "'model.widths=[1024]' model.T=1`" in lines
+           "'model.widths=[1024]' model.T=1 model.reco.on=voltage model.reco.center=none`" in lines
     assert "- text_char / bsd (rnn 512 T4) (seeds [0]): `python src/train.py +experiment=text_char " \
-           "'model.widths=[512]' model.T=4`" in lines
-    assert "- timeseries_elec / bsd (seeds [0]): `python src/train.py +experiment=timeseries_elec`" in lines
+           "'model.widths=[512]' model.T=4 model.reco.on=voltage model.reco.center=none`" in lines
+    assert "- timeseries_elec / bsd (seeds [0]): `python src/train.py +experiment=timeseries_elec" \
+           " model.reco.on=voltage model.reco.center=none`" in lines
     # an ablation that already names T gets only the width pinned
     _seq_run(tmp_path, "text_char", "bsd", 0, {"test/acc": 0.35}, ngram, variant="T2", T=2)
     p = next(tmp_path.rglob("seed0T2/w512/metrics.json"))
     p.write_text(p.read_text().replace("+experiment=text_char", "+experiment=text_char model.T=2"))
     row = next(x for x in variant_table(find_runs([tmp_path])).splitlines() if "| T2 |" in x)
-    assert "`python src/train.py +experiment=text_char model.T=2 'model.widths=[512]'` |" in row
+    assert "`python src/train.py +experiment=text_char model.T=2 'model.widths=[512]' model.reco.on=voltage " \
+           "model.reco.center=none` |" in row
 
 
 def test_rows_that_differ_only_in_batch_size_are_kept_apart_and_pinned(tmp_path):
@@ -126,7 +131,8 @@ def test_rows_that_differ_only_in_batch_size_are_kept_apart_and_pinned(tmp_path)
     lines = commands(runs).splitlines()
     for b in (128, 64):
         assert f"- text_char / bsd (rnn 1024 T1 b{b}) (seeds [0]): `python src/train.py +experiment=text_char " \
-               f"'model.widths=[1024]' model.T=1 data.batch_size={b}`" in lines
+               f"'model.widths=[1024]' model.T=1 data.batch_size={b} model.reco.on=voltage " \
+               "model.reco.center=none`" in lines
     from bsd.report import text_table
 
     rows = [r for r in text_table(runs).splitlines() if r.startswith("| bsd |")]
@@ -148,9 +154,26 @@ def test_forecast_rows_name_their_inputs_and_target_and_are_pinned(tmp_path):
     assert arch_label(text) == "rnn 1024 T1 b64 ctx4"
     lines = commands(runs).splitlines()
     assert any(x.startswith("- timeseries_elec / bsd (rnn 256 T4 b128) ") and x.endswith(
-        "data.batch_size=128 data.lags=0 data.predict=level`") for x in lines)
+        "data.batch_size=128 data.lags=0 data.predict=level model.reco.on=voltage model.reco.center=none`")
+        for x in lines)
     assert any(x.startswith("- timeseries_elec / bsd (rnn 256 T4 b128 lags48 change) ") and x.endswith(
-        "data.lags=48 data.predict=change`") for x in lines)
+        "data.lags=48 data.predict=change model.reco.on=voltage model.reco.center=none`") for x in lines)
+
+
+def test_forecast_rows_on_rates_keep_their_own_row_and_ratio(tmp_path):
+    """A bsd forecaster on centred rates (the default since 2026-12-01) does not replace the voltage rows."""
+    from bsd.report import forecast_table
+
+    data = {"window": 48, "lags": 48, "predict": "change"}
+    for rule, mse in (("bsd", 0.004), ("bp_ann", 0.001)):
+        _seq_run(tmp_path, "timeseries_elec", rule, 0, {"test/mse": mse}, {}, width=256, data=data)
+    _seq_run(tmp_path, "timeseries_elec", "bsd", 0, {"test/mse": 0.0035}, {}, width=256, data=data,
+             reco={"on": "spikes", "center": "batch"})
+    rows = forecast_table(find_runs([tmp_path])).splitlines()
+    old = next(r for r in rows if r.startswith("| bsd |"))
+    new = next(r for r in rows if r.startswith("| bsd (centred rates) |"))
+    assert "| 4.00 |" in old and "| 3.50 |" in new
+    assert rows.index(old) < rows.index(new) < rows.index(next(r for r in rows if r.startswith("| bp_ann |")))
 
 
 def test_ablations_of_one_name_but_different_shapes_keep_their_own_rows(tmp_path):
@@ -209,3 +232,88 @@ def test_time_to_target_rows(tmp_path):
     assert "| no | - (trained 102 s) | - | 95.30 | 95.00 |" in bsd
     assert "## Time to accuracy" in render(find_runs([tmp_path]), [str(tmp_path)])
     assert time_to_target_table([]) == ""
+
+
+def test_autoencoder_rows_of_an_earlier_default_are_pinned(tmp_path):
+    from bsd.report import commands
+
+    def ae_run(rule, latent, lr, reco):
+        d = tmp_path / "mnist_ae" / rule / f"z{latent}"
+        d.mkdir(parents=True)
+        cfg = {"experiment_name": "mnist_ae", "seed": 0,
+               "model": {"arch": "ae", "rule": rule, "channels": [16, 32], "latent": latent, "T": 8,
+                         "optimizer": {"lr": lr}, "reco": reco}}
+        (d / "config_resolved.yaml").write_text(yaml.safe_dump(cfg))
+        m = {"experiment": "mnist_ae", "rule": rule, "seed": 0, "epochs": 3, "device": "cpu",
+             "test": {"test/mse": 0.03, "test/fid_samples": 500.0},
+             "command": f"python src/train.py +experiment=mnist_ae model.rule={rule} model.optimizer.lr={lr}"}
+        (d / "metrics.json").write_text(json.dumps(m))
+
+    ae_run("bsd", 32, 0.01, {"frequency": {"lam_high": 0.1}})  # from before model.reco.margin existed
+    ae_run("bsd", 128, 0.003, {"margin": "code", "frequency": {"lam_high": 0.5}})
+    ae_run("bp_ann", 128, 0.003, {})
+    runs = find_runs([tmp_path])
+    assert {m["_arch"] for m in runs} == {"ae c16-32 z32 T8", "ae c16-32 z128 T8", "ae c16-32 z128 T1"}
+    lines = commands(runs).splitlines()
+    old = next(x for x in lines if x.startswith("- mnist_ae / bsd (ae c16-32 z32 T8)"))
+    assert old.endswith("model.optimizer.lr=0.01 'model.channels=[16,32]' model.latent=32 model.reco.margin=zero "
+                        "model.reco.frequency.lam_high=0.1`")
+    new = next(x for x in lines if x.startswith("- mnist_ae / bsd (ae c16-32 z128 T8)"))
+    assert "model.latent=128 model.reco.margin=code model.reco.frequency.lam_high=0.5`" in new
+    assert new.count("model.optimizer.lr=") == 1
+    ann = next(x for x in lines if x.startswith("- mnist_ae / bp_ann"))
+    assert "model.latent=128" in ann and "model.reco.margin" not in ann
+
+
+def test_cnn_bsd_commands_pin_what_reco_compares(tmp_path):
+    """Rows from before the CNN default moved to centred firing rates keep a command that reproduces them."""
+    from bsd.report import commands
+
+    def cnn_run(rule, reco, variant=None):
+        d = tmp_path / "mnist_cnn" / rule / f"seed0{variant or ''}"
+        d.mkdir(parents=True)
+        cfg = {"experiment_name": "mnist_cnn", "seed": 0, "variant": variant,
+               "model": {"arch": "cnn", "rule": rule, "channels": [64, 128, 64], "fc": [256], "reco": reco}}
+        (d / "config_resolved.yaml").write_text(yaml.safe_dump(cfg))
+        m = {"experiment": "mnist_cnn", "rule": rule, "seed": 0, "epochs": 3, "device": "cpu", "variant": variant,
+             "test": {"test/acc": 0.97}, "command": f"python src/train.py +experiment=mnist_cnn model.rule={rule}"}
+        (d / "metrics.json").write_text(json.dumps(m))
+
+    cnn_run("bsd", {True: "voltage"})  # an unquoted `on:` key, as YAML 1.1 wrote it before 2026-12-01
+    cnn_run("bp_snn", {True: "voltage"})
+    lines = commands(find_runs([tmp_path])).splitlines()
+    bsd = next(x for x in lines if x.startswith("- mnist_cnn / bsd"))
+    assert bsd.endswith("model.reco.on=voltage model.reco.center=none model.reco.pool=null`")
+    assert next(x for x in lines if x.startswith("- mnist_cnn / bp_snn")).endswith("model.rule=bp_snn`")
+    cnn_run("bsd", {"on": "spikes", "center": "batch", "pool": 4}, variant="new")
+    from bsd.report import variant_table
+    row = next(x for x in variant_table(find_runs([tmp_path])).splitlines() if "| new |" in x)
+    assert "model.reco.on=spikes model.reco.center=batch model.reco.pool=4`" in row
+
+
+def test_bsd_rows_of_another_reco_setting_keep_their_own_row_and_gap(tmp_path):
+    from bsd.report import classification_table
+
+    for seed, acc in ((0, 0.95), (1, 0.96)):
+        _run(tmp_path, "mnist_mlp", "bsd", seed, acc)  # the paper's voltages (no reco key at all)
+    _run(tmp_path, "mnist_mlp", "bp_snn", 0, 0.98)
+    d = tmp_path / "new" / "mnist_mlp" / "bsd" / "seed0"
+    d.mkdir(parents=True)
+    cfg = {"experiment_name": "mnist_mlp", "seed": 0,
+           "model": {"arch": "mlp", "rule": "bsd", "widths": [64, 64], "reco": {"on": "spikes", "center": "batch"}}}
+    (d / "config_resolved.yaml").write_text(yaml.safe_dump(cfg))
+    (d / "metrics.json").write_text(json.dumps({"experiment": "mnist_mlp", "rule": "bsd", "seed": 0, "epochs": 2,
+                                                "test": {"test/acc": 0.975}, "device": "cpu", "command": "x"}))
+    rows = [r for r in classification_table(find_runs([tmp_path])).splitlines() if "| bsd |" in r]
+    assert len(rows) == 2
+    old = next(r for r in rows if "| voltages |" in r)
+    new = next(r for r in rows if "| centred rates |" in r)
+    assert "95.50 ± 0.71" in old and "-2.50" in old
+    assert "97.50" in new and "| 1 |" in new and "-0.50" in new
+    from bsd.report import commands
+
+    cmds = commands(find_runs([tmp_path])).splitlines()
+    old_cmd = next(x for x in cmds if x.startswith("- mnist_mlp / bsd") and "voltages" in x)
+    assert old_cmd.endswith("model.reco.on=voltage model.reco.center=none`")  # no pool key for the MLP
+    new_cmd = next(x for x in cmds if x.startswith("- mnist_mlp / bsd") and "centred rates" in x)
+    assert new_cmd.endswith("x model.reco.on=spikes model.reco.center=batch`")

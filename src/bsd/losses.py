@@ -12,6 +12,10 @@ RECO_AXES = ("sample", "unit")
 #: how much each pair is pushed: ``uniform`` (the paper's) or ``code`` (by one minus the cosine of the two
 #: samples' target codes, so pairs whose targets overlap, e.g. near values of a population code, are pushed less)
 PUSH_WEIGHTS = ("uniform", "code")
+#: where each pair's push starts: ``zero`` (the paper's: any positive cosine is pushed) or ``code`` (only
+#: the part of the cosine above the cosine of the two samples' targets: a forward voltage may resemble
+#: another sample's target as much as the two targets resemble each other, and no more)
+PUSH_MARGINS = ("zero", "code")
 
 
 def center_batch(v: torch.Tensor, steps: int = 1, weight: torch.Tensor | None = None) -> torch.Tensor:
@@ -45,13 +49,15 @@ def reco_terms(v: torch.Tensor, v_hat: torch.Tensor, labels: torch.Tensor | None
 
 
 def grouped_reco_terms(v: torch.Tensor, v_hat: torch.Tensor, labels: torch.Tensor | None = None,
-                       same_class: str = "ignore", axis: str = "sample", push_weight: torch.Tensor | None = None
-                       ) -> tuple[torch.Tensor, torch.Tensor]:
+                       same_class: str = "ignore", axis: str = "sample", push_weight: torch.Tensor | None = None,
+                       push_margin: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """ReCo terms within each of ``G`` independent batches ``[G, B, D]``, averaged over the groups.
 
     A group is e.g. one sequence position; ``labels`` is ``[G, B]`` or None. ``push_weight``
-    (``[G, B, B]``, optional, sample axis only) scales each pair's push term. ``axis = unit``
-    transposes the comparison (see :func:`unit_reco_terms`; labels play no part there).
+    (``[G, B, B]``, optional, sample axis only) scales each pair's push term; ``push_margin``
+    (``[G or 1, B, B]``, optional, sample axis only) moves each pair's hinge from 0 to that
+    cosine: ``max(0, C_kj - m_kj)^2`` (see :func:`code_cosines`). ``axis = unit`` transposes the
+    comparison (see :func:`unit_reco_terms`; labels play no part there).
     """
     if same_class not in SAME_CLASS:
         raise ValueError(f"model.reco.same_class must be one of {SAME_CLASS}, got {same_class!r}")
@@ -60,6 +66,8 @@ def grouped_reco_terms(v: torch.Tensor, v_hat: torch.Tensor, labels: torch.Tenso
     if axis == "unit":
         if push_weight is not None:
             raise ValueError("model.reco.push_weight=code needs model.reco.axis=sample")
+        if push_margin is not None:
+            raise ValueError("model.reco.margin=code needs model.reco.axis=sample")
         return unit_reco_terms(v, v_hat)
     g, b = v.shape[:2]
     c = F.normalize(v.reshape(g, b, -1), dim=-1, eps=1e-8) @ F.normalize(v_hat.reshape(g, b, -1), dim=-1,
@@ -74,8 +82,21 @@ def grouped_reco_terms(v: torch.Tensor, v_hat: torch.Tensor, labels: torch.Tenso
             pos_mask = same
     pull = ((1 - c) ** 2 * pos_mask).sum() / (b * g)
     neg = neg_mask if push_weight is None else neg_mask * push_weight
-    push = (c.clamp(min=0) ** 2 * neg).sum() / (b * g)
+    over = c if push_margin is None else c - push_margin
+    push = (over.clamp(min=0) ** 2 * neg).sum() / (b * g)
     return pull, push
+
+
+def code_cosines(codes: torch.Tensor, other: torch.Tensor | None = None) -> torch.Tensor:
+    """Cosines between target codes: ``[..., B, K]`` (and ``other [..., U, K]``) -> ``[..., B, B or U]``.
+
+    The margins of ``model.reco.margin=code``. One-hot codes give 1 for pairs of the same label (never
+    pushed: ``same_class = ignore``) and 0 otherwise (the paper's hinge); near values of a population
+    code, or two similar images, get a margin near their similarity.
+    """
+    u = F.normalize(codes, dim=-1, eps=1e-8)
+    w = u if other is None else F.normalize(other, dim=-1, eps=1e-8)
+    return u @ w.transpose(-1, -2)
 
 
 def code_push_weight(codes: torch.Tensor) -> torch.Tensor:
@@ -84,8 +105,7 @@ def code_push_weight(codes: torch.Tensor) -> torch.Tensor:
     One-hot codes give 0 for pairs of the same label and 1 otherwise (``same_class = ignore``);
     a population code pushes pairs of near values less than pairs far apart.
     """
-    u = F.normalize(codes, dim=-1, eps=1e-8)
-    return (1 - u @ u.transpose(1, 2)).clamp(min=0)
+    return (1 - code_cosines(codes)).clamp(min=0)
 
 
 def unit_reco_terms(v: torch.Tensor, v_hat: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -111,7 +131,8 @@ def unit_reco_terms(v: torch.Tensor, v_hat: torch.Tensor) -> tuple[torch.Tensor,
 
 
 def unique_reco_terms(v: torch.Tensor, v_hat: torch.Tensor, inv: torch.Tensor, counts: torch.Tensor,
-                      same_class: str = "ignore", per_group: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+                      same_class: str = "ignore", per_group: bool = False, push_margin: torch.Tensor | None = None
+                      ) -> tuple[torch.Tensor, torch.Tensor]:
     """:func:`grouped_reco_terms` when the targets repeat: one row per distinct target.
 
     ``v`` is ``[G, B, D]``, ``v_hat`` ``[G, U, D]`` holds the ``U`` distinct targets,
@@ -119,7 +140,8 @@ def unique_reco_terms(v: torch.Tensor, v_hat: torch.Tensor, inv: torch.Tensor, c
     target. Samples sharing a target share its label, so the ``B x B`` cosine matrix of the
     plain form repeats ``B x U`` distinct values: the terms are computed from those, with the
     same result, without materialising ``v_hat[inv]`` or the ``B x B`` matrix. ``per_group``
-    returns the ``[G]`` terms of each group instead of their mean.
+    returns the ``[G]`` terms of each group instead of their mean. ``push_margin [B, U]``
+    (optional) is each sample's hinge against each distinct target (``model.reco.margin=code``).
     """
     if same_class not in SAME_CLASS:
         raise ValueError(f"model.reco.same_class must be one of {SAME_CLASS}, got {same_class!r}")
@@ -132,25 +154,27 @@ def unique_reco_terms(v: torch.Tensor, v_hat: torch.Tensor, inv: torch.Tensor, c
     else:  # pairs of another label only
         push_mask = w * (1 - own)
     pull_mask = own * w if same_class == "positive" else own  # positive: every same-label pair
-    pull, push = _UniqueReCo.apply(v.reshape(g, b, -1), v_hat.reshape(g, u, -1), pull_mask, push_mask, 1.0 / b)
+    margin = torch.zeros((), dtype=v.dtype, device=v.device) if push_margin is None else push_margin.to(v.dtype)
+    pull, push = _UniqueReCo.apply(v.reshape(g, b, -1), v_hat.reshape(g, u, -1), pull_mask, push_mask, margin,
+                                   1.0 / b)
     return (pull, push) if per_group else (pull.mean(), push.mean())
 
 
 class _UniqueReCo(torch.autograd.Function):
     """ReCo terms of each group from its ``[B, U]`` cosines, as one autograd node with a closed-form backward.
 
-    ``pull_g = s * sum (1 - C_g)^2 * pull_mask``, ``push_g = s * sum max(0, C_g)^2 * push_mask`` with
-    ``C = normalize(v) @ normalize(v_hat)^T``: the same values and gradients as composing it from
+    ``pull_g = s * sum (1 - C_g)^2 * pull_mask``, ``push_g = s * sum max(0, C_g - margin)^2 * push_mask``
+    with ``C = normalize(v) @ normalize(v_hat)^T``: the same values and gradients as composing it from
     ``F.normalize`` and matmul (tested), at a fraction of the operations.
     """
 
     @staticmethod
-    def forward(ctx, v, v_hat, pull_mask, push_mask, scale):  # noqa: D102
+    def forward(ctx, v, v_hat, pull_mask, push_mask, margin, scale):  # noqa: D102
         eps = 1e-8
         nv, nh = v.norm(dim=-1, keepdim=True), v_hat.norm(dim=-1, keepdim=True)
         a, c = v / nv.clamp(min=eps), v_hat / nh.clamp(min=eps)
         cos = a @ c.transpose(1, 2)
-        miss, pos = 1 - cos, cos.clamp(min=0)
+        miss, pos = 1 - cos, (cos - margin).clamp(min=0)
         pull = (miss.square() * pull_mask).sum((1, 2)) * scale
         push = (pos.square() * push_mask).sum((1, 2)) * scale
         ctx.save_for_backward(a, c, nv, nh, miss * pull_mask, pos * push_mask)
@@ -162,7 +186,7 @@ class _UniqueReCo(torch.autograd.Function):
         a, c, nv, nh, miss_m, pos_m = ctx.saved_tensors
         g_cos = (2 * ctx.scale) * (g_push.reshape(-1, 1, 1) * pos_m - g_pull.reshape(-1, 1, 1) * miss_m)
         return (_normalize_backward(g_cos @ c, a, nv, ctx.eps), _normalize_backward(g_cos.transpose(1, 2) @ a, c, nh,
-                                                                                    ctx.eps), None, None, None)
+                                                                                    ctx.eps), None, None, None, None)
 
 
 def _normalize_backward(g: torch.Tensor, unit: torch.Tensor, norm: torch.Tensor, eps: float) -> torch.Tensor:

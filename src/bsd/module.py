@@ -43,6 +43,7 @@ def rule_config(model_cfg: Any) -> RuleConfig:
                       reco_on=model_cfg.reco.get("on", "voltage"), reco_axis=model_cfg.reco.get("axis", "sample"),
                       reco_center=model_cfg.reco.get("center", "none"),
                       push_weight=model_cfg.reco.get("push_weight", "uniform"),
+                      push_margin=model_cfg.reco.get("margin", "zero"), reco_pool=model_cfg.reco.get("pool"),
                       freq_cutoff=freq.get("cutoff") if freq.get("enabled", False) else None,
                       lam_low=freq.get("lam_low", 0.3), lam_high=freq.get("lam_high", 0.9))
 

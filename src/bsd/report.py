@@ -55,11 +55,15 @@ def arch_label(cfg: dict) -> str:
 
 
 def arch_overrides(cfg: dict) -> dict[str, str]:
-    """Command-line overrides that pin a run's shape (rnn: widths, T, batch size, forecast inputs; others: none).
+    """Command-line overrides that pin a run's shape.
 
-    With them a command still reproduces its row after the experiment's default shape changed.
+    rnn: widths, T, batch size, forecast inputs; ae: channels and latent width; others: none. With
+    them a command still reproduces its row after the experiment's default shape changed.
     """
     m = cfg.get("model", {})
+    if m.get("arch") == "ae":
+        return {"model.channels": f"'model.channels=[{','.join(map(str, m.get('channels', [])))}]'",
+                "model.latent": f"model.latent={m.get('latent')}"}
     if m.get("arch") != "rnn":
         return {}
     out = {"model.widths": f"'model.widths=[{','.join(map(str, m.get('widths', [])))}]'",
@@ -70,6 +74,32 @@ def arch_overrides(cfg: dict) -> dict[str, str]:
     if "window" in d:  # a forecasting run (runs from before these keys existed used no lags and the level)
         out["data.lags"] = f"data.lags={d.get('lags', 0)}"
         out["data.predict"] = f"data.predict={d.get('predict', 'level')}"
+    return out
+
+
+def setting_overrides(cfg: dict) -> dict[str, str]:
+    """Overrides that pin the settings whose defaults changed on 2026-12-01, added to every command lacking them.
+
+    ae: the learning rate and, for ``bsd``, the push margin and the high band's push weight; mlp, cnn
+    and rnn ``bsd``: what ReCo compares (``model.reco.on``, ``center``, and for the cnn ``pool``). Runs
+    from before a key existed get the value they ran with (the paper's hinge, no pooling).
+    """
+    m = cfg.get("model", {})
+    reco = m.get("reco") or {}
+    out: dict[str, str] = {}
+    if m.get("arch") == "ae":
+        out["model.optimizer.lr"] = f"model.optimizer.lr={(m.get('optimizer') or {}).get('lr')}"
+        if m.get("rule") == "bsd":
+            out["model.reco.margin"] = f"model.reco.margin={reco.get('margin', 'zero')}"
+            out["model.reco.frequency.lam_high"] = \
+                f"model.reco.frequency.lam_high={(reco.get('frequency') or {}).get('lam_high')}"
+    elif m.get("arch") in ("mlp", "cnn", "rnn") and m.get("rule") == "bsd":
+        on = reco.get("on", reco.get(True, "voltage"))  # YAML 1.1 read an unquoted `on:` key as True
+        out["model.reco.on"] = f"model.reco.on={on}"
+        out["model.reco.center"] = f"model.reco.center={reco.get('center', 'none')}"
+        if m.get("arch") == "cnn":
+            pool = reco.get("pool")
+            out["model.reco.pool"] = f"model.reco.pool={'null' if pool is None else pool}"
     return out
 
 
@@ -87,11 +117,12 @@ def shapes_by_experiment(runs: list[dict]) -> dict[str, set[str]]:
 
 
 def pinned_command(m: dict, shapes: dict[str, set[str]]) -> str:
-    """The run's command, plus (where its experiment has runs of several shapes) the pins of its own it lacks."""
+    """The run's command plus the setting pins it lacks (and its shape pins where the experiment has several)."""
     cmd = m.get("command", "")
-    if len(shapes.get(m["experiment"], ())) < 2:
-        return cmd
-    extra = [o for k, o in (m.get("_arch_overrides") or {}).items() if f"{k}=" not in cmd]
+    pins = dict(m.get("_setting_overrides") or {})
+    if len(shapes.get(m["experiment"], ())) >= 2:
+        pins = {**(m.get("_arch_overrides") or {}), **pins}
+    extra = [o for k, o in pins.items() if f"{k}=" not in cmd]
     return " ".join([cmd, *extra])
 
 
@@ -134,6 +165,8 @@ def find_runs(roots: Iterable[str | Path]) -> list[dict]:
                 m["_arch"] = arch_label(cfg)
                 m["_batches"] = batches_label(cfg)
                 m["_arch_overrides"] = arch_overrides(cfg)
+                m["_setting_overrides"] = setting_overrides(cfg)
+                m["_reco"] = reco_label(cfg)
                 runs.append(m)
     return runs
 
@@ -178,29 +211,55 @@ def _device(ms: list[dict]) -> str:
     return ", ".join(sorted({m.get("device", "cpu") for m in ms}))
 
 
+def reco_label(cfg: dict) -> str:
+    """What a classifier's ``bsd`` ReCo compares, e.g. ``voltages`` or ``centred rates, 4x4``; ``""`` for BP rules.
+
+    Keeps rows of the earlier default (the paper's voltages) apart from rows of today's (2026-12-01).
+    """
+    m = cfg.get("model", {})
+    if m.get("rule") != "bsd" or m.get("arch") not in ("mlp", "cnn", "rnn"):
+        return ""
+    reco = m.get("reco") or {}
+    on = reco.get("on", reco.get(True, "voltage"))  # YAML 1.1 read an unquoted `on:` key as True
+    if m.get("arch") == "rnn" and on == "voltage" and reco.get("center", "none") == "none":
+        return ""  # the rnn's rows from before the key existed stay as they were
+    label = "rates" if on == "spikes" else "voltages"
+    if reco.get("center", "none") != "none":
+        label = f"centred {label}" if reco["center"] == "batch" else f"{label}, centred pushes"
+    if (pool := reco.get("pool")) is not None and m.get("arch") == "cnn":
+        label += f", {pool}x{pool}"
+    return label
+
+
 def classification_table(runs: list[dict]) -> str:
-    """One row per (experiment, rule): mean ± std test accuracy over seeds and the gap to BP."""
+    """Mean ± std test accuracy over seeds and the gap to BP.
+
+    One row per experiment, architecture, rule and what bsd's ReCo compares.
+    """
     main = [m for m in runs if not m.get("variant") and m.get("experiment", "").endswith(("_mlp", "_cnn"))]
-    groups = group(main, lambda m: (m["experiment"], f"{m['_arch']} ({_device([m])})", m["rule"]))
-    lines = ["| experiment | architecture | rule | test acc % (mean ± std) | seeds | epochs | s / epoch "
-             "| gap to bp_snn | gap to bp_ann | device | paper |", "|" + "---|" * 11]
-    exps = sorted({(e, a) for e, a, _ in groups}, key=lambda ea: (ea[0].split("_")[1], ea[0], ea[1]))
+    groups = group(main, lambda m: (m["experiment"], f"{m['_arch']} ({_device([m])})", m["rule"],
+                                    m.get("_reco", "")))
+    lines = ["| experiment | architecture | rule | ReCo on | test acc % (mean ± std) | seeds | epochs | s / epoch "
+             "| gap to bp_snn | gap to bp_ann | device | paper |", "|" + "---|" * 12]
+    exps = sorted({(e, a) for e, a, _, _ in groups}, key=lambda ea: (ea[0].split("_")[1], ea[0], ea[1]))
     for exp, arch in exps:
-        accs_by_rule = {r: [x for m in groups.get((exp, arch, r), []) if (x := _acc(m)) is not None]
-                        for r in RULE_ORDER}
-        means = {r: statistics.mean(a) for r, a in accs_by_rule.items() if a}
-        for rule in RULE_ORDER:
-            ms = groups.get((exp, arch, rule))
-            if not ms:
-                continue
+        means = {r: statistics.mean(a) for r in ("bp_snn", "bp_ann")
+                 if (a := [x for m in groups.get((exp, arch, r, ""), []) if (x := _acc(m)) is not None])}
+        keys = sorted((k for k in groups if k[:2] == (exp, arch)),
+                      key=lambda k: (RULE_ORDER.index(k[2]) if k[2] in RULE_ORDER else 9, k[3]))
+        for key in keys:
+            rule, reco, ms = key[2], key[3], groups[key]
             accs = [a for m in ms if (a := _acc(m)) is not None]
+            mean = statistics.mean(accs) if accs else None
             epochs = sorted({m.get("epochs") for m in ms})
             tpe = [m["time_per_epoch_s"] for m in ms if m.get("time_per_epoch_s")]
-            gaps = [f"{means[rule] - means[b]:+.2f}" if b in means and rule != b else "" for b in ("bp_snn", "bp_ann")]
+            gaps = [f"{mean - means[b]:+.2f}" if b in means and rule != b and mean is not None else ""
+                    for b in ("bp_snn", "bp_ann")]
             tpe_s = f"{statistics.mean(tpe):.1f}" if tpe else "-"
             paper = PAPER.get((exp, rule), "") if arch.startswith("cnn") else ""
-            lines.append(f"| {exp} | {arch.split(' (')[0]} | {rule} | {_mean_std(accs)} | {len(accs)} | "
-                         f"{'/'.join(map(str, epochs))} | {tpe_s} | {gaps[0]} | {gaps[1]} | {_device(ms)} | {paper} |")
+            lines.append(f"| {exp} | {arch.split(' (')[0]} | {rule} | {reco or '-'} | {_mean_std(accs)} | "
+                         f"{len(accs)} | {'/'.join(map(str, epochs))} | {tpe_s} | {gaps[0]} | {gaps[1]} | "
+                         f"{_device(ms)} | {paper} |")
     return "\n".join(lines)
 
 
@@ -219,7 +278,9 @@ def _fmt(xs: list[float], digits: int) -> str:
 
 def _seq_groups(runs: list[dict], experiment: str) -> dict:
     main = [m for m in runs if not m.get("variant") and m.get("experiment") == experiment]
-    return group(main, lambda m: (shape_of(m["_arch"]), _device([m]), m["rule"]))
+    # bsd rows that compare something other than the paper's voltages get their own row, e.g. "bsd (centred rates)"
+    return group(main, lambda m: (shape_of(m["_arch"]), _device([m]),
+                                  f"{m['rule']} ({m['_reco']})" if m.get("_reco") else m["rule"]))
 
 
 def _batches(ms: list[dict]) -> str:
@@ -238,8 +299,12 @@ def _means(groups: dict, key: str, scale: float = 1.0) -> dict:
 
 def _by_rule(groups: dict) -> list:
     """Groups ordered by architecture, device, then bsd / bp_snn / bp_ann."""
-    return sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1], RULE_ORDER.index(kv[0][2])
-                                                  if kv[0][2] in RULE_ORDER else 9))
+
+    def order(rule: str) -> int:
+        name = rule.split(" ", maxsplit=1)[0]
+        return RULE_ORDER.index(name) if name in RULE_ORDER else 9
+
+    return sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1], order(kv[0][2]), kv[0][2]))
 
 
 def variant_groups(var: list[dict]) -> dict[tuple[str, str, str], list[dict]]:
@@ -464,14 +529,15 @@ def commands(runs: list[dict]) -> str:
     main = [m for m in runs if not m.get("variant")]
     seen: dict = {}
     for m in sorted(main, key=lambda r: r["_dir"]):
-        seen.setdefault((m["experiment"], m["_arch"], m["rule"]), m)
+        seen.setdefault((m["experiment"], m["_arch"], m["rule"], m.get("_reco", "")), m)
     seeds: dict = defaultdict(set)
     for x in main:
-        seeds[(x["experiment"], x["_arch"], x["rule"])].add(x.get("seed"))
+        seeds[(x["experiment"], x["_arch"], x["rule"], x.get("_reco", ""))].add(x.get("seed"))
     shapes = shapes_by_experiment(runs)
     return "\n".join(
-        f"- {e} / {r}{f' ({a})' if len(shapes[e]) > 1 else ''} (seeds {sorted(seeds[(e, a, r)])}): "
-        f"`{pinned_command(m, shapes)}`" for (e, a, r), m in sorted(seen.items()))
+        f"- {e} / {r}{f' ({a})' if len(shapes[e]) > 1 else ''}{f' (ReCo on {c})' if c else ''} "
+        f"(seeds {sorted(seeds[(e, a, r, c)])}): `{pinned_command(m, shapes)}`"
+        for (e, a, r, c), m in sorted(seen.items()))
 
 
 def render(runs: list[dict], sources: list[str], unfinished: list[dict] | None = None,

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from bsd.ae_module import build_ae_from_config
+from bsd.coding import LabelCode
 from bsd.module import build_from_config
 from bsd.seq_module import build_seq_from_config
 from tests.conftest import compose
@@ -98,3 +99,72 @@ def test_code_weighted_push_is_refused_outside_the_rnn(experiment):
             build_from_config(cfg.model, (1, 28, 28), 10)
     cfg = compose(["+experiment=timeseries_elec", "model.reco.push_weight=code", "model.widths=[16]"])
     assert build_seq_from_config(cfg.model, 5, 1, "regress")[2].cfg.push_weight == "code"
+
+
+@pytest.mark.parametrize("arch", ["mlp", "cnn"])
+def test_a_code_margin_with_one_hot_labels_is_same_class_ignore(arch):
+    """Codes of one label have cosine 1 (never pushed), of two labels 0 (the paper's hinge)."""
+    out = {}
+    for margin, same_class in (("zero", "ignore"), ("code", "negative")):
+        stack, code, rule, x, y = make(arch, push_margin=margin, same_class=same_class)
+        losses, logs = rule.layer_losses(stack, code, x, y)
+        assert_losses_are_local(stack, losses)
+        out[margin] = torch.stack([logs[f"reco/{t}_{i}"] for t in ("pull", "push") for i in range(1, stack.depth)])
+    assert torch.allclose(out["zero"], out["code"], atol=1e-6)
+
+
+def test_a_code_margin_with_random_binary_codes_pushes_less():
+    push = {}
+    for margin in ("zero", "code"):
+        stack, _, rule, x, y = make("mlp", push_margin=margin)
+        code = LabelCode(10, "random_binary", 10, 0.5, 0)  # the stack's concept layer is 10 wide
+        logs = rule.layer_losses(stack, code, x, y)[1]
+        push[margin] = torch.stack([logs[f"reco/push_{i}"] for i in range(1, stack.depth)])
+    assert (push["code"] < push["zero"]).all()
+
+
+def test_pooling_compares_conv_maps_pooled_and_leaves_fc_layers_alone():
+    plain, pooled = _terms("cnn", "none"), None
+    stack, code, rule, x, y = make("cnn", reco_pool=1, reco_on="spikes")
+    losses, logs = rule.layer_losses(stack, code, x, y)
+    assert_losses_are_local(stack, losses)
+    spikes = make("cnn", reco_on="spikes")
+    ref = spikes[2].layer_losses(*spikes[:2], *spikes[3:])[1]
+    pooled = torch.stack([logs[f"reco/pull_{i}"] for i in range(1, stack.depth)])
+    whole = torch.stack([ref[f"reco/pull_{i}"] for i in range(1, stack.depth)])
+    assert not torch.allclose(pooled[:2], whole[:2])  # two conv layers: pooled maps agree differently
+    assert torch.allclose(pooled[2:], whole[2:])      # the fc layer is not pooled
+    assert plain.shape == pooled.shape
+    mlp = _terms("mlp", "none")
+    stack, code, rule, x, y = make("mlp", reco_pool=2)
+    got = rule.layer_losses(stack, code, x, y)[1]
+    assert torch.allclose(torch.stack([got[f"reco/pull_{i}"] for i in range(1, stack.depth)]), mlp)
+
+
+def test_pooling_is_refused_with_frequency_aware_reco_and_below_one():
+    with pytest.raises(ValueError, match="model.reco.pool"):
+        make("cnn", reco_pool=2, freq_cutoff=0.25)
+    with pytest.raises(ValueError, match="model.reco.pool"):
+        make("cnn", reco_pool=0)
+
+
+def test_margin_and_pool_reach_the_rule_from_the_config():
+    cfg = compose(["+experiment=mnist_cnn", "model.reco.margin=code", "model.reco.pool=2", "model.reco.on=spikes"])
+    rule = build_from_config(cfg.model, (1, 28, 28), 10)[2]
+    assert (rule.cfg.push_margin, rule.cfg.reco_pool, rule.cfg.reco_on) == ("code", 2, "spikes")
+    cfg = compose(["+experiment=mnist_ae", "model.reco.margin=code"])
+    assert build_ae_from_config(cfg.model, (1, 28, 28))[1].cfg.push_margin == "code"
+    cfg = compose(["+experiment=timeseries_elec", "model.reco.margin=code", "model.widths=[16]"])
+    assert build_seq_from_config(cfg.model, 5, 1, "regress")[2].cfg.push_margin == "code"
+    assert build_from_config(compose(["+experiment=mnist_mlp"]).model, (1, 28, 28), 10)[2].cfg.push_margin == "zero"
+
+
+def test_maps_no_larger_than_the_pool_grid_are_compared_as_they_are():
+    # the 12 x 12 input gives conv maps of 6 x 6 and 3 x 3: a grid of 3 pools only the first
+    got = {}
+    for pool in (None, 3, 6):
+        stack, code, rule, x, y = make("cnn", reco_pool=pool, reco_on="spikes")
+        got[pool] = rule.layer_losses(stack, code, x, y)[1]
+    assert torch.equal(got[6]["reco/pull_1"], got[None]["reco/pull_1"])
+    assert not torch.equal(got[3]["reco/pull_1"], got[None]["reco/pull_1"])
+    assert torch.equal(got[3]["reco/pull_2"], got[None]["reco/pull_2"])

@@ -40,12 +40,13 @@ def test_c1_forward_and_backward_weights_are_separate_and_both_trained(arch):
     assert all(c for c, w in zip(changed, weights, strict=True) if w), "every W and Theta must change after a step"
 
 
-@pytest.mark.parametrize("arch", ["mlp", "cnn"])
+@pytest.mark.parametrize("arch,reco_pool", [("mlp", None), ("cnn", None), ("cnn", 2)])
 @pytest.mark.parametrize("reco_on", ["voltage", "spikes"])
 @pytest.mark.parametrize("reduce_T", ["mean", "per_step"])
 @pytest.mark.parametrize("reco_center", ["none", "batch"])
-def test_c2_each_layer_loss_only_reaches_its_own_parameters(arch, reco_on, reduce_T, reco_center):
-    stack, code, rule, x, y = make(arch, reco_on=reco_on, reduce_T=reduce_T, reco_center=reco_center)
+def test_c2_each_layer_loss_only_reaches_its_own_parameters(arch, reco_pool, reco_on, reduce_T, reco_center):
+    stack, code, rule, x, y = make(arch, reco_on=reco_on, reduce_T=reduce_T, reco_center=reco_center,
+                                   reco_pool=reco_pool)
     losses, _ = rule.layer_losses(stack, code, x, y)
     assert sorted(losses) == list(range(stack.depth + 1))
     assert_losses_are_local(stack, losses)

@@ -13,7 +13,7 @@ LIF = {"threshold": 0.6, "beta": 0.5}
 
 
 def make(task="classify", widths=(16, 12), rule="bsd", T=3, axis="sample", center="none", norm="layer",
-         decorrelation=0.0, push_weight="uniform"):
+         decorrelation=0.0, push_weight="uniform", margin="zero", on="voltage"):
     torch.manual_seed(0)
     if task == "classify":
         V = 7
@@ -27,7 +27,8 @@ def make(task="classify", widths=(16, 12), rule="bsd", T=3, axis="sample", cente
         y = torch.randn(10, 6)
         stack = SeqStack(4, list(widths), 1, code.dim, LIF, norm=norm)
     return stack, code, SEQ_RULES[rule](RuleConfig(T=T, lam=0.1, reco_axis=axis, reco_center=center,
-                                                   decorrelation=decorrelation, push_weight=push_weight), task), x, y
+                                                   decorrelation=decorrelation, push_weight=push_weight,
+                                                   push_margin=margin, reco_on=on), task), x, y
 
 
 def test_reduce_positions_and_previous_step():
@@ -37,11 +38,19 @@ def test_reduce_positions_and_previous_step():
     assert torch.equal(p[0], torch.zeros(2, 1)) and torch.equal(p[1:], s[:-1])
 
 
-@pytest.mark.parametrize("task,axis,decorrelation,push_weight", [
-    ("classify", "sample", 0.0, "uniform"), ("regress", "sample", 0.0, "uniform"), ("regress", "unit", 0.0, "uniform"),
-    ("regress", "sample", 0.5, "uniform"), ("regress", "sample", 0.0, "code")])
-def test_c1_and_c2_each_layer_loss_reaches_only_its_own_parameters(task, axis, decorrelation, push_weight):
-    stack, code, rule, x, y = make(task, axis=axis, decorrelation=decorrelation, push_weight=push_weight)
+@pytest.mark.parametrize("task,axis,decorrelation,push_weight,margin,on,center", [
+    ("classify", "sample", 0.0, "uniform", "zero", "voltage", "none"),
+    ("regress", "sample", 0.0, "uniform", "zero", "voltage", "none"),
+    ("regress", "unit", 0.0, "uniform", "zero", "voltage", "none"),
+    ("regress", "sample", 0.5, "uniform", "zero", "voltage", "none"),
+    ("regress", "sample", 0.0, "code", "zero", "voltage", "none"),
+    ("regress", "sample", 0.0, "uniform", "code", "voltage", "none"),
+    ("classify", "sample", 0.0, "uniform", "zero", "spikes", "batch"),
+    ("regress", "sample", 0.0, "uniform", "code", "spikes", "batch")])
+def test_c1_and_c2_each_layer_loss_reaches_only_its_own_parameters(task, axis, decorrelation, push_weight, margin,
+                                                                     on, center):
+    stack, code, rule, x, y = make(task, axis=axis, decorrelation=decorrelation, push_weight=push_weight,
+                                   margin=margin, on=on, center=center)
     losses, _ = rule.layer_losses(stack, code, x, y)
     assert sorted(losses) == list(range(stack.depth + 1))
     assert_losses_are_local(stack, losses)
@@ -146,3 +155,25 @@ def test_code_push_weights_equal_ignore_for_one_hot_codes_and_ease_near_values()
     assert 0 < lb["reco/push_1"] < la["reco/push_1"]  # overlapping population codes are pushed less
     with pytest.raises(ValueError, match="push_weight"):
         RuleConfig(push_weight="soft")
+
+
+def test_a_code_margin_pushes_near_values_less_and_leaves_the_pull_alone():
+    terms = {}
+    for margin in ("zero", "code"):
+        stack, code, rule, x, y = make("regress", margin=margin)
+        terms[margin] = rule.layer_losses(stack, code, x, y)[1]
+    for i in (1, 2):
+        assert torch.equal(terms["code"][f"reco/pull_{i}"], terms["zero"][f"reco/pull_{i}"])
+        assert terms["code"][f"reco/push_{i}"] < terms["zero"][f"reco/push_{i}"]
+
+
+def test_reco_on_own_rates_changes_the_hidden_terms_only():
+    """model.reco.on=spikes compares the rates each dendrite drives through the layer's own LIF."""
+    _, _, volt, x, y = make()
+    stack, code, spk, _, _ = make(on="spikes")
+    lv, gv = volt.layer_losses(stack, code, x, y)
+    ls, gs = spk.layer_losses(stack, code, x, y)
+    assert ls[0].item() == pytest.approx(lv[0].item()) and ls[3].item() == pytest.approx(lv[3].item())
+    assert gs["reco/pull_1"].item() != pytest.approx(gv["reco/pull_1"].item())
+    rates = spk.own_rates(stack.hidden[0], torch.randn(2, 5, 16))
+    assert torch.equal(rates * 3, (rates * 3).round()) and rates.min() >= 0 and rates.max() <= 1  # counts / T

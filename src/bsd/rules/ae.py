@@ -13,10 +13,11 @@ import torch
 import torch.nn.functional as F
 
 from ..layers import apply_folded
+from ..losses import code_cosines, frequency_split
 from ..nets import Stack
 from .base import Activation, Rule, forward_net, spiking
 from .bp import ANNVariant
-from .bsd import BSD
+from .bsd import BSD, MarginFn
 
 LATENT_SAMPLING = ("bernoulli", "regular")
 
@@ -52,6 +53,36 @@ def rates_to_spikes(rates: torch.Tensor, T: int, kind: str, generator: torch.Gen
         count = torch.floor(t * r + 0.5) - torch.floor((t - 1) * r + 0.5)
         return (count > 0).to(r.dtype)
     raise ValueError(f"model.latent_sampling must be one of {LATENT_SAMPLING}, got {kind!r}")
+
+
+def image_margins(x: torch.Tensor, cutoff: float | None, centred: bool = False) -> MarginFn:
+    """Push margins of ``model.reco.margin=code`` for an autoencoder, whose target codes are the images.
+
+    For an image-shaped layer ``[C, h, w]``: the cosines between the images ``x [B, C', H, W]``
+    average-pooled to ``h x w`` (and, for a band of frequency-aware ReCo, split into the same band),
+    so a layer compares its voltages against the targets' similarity at its own resolution and band;
+    ``centred`` (pushes on batch-centred maps, ``model.reco.center=batch|push``): of the batch-centred
+    images. For a fully connected layer (whose normalised voltages are centred over the batch): the
+    cosines between the batch-centred images. Computed once per shape and band.
+    """
+    cache: dict[tuple, torch.Tensor] = {}
+
+    def margin(v: torch.Tensor, band: int | None) -> torch.Tensor:
+        key = (tuple(v.shape[1:]), band)
+        if key not in cache:
+            if v.dim() == 4:
+                z = F.adaptive_avg_pool2d(x, v.shape[-2:]) if x.shape[-2:] != v.shape[-2:] else x
+                z = z - z.mean(0) if centred else z
+                if band is not None:
+                    z = frequency_split(z, cutoff)[band]
+                z = z.reshape(z.shape[0], -1)
+            else:
+                z = x.reshape(x.shape[0], -1)
+                z = z - z.mean(0)
+            cache[key] = code_cosines(z)
+        return cache[key]
+
+    return margin
 
 
 class AEMixin:
@@ -90,10 +121,14 @@ class AEBSD(AEMixin, BSD):
     def layer_losses(self, stack: Stack, code, x: torch.Tensor, y: torch.Tensor):  # noqa: D102
         cfg, n = self.cfg, stack.depth
         s0 = self.encode(stack, x)
+        margin = None
+        if cfg.push_margin == "code":
+            margin = image_margins(x.reshape(x.shape[0], *stack.in_shape), cfg.freq_cutoff,
+                                   centred=cfg.reco_center != "none")
         with torch.no_grad():
             fwd = forward_net(stack, s0)
             above, a_stats = self.stream_down(stack, s0)
-        losses, logs = self.hidden_losses(stack, fwd, above, a_stats, None, None, None)
+        losses, logs = self.hidden_losses(stack, fwd, above, a_stats, None, None, None, margin=margin)
         out = stack.concept.basal(fwd.inputs[-1].mean(0))
         mse = F.mse_loss(out, x.reshape(out.shape))
         recall = F.mse_loss(stack.stimulus.apical(above[0].mean(0)), x.reshape(out.shape))

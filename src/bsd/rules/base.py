@@ -10,7 +10,7 @@ import torch
 
 from ..coding import ENCODERS, LabelCode, encode_stimulus
 from ..layers import Stats, apply_folded
-from ..losses import PUSH_WEIGHTS, RECO_AXES, SAME_CLASS
+from ..losses import PUSH_MARGINS, PUSH_WEIGHTS, RECO_AXES, SAME_CLASS
 from ..nets import Stack
 
 REDUCE_T = ("mean", "per_step")
@@ -43,6 +43,12 @@ class RuleConfig:
     #: uniform (the paper's) | code: each pair's push scaled by one minus the cosine of the two targets'
     #: codes (the rnn only)
     push_weight: str = "uniform"
+    #: zero (the paper's hinge at cosine 0) | code: each pair's push starts above the cosine of the two
+    #: samples' target codes (label codes, population codes, or the images of an autoencoder)
+    push_margin: str = "zero"
+    #: None (the paper's: ReCo on whole maps) | k: image-shaped layers are average-pooled to k x k before
+    #: ReCo, so a conv layer is asked to agree on where-ish, not exactly where (our extension)
+    reco_pool: int | None = None
     #: frequency-aware ReCo on image-shaped hidden layers (spec 3): radial cut-off as a fraction of
     #: Nyquist (None = plain ReCo everywhere) and the push weights of the low and high bands
     freq_cutoff: float | None = None
@@ -75,6 +81,13 @@ class RuleConfig:
             raise ValueError(f"model.reco.center must be one of {RECO_CENTER}, got {self.reco_center!r}")
         if self.push_weight not in PUSH_WEIGHTS:
             raise ValueError(f"model.reco.push_weight must be one of {PUSH_WEIGHTS}, got {self.push_weight!r}")
+        if self.reco_pool is not None and int(self.reco_pool) < 1:
+            raise ValueError(f"model.reco.pool must be null or a grid size >= 1, got {self.reco_pool}")
+        if self.reco_pool is not None and self.freq_cutoff is not None:
+            raise ValueError("model.reco.pool pools away the spatial frequencies that frequency-aware ReCo splits; "
+                             "set model.reco.pool=null or model.reco.frequency.enabled=false")
+        if self.push_margin not in PUSH_MARGINS:
+            raise ValueError(f"model.reco.margin must be one of {PUSH_MARGINS}, got {self.push_margin!r}")
         if self.reco_axis not in RECO_AXES:
             raise ValueError(f"model.reco.axis must be one of {RECO_AXES}, got {self.reco_axis!r}")
 

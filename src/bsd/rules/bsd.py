@@ -8,14 +8,27 @@ contains another layer's parameters.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
 
 from ..coding import LabelCode
 from ..compact import SpikeMeanStore
-from ..losses import center_batch, decorrelation_loss, frequency_split, grouped_reco_terms, unique_reco_terms
+from ..losses import (
+    center_batch,
+    code_cosines,
+    decorrelation_loss,
+    frequency_split,
+    grouped_reco_terms,
+    unique_reco_terms,
+)
 from ..nets import Stack
 from .base import Rule, forward_net
+
+#: ``margin(v, band)``: the push margins of the pairs a layer compares (``model.reco.margin=code``), given
+#: that layer's reduced voltage ``v [steps*B, ...]`` and the band (None, 0 = low, 1 = high)
+MarginFn = Callable[[torch.Tensor, int | None], torch.Tensor]
 
 
 class BSD(Rule):
@@ -72,11 +85,17 @@ class BSD(Rule):
         s0 = self.encode(stack, x)
         uniq, inv = torch.unique(y, return_inverse=True)
         counts = torch.bincount(inv, minlength=uniq.numel())
+        margin = None
+        if cfg.push_margin == "code":  # each sample against each distinct target: the cosine of their codes
+            m = code_cosines(code.vectors(y).to(x.dtype), code.vectors(uniq).to(x.dtype))
+
+            def margin(v, band):
+                return m
         with torch.no_grad():
             fwd = forward_net(stack, s0)
             above, a_stats = self.backward_stream(stack, code, uniq, counts)
         with SpikeMeanStore(self.T) as store:
-            losses, logs = self.hidden_losses(stack, fwd, above, a_stats, counts, inv, y, store)
+            losses, logs = self.hidden_losses(stack, fwd, above, a_stats, counts, inv, y, store, margin)
             logits = code.logits(stack.concept.basal(_time_mean(fwd.inputs[-1], store)))
             ce = F.cross_entropy(logits, y)
             mse = grouped_mse(stack.stimulus.apical(_time_mean(above[0], store)), x, inv, counts)
@@ -85,15 +104,16 @@ class BSD(Rule):
         return losses, logs
 
     def hidden_losses(self, stack: Stack, fwd, above: list, a_stats: list, counts: torch.Tensor | None,
-                      inv: torch.Tensor | None, labels: torch.Tensor | None, store: SpikeMeanStore | None = None
-                      ) -> tuple[dict[int, torch.Tensor], dict[str, torch.Tensor]]:
+                      inv: torch.Tensor | None, labels: torch.Tensor | None, store: SpikeMeanStore | None = None,
+                      margin: MarginFn | None = None) -> tuple[dict[int, torch.Tensor], dict[str, torch.Tensor]]:
         """Weighted ReCo loss of every hidden layer 1..L-1 and its diagnostics.
 
         The backward stream ran once per distinct target (``inv`` maps samples to its rows,
         ``counts`` weights them) or once per sample (``inv`` None). ``labels`` (or None) feeds
         ReCo's ``same_class`` handling. Image-shaped layers use frequency-aware ReCo when
         ``freq_cutoff`` is set. ``store`` (optional) keeps the saved spike means compact; it is
-        told which inputs are spikes: the outputs of hidden layers in either stream.
+        told which inputs are spikes: the outputs of hidden layers in either stream. ``margin``
+        (optional) gives each layer's push margins (``model.reco.margin=code``).
         """
         cfg, n = self.cfg, stack.depth
         steps = self.T if cfg.reduce_T == "per_step" else 1
@@ -112,18 +132,23 @@ class BSD(Rule):
             else:
                 v = layer.basal_reduced(self._reduce(fwd.inputs[i - 1], store if i > 1 else None), fwd.stats[i - 1])
                 v_hat = layer.apical_reduced(self._reduce(above[i], store if i < n - 1 else None), a_stats[i], w)
+            if cfg.reco_pool is not None and v.dim() == 4:  # model.reco.pool: compare maps pooled to k x k
+                k = (min(int(cfg.reco_pool), v.shape[-2]), min(int(cfg.reco_pool), v.shape[-1]))
+                if k != tuple(v.shape[-2:]):  # a map no larger than k x k is compared as it is
+                    v, v_hat = F.adaptive_avg_pool2d(v, k), F.adaptive_avg_pool2d(v_hat, k)
             raw = (v, v_hat)
             centred = (center_batch(v, steps), center_batch(v_hat, steps, counts)) if center != "none" else raw
             vs[i] = centred[0] if center == "batch" else v
             pairs_for[i] = (centred if center == "batch" else raw, centred)  # (pull pair, push pair)
         for i, (pull_pair, push_pair) in pairs_for.items():
             if cfg.freq_cutoff is not None and pull_pair[0].dim() == 4:
-                banded[i] = self._banded_terms(pull_pair, push_pair, labels, same_class, steps, inv, counts)
+                banded[i] = self._banded_terms(pull_pair, push_pair, labels, same_class, steps, inv, counts, margin)
             else:
                 plain[i] = (pull_pair, push_pair)
-        terms = _layer_terms({i: p for i, (p, _) in plain.items()}, labels, same_class, steps, inv, counts)
+        terms = _layer_terms({i: p for i, (p, _) in plain.items()}, labels, same_class, steps, inv, counts, margin)
         if center == "push":
-            pushes = _layer_terms({i: q for i, (_, q) in plain.items()}, labels, same_class, steps, inv, counts)
+            pushes = _layer_terms({i: q for i, (_, q) in plain.items()}, labels, same_class, steps, inv, counts,
+                                  margin)
             terms = {i: (terms[i][0], pushes[i][1]) for i in terms}
         for i, v in vs.items():
             if i in banded:
@@ -143,41 +168,52 @@ class BSD(Rule):
                 fwd.inputs[i], above[i - 1], inv)
         return losses, logs
 
-    def _banded_terms(self, pull_pair, push_pair, labels, same_class, steps, inv, counts):
-        """Frequency-aware ReCo terms ``((pull_low, push_low), (pull_high, push_high))`` of one layer."""
+    def _banded_terms(self, pull_pair, push_pair, labels, same_class, steps, inv, counts, margin=None):
+        """Frequency-aware ReCo terms ``((pull_low, push_low), (pull_high, push_high))`` of one layer.
+
+        With ``margin``, each band's pushes start at the margins of that band.
+        """
         cut = self.cfg.freq_cutoff
-        (vl, vh), (hl, hh) = frequency_split(pull_pair[0], cut), frequency_split(pull_pair[1], cut)
-        low, high = _terms(vl, hl, labels, same_class, steps, inv, counts), _terms(vh, hh, labels, same_class,
-                                                                                steps, inv, counts)
+
+        def band_terms(pair):
+            (vl, vh), (hl, hh) = frequency_split(pair[0], cut), frequency_split(pair[1], cut)
+            m_low, m_high = (None, None) if margin is None else (margin(pair[0], 0), margin(pair[0], 1))
+            return (_terms(vl, hl, labels, same_class, steps, inv, counts, m_low),
+                    _terms(vh, hh, labels, same_class, steps, inv, counts, m_high))
+
+        low, high = band_terms(pull_pair)
         if push_pair is pull_pair:
             return low, high
-        (vl, vh), (hl, hh) = frequency_split(push_pair[0], cut), frequency_split(push_pair[1], cut)
-        return ((low[0], _terms(vl, hl, labels, same_class, steps, inv, counts)[1]),
-                (high[0], _terms(vh, hh, labels, same_class, steps, inv, counts)[1]))
+        push_low, push_high = band_terms(push_pair)
+        return (low[0], push_low[1]), (high[0], push_high[1])
 
 
 def _layer_terms(pairs: dict[int, tuple[torch.Tensor, torch.Tensor]], labels: torch.Tensor | None, same_class: str,
-                 steps: int, inv: torch.Tensor | None, counts: torch.Tensor | None
+                 steps: int, inv: torch.Tensor | None, counts: torch.Tensor | None, margin: MarginFn | None = None
                  ) -> dict[int, tuple[torch.Tensor, torch.Tensor]]:
     """ReCo terms of every layer's ``(v, v_hat)``; layers of one width share one batched call.
 
     Batching only changes how the work is dispatched: each layer's terms depend on its own
-    tensors alone (the other layers' entries of the batched gradient are exactly zero).
+    tensors alone (the other layers' entries of the batched gradient are exactly zero). With
+    distinct targets (``inv``) the margins are the same for every layer, so batching keeps them.
     """
+    def m(v):
+        return None if margin is None else margin(v, None)
     if inv is None:
-        return {i: _terms(v, h, labels, same_class, steps, inv, counts) for i, (v, h) in pairs.items()}
+        return {i: _terms(v, h, labels, same_class, steps, inv, counts, m(v)) for i, (v, h) in pairs.items()}
     by_width: dict[int, list[int]] = {}
     for i, (v, _) in pairs.items():
         by_width.setdefault(v[0].numel(), []).append(i)
     out = {}
     for d, idx in by_width.items():
+        first = pairs[idx[0]][0]
         if len(idx) == 1:
-            out[idx[0]] = _terms(*pairs[idx[0]], labels, same_class, steps, inv, counts)
+            out[idx[0]] = _terms(*pairs[idx[0]], labels, same_class, steps, inv, counts, m(first))
             continue
-        b = pairs[idx[0]][0].shape[0] // steps
+        b = first.shape[0] // steps
         v = torch.stack([pairs[i][0].reshape(steps, b, d) for i in idx]).reshape(len(idx) * steps, b, d)
         h = torch.stack([pairs[i][1].reshape(steps, -1, d) for i in idx]).reshape(len(idx) * steps, -1, d)
-        pull, push = unique_reco_terms(v, h, inv, counts, same_class, per_group=True)
+        pull, push = unique_reco_terms(v, h, inv, counts, same_class, per_group=True, push_margin=m(first))
         pull, push = pull.reshape(len(idx), steps).mean(1), push.reshape(len(idx), steps).mean(1)
         out.update({i: (pull[k], push[k]) for k, i in enumerate(idx)})
     return out
@@ -218,11 +254,16 @@ def grouped_mse(recon: torch.Tensor, x: torch.Tensor, inv: torch.Tensor, counts:
 
 
 def _terms(v: torch.Tensor, v_hat: torch.Tensor, labels: torch.Tensor | None, same_class: str, steps: int,
-           inv: torch.Tensor | None, counts: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
-    """ReCo terms per time step (``steps`` folded into the rows) averaged over steps."""
+           inv: torch.Tensor | None, counts: torch.Tensor | None, margin: torch.Tensor | None = None
+           ) -> tuple[torch.Tensor, torch.Tensor]:
+    """ReCo terms per time step (``steps`` folded into the rows) averaged over steps.
+
+    ``margin``: push margins ``[B, B]`` (one target per sample) or ``[B, U]`` (distinct targets).
+    """
     b = v.shape[0] // steps
     vg = v.reshape(steps, b, -1)
     if inv is None:
         lab = None if labels is None else labels[:b].reshape(1, b).expand(steps, b)
-        return grouped_reco_terms(vg, v_hat.reshape(steps, b, -1), lab, same_class)
-    return unique_reco_terms(vg, v_hat.reshape(steps, -1, vg.shape[-1]), inv, counts, same_class)
+        return grouped_reco_terms(vg, v_hat.reshape(steps, b, -1), lab, same_class,
+                                  push_margin=None if margin is None else margin.unsqueeze(0))
+    return unique_reco_terms(vg, v_hat.reshape(steps, -1, vg.shape[-1]), inv, counts, same_class, push_margin=margin)

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from ..coding import PopulationCode, encode_stimulus
-from ..losses import code_push_weight, decorrelation_loss, grouped_reco_terms
+from ..losses import code_cosines, code_push_weight, decorrelation_loss, grouped_reco_terms
 from ..neurons import LIFState
 from ..recurrent import RecurrentLayer, SeqStack
 from .base import RuleConfig
@@ -50,8 +50,8 @@ class SeqRule(abc.ABC):
     def __init__(self, cfg: RuleConfig, task: str, input_code: PopulationCode | None = None) -> None:
         if task not in TASKS:
             raise ValueError(f"task must be one of {TASKS}, got {task!r}")
-        if cfg.reduce_T != "mean" or cfg.reco_on != "voltage":
-            raise ValueError("the rnn supports model.reduce_T=mean and model.reco.on=voltage only")
+        if cfg.reduce_T != "mean":
+            raise ValueError("the rnn supports model.reduce_T=mean only")
         if cfg.encoder == "population" and input_code is None:
             raise ValueError("model.encoder=population needs an input population code")
         self.cfg, self.task, self.input_code = cfg, task, input_code
@@ -134,6 +134,18 @@ class SeqBSD(SeqRule):
         above[0] = s
         return above
 
+    def own_rates(self, layer: RecurrentLayer, v: torch.Tensor, tonic: bool = False) -> torch.Tensor:
+        """Firing rate of ``layer``'s LIF driven ``T`` steps from rest by the voltages ``v [P, B, H]``.
+
+        The graph runs through this layer's own LIF only (surrogate gradient), as for the classifiers'
+        ``model.reco.on=spikes``; ``tonic`` adds the layer's tonic drive, as the forward stream's soma does
+        (the backward stream's LIF has none). From rest at each position, unlike the forward stream, whose
+        membrane is carried across positions.
+        """
+        if tonic and layer.has_tonic:
+            v = v + layer.tonic
+        return layer.lif(v.unsqueeze(0).expand(self.T, *v.shape)).mean(0)
+
     def loss(self, stack, code, x, y):  # noqa: D102
         losses, logs = self.layer_losses(stack, code, x, y)
         return sum(losses.values()), logs
@@ -150,9 +162,13 @@ class SeqBSD(SeqRule):
         else:
             uniq, inv, counts = flat, torch.arange(flat.numel(), device=flat.device), None
         groups = code.group(flat).reshape(P, B)
-        push_w = None
-        if cfg.push_weight == "code":  # pairs pushed by how far apart their targets' codes are
-            push_w = code_push_weight(code.vectors(flat).reshape(P, B, -1).to(x.dtype))
+        push_w = margin = None
+        if cfg.push_weight != "uniform" or cfg.push_margin != "zero":
+            codes = code.vectors(flat).reshape(P, B, -1).to(x.dtype)
+            if cfg.push_weight == "code":  # pairs pushed by how far apart their targets' codes are
+                push_w = code_push_weight(codes)
+            if cfg.push_margin == "code":  # pushes start at the cosine of the two targets' codes
+                margin = code_cosines(codes)
         with torch.no_grad():
             spikes, _ = self.run(stack, x)
             above = self.backward_stream(stack, code, uniq, counts)
@@ -163,13 +179,15 @@ class SeqBSD(SeqRule):
             s_prev = reduce_positions(previous_step(spikes[i]), T)
             v = layer.basal_reduced(s_in, s_prev)  # [P, B, H]
             v_hat = layer.apical_voltage(above[i], counts, update_running=False)[inv].reshape(P, B, -1)
+            if cfg.reco_on == "spikes":  # each dendrite's voltage held for T steps through the layer's own LIF
+                v, v_hat = self.own_rates(layer, v, tonic=True), self.own_rates(layer, v_hat)
             if cfg.reco_center != "none":  # per position, over the batch (push: for the push term only)
                 vc, hc = v - v.mean(1, keepdim=True), v_hat - v_hat.mean(1, keepdim=True)
                 if cfg.reco_center == "batch":
                     v, v_hat = vc, hc
-            pull, push = grouped_reco_terms(v, v_hat, groups, cfg.same_class, cfg.reco_axis, push_w)
+            pull, push = grouped_reco_terms(v, v_hat, groups, cfg.same_class, cfg.reco_axis, push_w, margin)
             if cfg.reco_center == "push":
-                push = grouped_reco_terms(vc, hc, groups, cfg.same_class, cfg.reco_axis, push_w)[1]
+                push = grouped_reco_terms(vc, hc, groups, cfg.same_class, cfg.reco_axis, push_w, margin)[1]
             li = pull + cfg.lam * push
             if cfg.decorrelation > 0:  # lateral: the layer's own basal voltages, units decorrelated over the batch
                 dec = decorrelation_loss(v.reshape(-1, v.shape[-1]))
