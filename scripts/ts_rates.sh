@@ -15,7 +15,7 @@ for s in 0 1 2; do
     hydra.run.dir="$OUT/timeseries_elec/bsd/seed${s}_spikes_center" > "$OUT/logs/spikes_center-seed$s.log" 2>&1 \
     || echo "FAILED: timeseries_elec bsd spikes_center seed $s (see $OUT/logs)"
 done
-# The single text_char screen of the same setting (2026-12-01), seed 0, into the ablation table:
+# The text_char screen of the same setting (2026-12-01), seeds 0-2 (seed=k), into the ablation table:
 #   python src/train.py +experiment=text_char model.rule=bsd seed=0 threads=1 logger=csv \
 #     trainer.enable_progress_bar=false model.reco.on=spikes model.reco.center=batch variant=spikes_center \
-#     hydra.run.dir=results/cpu-2026-12-01-text/text_char/bsd/seed0_spikes_center
+#     hydra.run.dir=results/cpu-2026-12-01-text/text_char/bsd/seed0_spikes_center   (seedk_spikes_center)
