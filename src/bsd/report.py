@@ -77,6 +77,11 @@ def arch_overrides(cfg: dict) -> dict[str, str]:
     return out
 
 
+def _reco_on(reco: dict) -> str:
+    """``model.reco.on`` of a resolved config (YAML 1.1 read an unquoted ``on:`` key as True)."""
+    return reco.get("on", reco.get(True, "voltage"))
+
+
 def setting_overrides(cfg: dict) -> dict[str, str]:
     """Overrides that pin the settings whose defaults changed on 2026-12-01, added to every command lacking them.
 
@@ -94,7 +99,7 @@ def setting_overrides(cfg: dict) -> dict[str, str]:
             out["model.reco.frequency.lam_high"] = \
                 f"model.reco.frequency.lam_high={(reco.get('frequency') or {}).get('lam_high')}"
     elif m.get("arch") in ("mlp", "cnn", "rnn") and m.get("rule") == "bsd":
-        on = reco.get("on", reco.get(True, "voltage"))  # YAML 1.1 read an unquoted `on:` key as True
+        on = _reco_on(reco)
         out["model.reco.on"] = f"model.reco.on={on}"
         out["model.reco.center"] = f"model.reco.center={reco.get('center', 'none')}"
         if m.get("arch") == "cnn":
@@ -220,7 +225,7 @@ def reco_label(cfg: dict) -> str:
     if m.get("rule") != "bsd" or m.get("arch") not in ("mlp", "cnn", "rnn"):
         return ""
     reco = m.get("reco") or {}
-    on = reco.get("on", reco.get(True, "voltage"))  # YAML 1.1 read an unquoted `on:` key as True
+    on = _reco_on(reco)
     if m.get("arch") == "rnn" and on == "voltage" and reco.get("center", "none") == "none":
         return ""  # the rnn's rows from before the key existed stay as they were
     label = "rates" if on == "spikes" else "voltages"

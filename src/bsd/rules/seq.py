@@ -130,7 +130,7 @@ class SeqBSD(SeqRule):
             above[i] = s
             layer = stack.layers[i]
             v_hat = layer.apical_voltage(s, counts)
-            s = layer.lif(v_hat.unsqueeze(0).expand(self.T, *v_hat.shape)).mean(0)
+            s = self.own_rates(layer, v_hat)
         above[0] = s
         return above
 
