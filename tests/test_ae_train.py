@@ -22,7 +22,7 @@ def ae_run(tmp_path_factory, mnist_feature_net):
     return out, run(cfg, out)
 
 
-def test_training_writes_grids_fid_and_the_latent_gaussian(ae_run):
+def test_training_writes_grids_fid_and_the_latent_prior(ae_run):
     out, m = ae_run
     saved = json.loads((out / "metrics.json").read_text())
     t = saved["test"]
@@ -31,7 +31,9 @@ def test_training_writes_grids_fid_and_the_latent_gaussian(ae_run):
     assert saved["monitor"] == ["val/mse", "min"] and saved["generation"]["feature_net_test_acc"] > 0.85
     assert {"grids/epoch_000.png", "grids/epoch_001.png", "grids/final.png"} <= set(saved["generation"]["grids"])
     ckpt = torch.load(out / "checkpoints" / "best.ckpt", weights_only=False)
-    assert bool(ckpt["state_dict"]["latent_fitted"]) and ckpt["state_dict"]["latent_cov"].shape == (8, 8)
+    model = ckpt["hyper_parameters"]["model"]
+    k = model["latent_components"] if model["latent_prior"] == "gmm" else 1
+    assert bool(ckpt["state_dict"]["latent_fitted"]) and ckpt["state_dict"]["prior_chols"].shape == (k, 8, 8)
     assert not any(k.startswith("_fid") or "feature" in k for k in ckpt["state_dict"])  # FID nets stay out
 
 
@@ -41,6 +43,24 @@ def test_generation_command_writes_n_images(ae_run, tmp_path, capsys):
     files = sorted(p.name for p in (tmp_path / "gen").glob("*.png"))
     assert files == ["grid.png", *[f"sample_{i:04d}.png" for i in range(5)]]
     assert "wrote 5 images" in capsys.readouterr().out
+
+
+def test_checkpoints_with_the_earlier_single_gaussian_still_load(ae_run, tmp_path):
+    from bsd.generate import load_image_model
+
+    out, _ = ae_run
+    ckpt = torch.load(out / "checkpoints" / "best.ckpt", weights_only=False)
+    sd = ckpt["state_dict"]
+    mean, chol = sd.pop("prior_means")[0], sd.pop("prior_chols")[0]
+    sd.pop("prior_weights")
+    sd["latent_mean"], sd["latent_cov"] = mean, chol @ chol.T  # the layout written before 2026-12-01
+    ckpt["hyper_parameters"]["model"].pop("latent_prior", None)
+    ckpt["hyper_parameters"]["model"].pop("latent_components", None)
+    torch.save(ckpt, tmp_path / "old.ckpt")
+    m = load_image_model(tmp_path / "old.ckpt")
+    assert m.prior == "gaussian" and torch.equal(m.prior_means[0], mean)
+    assert torch.allclose(m.prior_chols[0] @ m.prior_chols[0].T, chol @ chol.T, atol=1e-4)
+    assert m.sample(3).shape == (3, 1, 28, 28)
 
 
 def test_generation_command_refuses_the_wrong_checkpoint(ae_run, tmp_path, capsys):

@@ -317,3 +317,22 @@ def test_bsd_rows_of_another_reco_setting_keep_their_own_row_and_gap(tmp_path):
     assert old_cmd.endswith("model.reco.on=voltage model.reco.center=none`")  # no pool key for the MLP
     new_cmd = next(x for x in cmds if x.startswith("- mnist_mlp / bsd") and "centred rates" in x)
     assert new_cmd.endswith("x model.reco.on=spikes model.reco.center=batch`")
+
+
+def test_prior_screens_show_each_priors_ratio_and_grid_links(tmp_path):
+    from bsd.report import find_prior_screens, prior_table
+
+    screen = tmp_path / "results" / "day" / "screen"
+    (screen / "grids").mkdir(parents=True)
+    (screen / "grids" / "mnist_bsd_gmm10.png").write_bytes(b"png")
+    rows = [{"data": "mnist", "rule": r, "prior": p, "fid_samples": f}
+            for r, p, f in [("bsd", "gaussian", 450.0), ("bp_ann", "gaussian", 300.0), ("bsd", "gmm:10", 320.0),
+                            ("bp_ann", "gmm:10", 128.0)]]
+    (screen / "priors.json").write_text(json.dumps({"command": "python scripts/prior_screen.py X", "rows": rows}))
+    screens = find_prior_screens([tmp_path / "results"])
+    assert len(screens) == 1 and len(screens[0]["rows"]) == 4
+    table = prior_table(screens, tmp_path / "docs")
+    assert "| MNIST | gaussian | 450.0 | 300.0 | 1.50 | - | - |" in table
+    link = "[png](../results/day/screen/grids/mnist_bsd_gmm10.png)"
+    assert f"| MNIST | gmm:10 | 320.0 | 128.0 | 2.50 | {link} | - |" in table
+    assert "Command: `python scripts/prior_screen.py X`" in table

@@ -1,8 +1,9 @@
 """AutoencoderModule: a spiking autoencoder (forward and backward nets) for image generation.
 
 Training: the rule's reconstruction (and, for ``bsd``, layer-local distillation) losses.
-Validation: reconstruction MSE; before each validation the latent Gaussian is refitted on
-training images (the ex-post density estimate of spec section 5, saved in every checkpoint);
+Validation: reconstruction MSE; before each validation (and before the test) the latent prior is
+refitted on training images (the ex-post density estimate of spec section 5, ``model.latent_prior``:
+one Gaussian or a Gaussian mixture, saved in every checkpoint);
 every ``grid_every`` epochs a PNG grid of originals, reconstructions and samples.
 Test: reconstruction MSE and, when a feature network is set (:meth:`set_fid`), FID
 (classifier features) of reconstructions and of samples against the test images.
@@ -20,6 +21,7 @@ from torchmetrics import MeanMetric, MeanSquaredError
 from .grids import image_grid, save_png, stack_panels
 from .module import RuleModule, apply_theta_mode, lif_config, rule_config, sample_axis_only
 from .nets import autoencoder_stages, build_stack
+from .priors import LATENT_PRIORS, fit_prior, sample_mixture
 from .rules.ae import AE_RULES, LATENT_SAMPLING, latent_index
 
 
@@ -39,7 +41,7 @@ def build_ae_from_config(model_cfg: Any, in_shape: tuple[int, int, int]):
 
 
 class AutoencoderModule(RuleModule):
-    """Holds the autoencoder's forward and backward nets, its rule and the fitted latent Gaussian."""
+    """Holds the autoencoder's forward and backward nets, its rule and the fitted latent prior."""
 
     monitor = ("val/mse", "min")
     task = "generate"
@@ -56,10 +58,8 @@ class AutoencoderModule(RuleModule):
         self.stack, self.rule = build_ae_from_config(model, self.in_shape)
         self.code = None
         self.k = latent_index(self.stack)
-        d = self.stack.layers[self.k].shape[0]
-        self.register_buffer("latent_mean", torch.zeros(d))
-        self.register_buffer("latent_cov", torch.eye(d))
         self.register_buffer("latent_fitted", torch.tensor(False))
+        self.set_prior(model.get("latent_prior", "gaussian"), int(model.get("latent_components", 10)))
         self.val_mse, self.test_mse = MeanSquaredError(), MeanSquaredError()
         self.step_time = MeanMetric()
         self._t0 = 0.0
@@ -72,37 +72,60 @@ class AutoencoderModule(RuleModule):
         """Reconstruction of images ``x`` in [0, 1]."""
         return self.rule.reconstruct(self.stack, x)
 
+    def set_prior(self, kind: str, k: int = 10) -> None:
+        """Use the latent prior ``kind`` (``gaussian`` | ``gmm`` with ``k`` components), not yet fitted."""
+        if kind not in LATENT_PRIORS:
+            raise ValueError(f"model.latent_prior must be one of {LATENT_PRIORS}, got {kind!r}")
+        if kind == "gmm" and int(k) < 1:
+            raise ValueError(f"model.latent_components must be >= 1, got {k}")
+        self.prior = kind
+        k = int(k) if kind == "gmm" else 1
+        d = self.stack.layers[self.k].shape[0]
+        dev = self.latent_fitted.device
+        self.register_buffer("prior_weights", torch.full((k,), 1.0 / k, device=dev))
+        self.register_buffer("prior_means", torch.zeros(k, d, device=dev))
+        self.register_buffer("prior_chols", torch.eye(d, device=dev).repeat(k, 1, 1))
+        self.latent_fitted.fill_(False)
+
     @torch.no_grad()
     def fit_latent(self, images: torch.Tensor, batch_size: int = 1000) -> None:
-        """Fit the latent Gaussian (mean, full covariance) to the latent codes of ``images``."""
+        """Fit the latent prior (``model.latent_prior``) to the latent codes of ``images``."""
         was = self.training
         self.eval()
         z = torch.cat([self.rule.latent(self.stack, images[i:i + batch_size].to(self.device).float())
-                       for i in range(0, len(images), batch_size)]).double()
-        self.latent_mean.copy_(z.mean(0).float())
-        self.latent_cov.copy_(torch.cov(z.T).reshape(self.latent_cov.shape).float())
+                       for i in range(0, len(images), batch_size)])
+        w, mu, chol = fit_prior(z.cpu(), self.prior, len(self.prior_weights), seed=0)
+        for buf, val in ((self.prior_weights, w), (self.prior_means, mu), (self.prior_chols, chol)):
+            buf.copy_(val.to(buf))
         self.latent_fitted.fill_(True)
         self.train(was)
 
     @torch.no_grad()
     def sample(self, n: int, seed: int = 0, sampling: str | None = None) -> torch.Tensor:
-        """``n`` generated images ``[n, C, H, W]`` in [0, 1]: latents from the fitted Gaussian, decoded."""
+        """``n`` generated images ``[n, C, H, W]`` in [0, 1]: latents drawn from the fitted prior, decoded."""
         if not bool(self.latent_fitted):
-            raise ValueError("this model has no fitted latent Gaussian (it is fitted before each validation); "
+            raise ValueError("this model has no fitted latent prior (it is fitted before each validation); "
                              "train for at least one epoch with validation")
         was = self.training
         self.eval()
         g = torch.Generator(device=self.device).manual_seed(seed)
-        d = self.latent_mean.numel()
-        cov = self.latent_cov.double() + 1e-6 * torch.eye(d, dtype=torch.float64, device=self.device)
-        chol = torch.linalg.cholesky(cov).float()
+        mix = (self.prior_weights, self.prior_means, self.prior_chols)
         out = []
         for i in range(0, n, 1000):
-            m = min(1000, n - i)
-            z = self.latent_mean + torch.randn(m, d, generator=g, device=self.device) @ chol.T
+            z = sample_mixture(mix, min(1000, n - i), g)
             out.append(self.rule.decode(self.stack, z, sampling or self.cfg.latent_sampling, g).clamp(0, 1))
         self.train(was)
         return torch.cat(out)
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Read checkpoints written before 2026-12-01's priors (one Gaussian as ``latent_mean`` / ``latent_cov``)."""
+        sd = checkpoint.get("state_dict", {})
+        if "latent_mean" in sd and "prior_means" not in sd:
+            mean, cov = sd.pop("latent_mean"), sd.pop("latent_cov")
+            eye = torch.eye(len(mean), dtype=torch.float64)
+            sd["prior_weights"] = torch.ones(1)
+            sd["prior_means"] = mean[None].float()
+            sd["prior_chols"] = torch.linalg.cholesky(cov.double() + 1e-6 * eye)[None].float()
 
     def grid(self, x: torch.Tensor, seed: int = 0) -> Any:
         """uint8 PNG array: a row of originals, a row of their reconstructions, two rows of samples."""
@@ -162,6 +185,7 @@ class AutoencoderModule(RuleModule):
         self._fid_n, self._fid_seed = int(n_samples), int(seed)
 
     def on_test_epoch_start(self) -> None:  # noqa: D102
+        self.on_validation_epoch_start()  # the prior of the weights under test (best, not last, checkpoint)
         for pair in self._fid.values():
             for m in pair.values():
                 m.reset()

@@ -4,7 +4,7 @@ Text models (``text_char`` / ``text_file`` runs):
 ``python -m bsd.generate RUN_DIR/checkpoints/best.ckpt --prompt "ROMEO:" --length 500``
 
 Image models (``mnist_ae`` / ``fmnist_ae`` runs): N images decoded from latents drawn from the
-Gaussian fitted to the training latents (saved in the checkpoint), written as PNG files plus a grid:
+prior fitted to the training latents (model.latent_prior, saved in the checkpoint), written as PNG files plus a grid:
 ``python -m bsd.generate RUN_DIR/checkpoints/best.ckpt --n 64 --out samples/``
 """
 
@@ -66,7 +66,7 @@ def load_image_model(path: str | Path, dataset: str | None = None):
         raise ValueError(f"{p}: its weights do not fit the autoencoder its hyper-parameters describe "
                          f"({str(e).splitlines()[0]}); was the file edited or mixed up with another run?") from e
     if not bool(model.latent_fitted):
-        raise ValueError(f"{p} has no fitted latent Gaussian (it is fitted before each validation); use a "
+        raise ValueError(f"{p} has no fitted latent prior (it is fitted before each validation); use a "
                          "checkpoint written after a validation epoch")
     return model.eval()
 

@@ -437,6 +437,38 @@ def generation_table(runs: list[dict], link_base: Path = Path("docs")) -> str:
     return "\n".join(lines) + ("\n\n" + "\n".join(notes) if notes else "")
 
 
+def find_prior_screens(roots: Iterable[str | Path]) -> list[dict]:
+    """The latent-prior screens (``scripts/prior_screen.py``: ``screen/priors*.json``) under ``roots``."""
+    out = []
+    for root in roots:
+        for f in sorted(Path(root).rglob("screen/priors*.json")):
+            d = json.loads(f.read_text())
+            out.append({"file": str(f), "command": d.get("command"), "rows": d.get("rows", [])})
+    return out
+
+
+def prior_table(screens: list[dict], link_base: Path = Path("docs")) -> str:
+    """Sample FID of trained autoencoders under each latent prior, with the bsd / bp_ann ratio per prior."""
+    lines = ["| data | prior | bsd FID samples | bp_ann FID samples | bsd / bp_ann | bsd grid | bp_ann grid |",
+             "|---|---|---|---|---|---|---|"]
+    cmds = []
+    for sc in screens:
+        fid = {(r["data"], r["prior"], r["rule"]): r["fid_samples"] for r in sc["rows"]}
+        keys = list(dict.fromkeys((r["data"], r["prior"]) for r in sc["rows"]))
+        for data, prior in keys:
+            b, a = fid.get((data, prior, "bsd")), fid.get((data, prior, "bp_ann"))
+            cells = []
+            for rule in ("bsd", "bp_ann"):
+                g = Path(sc["file"]).parent / "grids" / f"{data}_{rule}_{prior.replace(':', '')}.png"
+                cells.append(f"[png]({os.path.relpath(g, link_base)})" if g.is_file() else "-")
+            lines.append(f"| {DATASET_NAMES.get(data, data)} | {prior} | {f'{b:.1f}' if b else '-'} | "
+                         f"{f'{a:.1f}' if a else '-'} | {f'{b / a:.2f}' if a and b else '-'} | {cells[0]} | "
+                         f"{cells[1]} |")
+        if sc.get("command"):
+            cmds.append(f"`{sc['command']}`")
+    return "\n".join(lines) + ("\n\nCommand: " + "; ".join(cmds) if cmds else "")
+
+
 def grids(runs: list[dict], link_base: Path = Path("docs")) -> str:
     """Inline final grids of the main autoencoder runs (originals / reconstructions / samples)."""
     out = []
@@ -546,7 +578,7 @@ def commands(runs: list[dict]) -> str:
 
 
 def render(runs: list[dict], sources: list[str], unfinished: list[dict] | None = None,
-           link_base: Path = Path("docs")) -> str:
+           link_base: Path = Path("docs"), prior_screens: list[dict] | None = None) -> str:
     """The whole results page (image links relative to ``link_base``, the page's folder)."""
     parts = [
         "# Results",
@@ -611,6 +643,13 @@ def render(runs: list[dict], sources: list[str], unfinished: list[dict] | None =
                   "comparable with the paper's numbers (Inception FID on MNIST: ANN-BP 49.56, FSVAE 97.06, "
                   "BSD 72.39; BSD / ANN-BP = 1.46). Each grid shows a row of test images, their reconstructions and "
                   "two rows of samples.", "", gen, "", grids(runs, link_base)]
+    if prior_screens:
+        parts += ["", "### Latent prior (ex-post density) of the trained autoencoders", "",
+                  "The same checkpoints (best validation MSE of the runs above), sampled through each prior "
+                  "(`model.latent_prior`) refitted on the same 10,000 training images: `gaussian` (the default, "
+                  "spec section 5) and `gmm:K`, a mixture of K full-covariance Gaussians fitted by EM. FID "
+                  "(classifier features) of 10,000 samples (seed 0) against the test images; with `gaussian` it "
+                  "reproduces the table above.", "", prior_table(prior_screens, link_base)]
     if any(m.get("variant") for m in runs):
         parts += ["", "## Ablations", "", "Each row is a variant of the default configuration, labelled with "
                   "`variant=NAME` on its command line.", "", variant_table(runs)]
@@ -633,7 +672,8 @@ def main(argv: list[str] | None = None) -> None:
     if not runs:
         raise SystemExit(f"error: no metrics.json found under {a.roots}; train first (python src/train.py ...)")
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(a.out).write_text(render(runs, a.roots, unfinished_runs(a.roots), Path(a.out).parent))
+    Path(a.out).write_text(render(runs, a.roots, unfinished_runs(a.roots), Path(a.out).parent,
+                                  find_prior_screens(a.roots)))
     print(f"wrote {a.out} from {len(runs)} runs")
 
 

@@ -112,6 +112,25 @@ def test_sampling_draws_from_the_fitted_gaussian_and_decodes_images():
     assert isinstance(m.rule, AEBSD) and m.rule.activation is spiking
 
 
+def test_a_mixture_prior_is_fitted_sampled_and_refused_when_unknown():
+    m = ae("bsd", "model.latent_prior=gmm", "model.latent_components=3")
+    assert m.prior_means.shape == (3, 6) and m.prior_chols.shape == (3, 6, 6)
+    x = torch.rand(64, 1, 28, 28)
+    with torch.no_grad():
+        for _ in range(30):
+            m(x)
+    m.fit_latent(x)
+    assert torch.isclose(m.prior_weights.sum(), torch.tensor(1.0)) and (m.prior_weights > 0).all()
+    imgs = m.sample(10, seed=1)
+    assert imgs.shape == (10, 1, 28, 28) and torch.equal(imgs, m.sample(10, seed=1))
+    m.set_prior("gaussian")
+    assert m.prior_means.shape == (1, 6) and not bool(m.latent_fitted)
+    with pytest.raises(ValueError, match="model.latent_prior"):
+        ae("bsd", "model.latent_prior=flow")
+    with pytest.raises(ValueError, match="model.latent_components"):
+        ae("bsd", "model.latent_prior=gmm", "model.latent_components=0")
+
+
 def test_image_margins_compare_the_images_at_each_layers_resolution_and_band():
     from bsd.losses import code_cosines, frequency_split
     from bsd.rules.ae import image_margins

@@ -52,6 +52,31 @@ def test_c2_each_layer_loss_only_reaches_its_own_parameters(arch, reco_pool, rec
     assert_losses_are_local(stack, losses)
 
 
+@pytest.mark.parametrize("arch", ["mlp", "cnn"])
+def test_c2_local_streams_keep_one_layers_graph_per_output_and_pass_on_plain_spikes(arch):
+    """model.reco.on=spikes: the streams keep each layer's graph, as the same spikes simulated without one."""
+    from bsd.rules import forward_net
+
+    stack, code, rule, x, y = make(arch, reco_on="spikes")
+    uniq, inv = torch.unique(y, return_inverse=True)
+    counts = torch.bincount(inv)
+    s0 = rule.encode(stack, x)
+    fwd, above, _, own_above = rule.streams(stack, s0, None, counts, code, uniq)
+    with torch.no_grad():
+        ref = forward_net(stack, s0)
+        ref_above, _, none = rule.backward_stream(stack, code, uniq, counts)
+    assert all(o is None for o in none)
+    for i, layer in enumerate(stack.hidden, start=1):
+        for own, passed, plain, params in ((fwd.own[i - 1], fwd.inputs[i], ref.inputs[i], layer.basal_parameters()),
+                                           (own_above[i], above[i - 1], ref_above[i - 1], layer.apical_parameters())):
+            assert torch.equal(own, plain) and torch.equal(passed, plain) and not passed.requires_grad
+            mine = list(params)
+            others = [p for p in stack.parameters() if all(p is not q for q in mine)]
+            g = torch.autograd.grad(own.sum(), mine + others, allow_unused=True, retain_graph=True)
+            assert any(t is not None and torch.count_nonzero(t) > 0 for t in g[:len(mine)])
+            assert all(t is None or torch.count_nonzero(t) == 0 for t in g[len(mine):])
+
+
 def test_c2_check_can_fail_back_propagation_crosses_layers():
     """The same check flags bp_snn: its concept loss reaches the first layer."""
     stack, code, _, x, y = make("mlp")
@@ -113,7 +138,7 @@ def test_c4_simulated_spike_trains_hold_only_zero_and_one(arch):
     for s in trace.inputs[1:]:
         assert set(s.unique().tolist()) <= {0.0, 1.0}
     uniq, inv = torch.unique(y, return_inverse=True)
-    above, _ = rule.backward_stream(stack, code, uniq, torch.bincount(inv))
+    above, _, _ = rule.backward_stream(stack, code, uniq, torch.bincount(inv))
     for s in above:
         assert set(s.unique().tolist()) <= {0.0, 1.0}
 

@@ -125,10 +125,9 @@ class AEBSD(AEMixin, BSD):
         if cfg.push_margin == "code":
             margin = image_margins(x.reshape(x.shape[0], *stack.in_shape), cfg.freq_cutoff,
                                    centred=cfg.reco_center != "none")
-        with torch.no_grad():
-            fwd = forward_net(stack, s0)
-            above, a_stats = self.stream_down(stack, s0)
-        losses, logs = self.hidden_losses(stack, fwd, above, a_stats, None, None, None, margin=margin)
+        fwd, above, a_stats, own_above = self.streams(stack, s0, s0)
+        losses, logs = self.hidden_losses(stack, fwd, above, a_stats, None, None, None, margin=margin,
+                                          own_above=own_above)
         out = stack.concept.basal(fwd.inputs[-1].mean(0))
         mse = F.mse_loss(out, x.reshape(out.shape))
         recall = F.mse_loss(stack.stimulus.apical(above[0].mean(0)), x.reshape(out.shape))

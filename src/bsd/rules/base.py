@@ -118,20 +118,30 @@ class ForwardTrace:
     out: torch.Tensor  # concept voltage [T, B, D_L]
     inputs: list[torch.Tensor]  # input of layer i (i = 1..L), [T, B, ...]
     stats: list[Stats | None]  # basal norm statistics of hidden layers
+    #: ``local`` runs: output of hidden layer i (i = 1..L-1) at ``own[i - 1]``, with that layer's graph only
+    own: list[torch.Tensor] | None = None
 
 
-def forward_net(stack: Stack, s0: torch.Tensor, act: Activation = spiking) -> ForwardTrace:
-    """Run the forward net on stimulus ``s0 [T, B, ...]``; graph only if grad is enabled."""
+def forward_net(stack: Stack, s0: torch.Tensor, act: Activation = spiking, local: bool = False) -> ForwardTrace:
+    """Run the forward net on stimulus ``s0 [T, B, ...]``; graph only if grad is enabled.
+
+    ``local``: every layer receives its input detached, so each hidden layer's output (kept in
+    ``own``) carries a graph through that layer alone; what passes on to the next layer has none.
+    """
     s = s0
-    inputs, stats = [], []
+    inputs, stats, own = [], [], []
     for layer in stack.hidden:
         inputs.append(s)
         v, st = layer.basal_voltage(s)
         stats.append(st)
         s = act(layer, v)
+        if local:
+            own.append(s)
+            s = s.detach()
     inputs.append(s)
-    out = apply_folded(stack.concept.basal, s)
-    return ForwardTrace(out, inputs, stats)
+    with torch.set_grad_enabled(torch.is_grad_enabled() and not local):  # local: the concept's loss has its own
+        out = apply_folded(stack.concept.basal, s)
+    return ForwardTrace(out, inputs, stats, own if local else None)
 
 
 class Rule(abc.ABC):

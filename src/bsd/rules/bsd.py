@@ -2,8 +2,9 @@
 
 One step: forward stream (no graph) -> backward stream (no graph, once per distinct
 label code) -> each layer builds its own loss graph from its own, detached, time-reduced
-inputs -> weighted sum. No gradient can cross a layer because no layer's loss graph
-contains another layer's parameters.
+inputs -> weighted sum. With ``model.reco.on=spikes`` the two streams themselves keep each
+layer's graph (every layer's input detached), so the firing rates are not simulated twice.
+No gradient can cross a layer because no layer's loss graph contains another layer's parameters.
 """
 
 from __future__ import annotations
@@ -39,31 +40,52 @@ class BSD(Rule):
     #: losses whose gradient is a signed error (reported, spec C5)
     signed_losses = ("concept cross-entropy",)
 
-    def backward_stream(self, stack: Stack, code: LabelCode, labels: torch.Tensor, counts: torch.Tensor):
+    def backward_stream(self, stack: Stack, code: LabelCode, labels: torch.Tensor, counts: torch.Tensor,
+                        local: bool = False):
         """Recall net from the concept codes of ``labels`` (one row per distinct label).
 
-        Returns ``inputs_above[i]`` (spikes of layer i+1 reaching layer i, i = 0..L-1) and
-        the apical norm statistics of each hidden layer (weighted by ``counts``).
+        Returns ``inputs_above[i]`` (spikes of layer i+1 reaching layer i, i = 0..L-1), the
+        apical norm statistics of each hidden layer (weighted by ``counts``) and ``own`` (see
+        :meth:`stream_down`).
         """
-        return self.stream_down(stack, code(labels, self.T), counts)
+        return self.stream_down(stack, code(labels, self.T), counts, local)
 
-    def stream_down(self, stack: Stack, top: torch.Tensor, counts: torch.Tensor | None = None):
+    def stream_down(self, stack: Stack, top: torch.Tensor, counts: torch.Tensor | None = None, local: bool = False):
         """Backward (recall) stream from what drives the top ``[T, N, ...]`` down to layer 0.
 
-        No graph is kept unless grad is enabled. Returns ``(inputs_above, apical_stats)`` as
-        :meth:`backward_stream`.
+        No graph is kept unless grad is enabled. Returns ``(inputs_above, apical_stats, own)`` as
+        :meth:`backward_stream`; ``local``: each layer receives its input detached and ``own[i]`` holds
+        hidden layer i's apically driven spikes with that layer's graph only (otherwise all None).
         """
         s = top
         n = stack.depth
         above: list[torch.Tensor | None] = [None] * n
+        own: list[torch.Tensor | None] = [None] * n
         stats: list = [None] * (n + 1)
         for i in range(n - 1, 0, -1):
             above[i] = s
             layer = stack.layers[i]
             v_hat, stats[i] = layer.apical_voltage(s, counts)
             s = layer.lif(v_hat)
+            if local:
+                own[i], s = s, s.detach()
         above[0] = s
-        return above, stats
+        return above, stats, own
+
+    def streams(self, stack: Stack, s0: torch.Tensor, top: torch.Tensor | None, counts: torch.Tensor | None = None,
+                code: LabelCode | None = None, labels: torch.Tensor | None = None):
+        """Both streams for one step: ``(forward trace, inputs_above, apical_stats, own_above)``.
+
+        The backward stream starts from ``top`` or, when it is None, from the codes of ``labels``.
+        With ``model.reco.on=spikes`` each hidden layer keeps its own graph (inputs detached; the
+        forward trace's ``own`` and ``own_above``), otherwise nothing keeps a graph.
+        """
+        local = self.cfg.reco_on == "spikes"
+        with torch.set_grad_enabled(local and torch.is_grad_enabled()):
+            fwd = forward_net(stack, s0, local=local)
+            if top is None:
+                return (fwd, *self.backward_stream(stack, code, labels, counts, local))
+            return (fwd, *self.stream_down(stack, top, counts, local))
 
     def _reduce(self, s: torch.Tensor, store: SpikeMeanStore | None = None) -> torch.Tensor:
         """Time-reduced presynaptic input: mean over T, or all steps folded (per_step).
@@ -91,11 +113,9 @@ class BSD(Rule):
 
             def margin(v, band):
                 return m
-        with torch.no_grad():
-            fwd = forward_net(stack, s0)
-            above, a_stats = self.backward_stream(stack, code, uniq, counts)
+        fwd, above, a_stats, own_above = self.streams(stack, s0, None, counts, code, uniq)
         with SpikeMeanStore(self.T) as store:
-            losses, logs = self.hidden_losses(stack, fwd, above, a_stats, counts, inv, y, store, margin)
+            losses, logs = self.hidden_losses(stack, fwd, above, a_stats, counts, inv, y, store, margin, own_above)
             logits = code.logits(stack.concept.basal(_time_mean(fwd.inputs[-1], store)))
             ce = F.cross_entropy(logits, y)
             mse = grouped_mse(stack.stimulus.apical(_time_mean(above[0], store)), x, inv, counts)
@@ -105,7 +125,8 @@ class BSD(Rule):
 
     def hidden_losses(self, stack: Stack, fwd, above: list, a_stats: list, counts: torch.Tensor | None,
                       inv: torch.Tensor | None, labels: torch.Tensor | None, store: SpikeMeanStore | None = None,
-                      margin: MarginFn | None = None) -> tuple[dict[int, torch.Tensor], dict[str, torch.Tensor]]:
+                      margin: MarginFn | None = None, own_above: list | None = None
+                      ) -> tuple[dict[int, torch.Tensor], dict[str, torch.Tensor]]:
         """Weighted ReCo loss of every hidden layer 1..L-1 and its diagnostics.
 
         The backward stream ran once per distinct target (``inv`` maps samples to its rows,
@@ -113,7 +134,9 @@ class BSD(Rule):
         ReCo's ``same_class`` handling. Image-shaped layers use frequency-aware ReCo when
         ``freq_cutoff`` is set. ``store`` (optional) keeps the saved spike means compact; it is
         told which inputs are spikes: the outputs of hidden layers in either stream. ``margin``
-        (optional) gives each layer's push margins (``model.reco.margin=code``).
+        (optional) gives each layer's push margins (``model.reco.margin=code``). With
+        ``model.reco.on=spikes`` the streams must have run with ``local`` (:meth:`streams`): ReCo
+        compares ``fwd.own`` with ``own_above``.
         """
         cfg, n = self.cfg, stack.depth
         steps = self.T if cfg.reduce_T == "per_step" else 1
@@ -126,9 +149,10 @@ class BSD(Rule):
         # push the centred ones (a pattern shared by every sample is pulled but never pushed away)
         center, pairs_for = cfg.reco_center, {}
         for i, layer in enumerate(stack.hidden, start=1):
-            if cfg.reco_on == "spikes":  # local graph through this layer's own LIF (surrogate)
-                v = self._reduce(layer.lif(layer.basal_voltage(fwd.inputs[i - 1], update_running=False)[0]))
-                v_hat = self._reduce(layer.lif(layer.apical_voltage(above[i], counts, update_running=False)[0]))
+            if cfg.reco_on == "spikes":  # local graph through this layer's own LIF (surrogate), kept by the streams
+                if fwd.own is None or own_above is None or own_above[i] is None:
+                    raise ValueError("model.reco.on=spikes needs the streams run with local=True (BSD.streams)")
+                v, v_hat = self._reduce(fwd.own[i - 1]), self._reduce(own_above[i])
             else:
                 v = layer.basal_reduced(self._reduce(fwd.inputs[i - 1], store if i > 1 else None), fwd.stats[i - 1])
                 v_hat = layer.apical_reduced(self._reduce(above[i], store if i < n - 1 else None), a_stats[i], w)

@@ -1,0 +1,86 @@
+"""Screen of the autoencoder's ex-post latent prior on trained checkpoints (no retraining).
+
+For each run directory: load ``checkpoints/best.ckpt``, refit each prior on the run's ``n_fit``
+training images, draw ``n`` samples (seed 0) and compute the FID (classifier features, the run's own
+feature network) of the samples against the test images. Prints a table and writes it as JSON
+(read by ``python -m bsd.report``); the first 64 samples of each prior go to ``grids/`` beside it
+(``--grids-only``: those grids and no FID).
+
+Usage: python scripts/prior_screen.py RUN_DIR [RUN_DIR ...] [--priors gaussian gmm:10 gmm:50]
+       [--n 10000] [--out results/cpu-2026-12-01-ae/screen/priors.json] [--grids-only]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import torch
+from hydra.utils import instantiate
+from omegaconf import OmegaConf
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+from bsd.fid import load_feature_net, make_fid  # noqa: E402
+from bsd.generate import load_image_model  # noqa: E402
+from bsd.grids import image_grid, save_png  # noqa: E402
+
+
+def screen(run: Path, priors: list[str], n: int, grids: Path, with_fid: bool = True) -> list[dict]:
+    """FID of samples of ``run``'s best checkpoint under each prior (``gaussian`` or ``gmm:K``)."""
+    cfg = OmegaConf.load(run / "config_resolved.yaml")
+    metrics = json.loads((run / "metrics.json").read_text())
+    model = load_image_model(run / "checkpoints" / "best.ckpt", cfg.data.name)
+    net, _ = load_feature_net(metrics["generation"]["feature_net"], cfg.data.name)
+    dm = instantiate(cfg.data)
+    dm.prepare_data()
+    dm.setup("test")
+    test = dm.splits["test"][torch.arange(min(n, len(dm.splits["test"])))][0].float()
+    fit = dm.splits["train"][torch.arange(min(len(dm.splits["train"]), model.hparams.n_fit))][0]
+    fid = make_fid(net)
+    for i in range(0, len(test) if with_fid else 0, 1000):
+        fid.update(test[i:i + 1000], real=True)
+    rows = []
+    for p in priors:
+        kind, _, k = p.partition(":")
+        t0 = time.time()
+        model.set_prior(kind, int(k or 10))
+        model.fit_latent(fit)
+        x = model.sample(len(test) if with_fid else 64, 0)
+        save_png(grids / f"{cfg.data.name}_{cfg.model.rule}_{p.replace(':', '')}.png", image_grid(x[:64], 16))
+        if not with_fid:
+            continue
+        fid.reset()
+        for i in range(0, len(x), 1000):
+            fid.update(x[i:i + 1000], real=False)
+        rows.append({"run": str(run), "rule": cfg.model.rule, "data": cfg.data.name, "prior": p,
+                     "fid_samples": float(fid.compute()), "n": len(x), "seconds": round(time.time() - t0, 1)})
+        print(f"{cfg.data.name:14s} {cfg.model.rule:7s} {p:10s} FID samples {rows[-1]['fid_samples']:8.1f} "
+              f"({rows[-1]['seconds']} s)", flush=True)
+    return rows
+
+
+def main() -> None:
+    """Command-line entry point."""
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("runs", nargs="+", type=Path)
+    ap.add_argument("--priors", nargs="+", default=["gaussian", "gmm:10", "gmm:50"])
+    ap.add_argument("--n", type=int, default=10000)
+    ap.add_argument("--out", type=Path, default=Path("results/cpu-2026-12-01-ae/screen/priors.json"))
+    ap.add_argument("--grids-only", action="store_true", help="write the sample grids, skip the FID and the JSON")
+    a = ap.parse_args()
+    torch.set_num_threads(1)
+    rows = [r for run in a.runs for r in screen(run, a.priors, a.n, a.out.parent / "grids", not a.grids_only)]
+    if a.grids_only:
+        print(f"wrote grids to {a.out.parent / 'grids'}")
+        return
+    command = "python scripts/prior_screen.py " + " ".join(sys.argv[1:])
+    a.out.parent.mkdir(parents=True, exist_ok=True)
+    a.out.write_text(json.dumps({"command": command, "rows": rows}, indent=1))
+    print(f"wrote {a.out}")
+
+
+if __name__ == "__main__":
+    main()
