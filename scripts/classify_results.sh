@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The CPU runs behind today's bsd rows of the classification table (the default of 2026-12-01: ReCo on
 # centred firing rates, conv maps pooled to 4 x 4): mnist_mlp and fmnist_mlp over seeds 0-2, mnist_cnn
-# (seed 0, 3 of its 10 epochs: about 10 minutes an epoch on one thread), one thread each. The BP rows of the same networks are the earlier ones
+# (seed 0, a 3-epoch run, trainer.max_epochs=3: about 10 minutes an epoch on one thread; the 10-epoch runs: scripts/cnn_full.sh), one thread each. The BP rows of the same networks are the earlier ones
 # (scripts/gpu_results.sh, and the CPU runs of results/cpu-2026-11-28); BP rules do not read the
 # ReCo settings. The narrow-CNN screens that chose the setting: scripts/cnn_screen.sh pool|poolc|poolgrid|ratesc.
 # Usage: bash scripts/classify_results.sh [OUT_MLP=results/cpu-2026-12-01-mlp] [OUT_CNN=results/cpu-2026-12-01-cnn]

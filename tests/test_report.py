@@ -336,3 +336,18 @@ def test_prior_screens_show_each_priors_ratio_and_grid_links(tmp_path):
     link = "[png](../results/day/screen/grids/mnist_bsd_gmm10.png)"
     assert f"| MNIST | gmm:10 | 320.0 | 128.0 | 2.50 | {link} | - |" in table
     assert "Command: `python scripts/prior_screen.py X`" in table
+
+
+def test_a_rerun_of_a_seed_replaces_the_earlier_run_in_the_table_and_its_command(tmp_path):
+    from bsd.report import commands
+
+    _run(tmp_path / "a-day", "mnist_mlp", "bp_snn", 0, 0.90)
+    _run(tmp_path / "b-later", "mnist_mlp", "bp_snn", 0, 0.95)
+    newer = tmp_path / "b-later" / "mnist_mlp" / "bp_snn" / "seed0" / "metrics.json"
+    m = json.loads(newer.read_text())
+    m["command"] = "python x seed=0 trainer.max_epochs=10"
+    newer.write_text(json.dumps(m))
+    runs = find_runs([tmp_path])
+    page = render(runs, [str(tmp_path)])
+    assert "| 95.00 | 1 |" in page and "90.00" not in page
+    assert "(seeds [0]): `python x seed=0 trainer.max_epochs=10`" in commands(runs)

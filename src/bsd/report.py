@@ -564,12 +564,11 @@ def commands(runs: list[dict]) -> str:
     rows), each row names its architecture and its command gets the overrides that pin its shape.
     """
     main = [m for m in runs if not m.get("variant")]
-    seen: dict = {}
-    for m in sorted(main, key=lambda r: r["_dir"]):
-        seen.setdefault((m["experiment"], m["_arch"], m["rule"], m.get("_reco", "")), m)
-    seeds: dict = defaultdict(set)
-    for x in main:
-        seeds[(x["experiment"], x["_arch"], x["rule"], x.get("_reco", ""))].add(x.get("seed"))
+    by_seed: dict = defaultdict(dict)
+    for m in sorted(main, key=lambda r: r["_dir"]):  # the newest run of each seed, as the tables keep (group)
+        by_seed[(m["experiment"], m["_arch"], m["rule"], m.get("_reco", ""))][m.get("seed")] = m
+    seen = {k: v[min(v, key=lambda s: (s is None, s or 0))] for k, v in by_seed.items()}
+    seeds = {k: set(v) for k, v in by_seed.items()}
     shapes = shapes_by_experiment(runs)
     return "\n".join(
         f"- {e} / {r}{f' ({a})' if len(shapes[e]) > 1 else ''}{f' (ReCo on {c})' if c else ''} "
