@@ -21,7 +21,7 @@ from torchmetrics import MeanMetric, MeanSquaredError
 from .grids import image_grid, save_png, stack_panels
 from .module import RuleModule, apply_theta_mode, lif_config, rule_config, sample_axis_only
 from .nets import autoencoder_stages, build_stack
-from .priors import LATENT_PRIORS, fit_prior, sample_mixture
+from .priors import LATENT_PRIORS, cholesky_reg, fit_prior, sample_mixture
 from .rules.ae import AE_RULES, LATENT_SAMPLING, latent_index
 
 
@@ -122,10 +122,9 @@ class AutoencoderModule(RuleModule):
         sd = checkpoint.get("state_dict", {})
         if "latent_mean" in sd and "prior_means" not in sd:
             mean, cov = sd.pop("latent_mean"), sd.pop("latent_cov")
-            eye = torch.eye(len(mean), dtype=torch.float64)
             sd["prior_weights"] = torch.ones(1)
             sd["prior_means"] = mean[None].float()
-            sd["prior_chols"] = torch.linalg.cholesky(cov.double() + 1e-6 * eye)[None].float()
+            sd["prior_chols"] = cholesky_reg(cov.double(), 1e-6)[None].float()
 
     def grid(self, x: torch.Tensor, seed: int = 0) -> Any:
         """uint8 PNG array: a row of originals, a row of their reconstructions, two rows of samples."""

@@ -18,7 +18,7 @@ LATENT_PRIORS = ("gaussian", "gmm")
 Mixture = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
 
 
-def _chol(cov: torch.Tensor, reg: float) -> torch.Tensor:
+def cholesky_reg(cov: torch.Tensor, reg: float) -> torch.Tensor:
     """Cholesky factors of ``cov [..., d, d] + reg * I`` (double precision)."""
     eye = torch.eye(cov.shape[-1], dtype=cov.dtype, device=cov.device)
     return torch.linalg.cholesky(cov + reg * eye)
@@ -29,7 +29,7 @@ def fit_gaussian(z: torch.Tensor, reg: float = 1e-6) -> Mixture:
     z = z.double()
     mean = z.mean(0)
     cov = torch.cov(z.T).reshape(z.shape[1], z.shape[1])
-    return torch.ones(1, dtype=z.dtype), mean[None], _chol(cov, reg)[None]
+    return torch.ones(1, dtype=z.dtype), mean[None], cholesky_reg(cov, reg)[None]
 
 
 def _kmeans_pp(z: torch.Tensor, k: int, g: torch.Generator) -> torch.Tensor:
@@ -75,7 +75,7 @@ def fit_gmm(z: torch.Tensor, k: int, iters: int = 100, tol: float = 1e-5, reg: f
         nk = resp.sum(0) + 1e-10
         mu = resp.T @ z / nk[:, None]
         covs = torch.stack([((resp[:, j, None] * (z - mu[j])).T @ (z - mu[j])) / nk[j] for j in range(k)])
-        mix = (nk / n, mu, _chol(covs, reg))
+        mix = (nk / n, mu, cholesky_reg(covs, reg))
         lp = log_prob(z, mix)
         ll = float(torch.logsumexp(lp, 1).mean())
         resp = torch.softmax(lp, 1)
