@@ -1,12 +1,14 @@
 """Screen of the autoencoder's ex-post latent prior on trained checkpoints (no retraining).
 
 For each run directory: load ``checkpoints/best.ckpt``, refit each prior on the run's ``n_fit``
-training images, draw ``n`` samples (seed 0) and compute the FID (classifier features, the run's own
-feature network) of the samples against the test images. Prints a table and writes it as JSON
-(read by ``python -m bsd.report``); the first 64 samples of each prior go to ``grids/`` beside it
-(``--grids-only``: those grids and no FID).
+training images, draw ``n`` samples (seed 0; the pseudo-prior ``encoded`` decodes the test images' own
+latent rates instead, which isolates what re-drawing latent spike trains costs) and compute the FID
+(classifier features, the run's own feature network) of the samples against the test images. Prints a
+table and writes it as JSON (read by ``python -m bsd.report``); the first 64 samples of each prior go to
+``grids/`` beside it (``--grids-only``: those grids and no FID).
 
-Usage: python scripts/prior_screen.py RUN_DIR [RUN_DIR ...] [--priors gaussian gmm:10 gmm:50]
+Usage: python scripts/prior_screen.py RUN_DIR [RUN_DIR ...] [--priors gaussian gmm:10 gmm:50 encoded]
+       [--sampling bernoulli regular]
        [--n 10000] [--out results/cpu-2026-12-01-ae/screen/priors.json] [--grids-only]
 """
 
@@ -23,13 +25,17 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-from bsd.fid import load_feature_net, make_fid  # noqa: E402
+from bsd.fid import feed, load_feature_net, make_fid  # noqa: E402
 from bsd.generate import load_image_model  # noqa: E402
 from bsd.grids import image_grid, save_png  # noqa: E402
 
 
-def screen(run: Path, priors: list[str], n: int, grids: Path, with_fid: bool = True) -> list[dict]:
-    """FID of samples of ``run``'s best checkpoint under each prior (``gaussian`` or ``gmm:K``)."""
+def screen(run: Path, priors: list[str], n: int, grids: Path, with_fid: bool = True,
+           samplings: tuple[str, ...] = ("bernoulli",)) -> list[dict]:
+    """FID of decoded latents of ``run``'s best checkpoint under each prior and latent spike sampling.
+
+    A prior is ``gaussian``, ``gmm:K`` or ``encoded`` (no prior: the test images' own latent rates).
+    """
     cfg = OmegaConf.load(run / "config_resolved.yaml")
     metrics = json.loads((run / "metrics.json").read_text())
     model = load_image_model(run / "checkpoints" / "best.ckpt", cfg.data.name)
@@ -40,25 +46,34 @@ def screen(run: Path, priors: list[str], n: int, grids: Path, with_fid: bool = T
     test = dm.splits["test"][torch.arange(min(n, len(dm.splits["test"])))][0].float()
     fit = dm.splits["train"][torch.arange(min(len(dm.splits["train"]), model.hparams.n_fit))][0]
     fid = make_fid(net)
-    for i in range(0, len(test) if with_fid else 0, 1000):
-        fid.update(test[i:i + 1000], real=True)
+    if with_fid:
+        feed(fid, test, real=True)
     rows = []
-    for p in priors:
-        kind, _, k = p.partition(":")
-        t0 = time.time()
-        model.set_prior(kind, int(k or 10))
-        model.fit_latent(fit)
-        x = model.sample(len(test) if with_fid else 64, 0)
-        save_png(grids / f"{cfg.data.name}_{cfg.model.rule}_{p.replace(':', '')}.png", image_grid(x[:64], 16))
-        if not with_fid:
-            continue
-        fid.reset()
-        for i in range(0, len(x), 1000):
-            fid.update(x[i:i + 1000], real=False)
-        rows.append({"run": str(run), "rule": cfg.model.rule, "data": cfg.data.name, "prior": p,
-                     "fid_samples": float(fid.compute()), "n": len(x), "seconds": round(time.time() - t0, 1)})
-        print(f"{cfg.data.name:14s} {cfg.model.rule:7s} {p:10s} FID samples {rows[-1]['fid_samples']:8.1f} "
-              f"({rows[-1]['seconds']} s)", flush=True)
+    for sampling in samplings:
+        for p in priors:
+            kind, _, k = p.partition(":")
+            t0 = time.time()
+            m = len(test) if with_fid else 64
+            if kind == "encoded":  # the test images' own latent rates, re-drawn as spike trains: no prior
+                z = torch.cat([model.rule.latent(model.stack, test[i:i + 1000]) for i in range(0, m, 1000)])
+                g = torch.Generator().manual_seed(0)
+                x = torch.cat([model.rule.decode(model.stack, z[i:i + 1000], sampling, g).clamp(0, 1)
+                               for i in range(0, m, 1000)])
+            else:
+                model.set_prior(kind, int(k or 10))
+                model.fit_latent(fit)
+                x = model.sample(m, 0, sampling)
+            tag = p.replace(":", "") + ("" if sampling == "bernoulli" else f"_{sampling}")
+            save_png(grids / f"{cfg.data.name}_{cfg.model.rule}_{tag}.png", image_grid(x[:64], 16))
+            if not with_fid:
+                continue
+            fid.reset()
+            feed(fid, x, real=False)
+            rows.append({"run": str(run), "rule": cfg.model.rule, "data": cfg.data.name, "prior": p,
+                         "sampling": sampling, "fid_samples": float(fid.compute()), "n": len(x),
+                         "seconds": round(time.time() - t0, 1)})
+            print(f"{cfg.data.name:14s} {cfg.model.rule:7s} {p:10s} {sampling:9s} FID {rows[-1]['fid_samples']:8.1f} "
+                  f"({rows[-1]['seconds']} s)", flush=True)
     return rows
 
 
@@ -67,12 +82,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("runs", nargs="+", type=Path)
     ap.add_argument("--priors", nargs="+", default=["gaussian", "gmm:10", "gmm:50"])
+    ap.add_argument("--sampling", nargs="+", default=["bernoulli"], choices=["bernoulli", "regular"],
+                    help="how latent rates become the decoder's spike trains (model.latent_sampling)")
     ap.add_argument("--n", type=int, default=10000)
     ap.add_argument("--out", type=Path, default=Path("results/cpu-2026-12-01-ae/screen/priors.json"))
     ap.add_argument("--grids-only", action="store_true", help="write the sample grids, skip the FID and the JSON")
     a = ap.parse_args()
     torch.set_num_threads(1)
-    rows = [r for run in a.runs for r in screen(run, a.priors, a.n, a.out.parent / "grids", not a.grids_only)]
+    rows = [r for run in a.runs for r in screen(run, a.priors, a.n, a.out.parent / "grids", not a.grids_only,
+                                                tuple(a.sampling))]
     if a.grids_only:
         print(f"wrote grids to {a.out.parent / 'grids'}")
         return

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from bsd.fid import FeatureClassifier, InceptionFID, ensure_feature_net, load_feature_net, make_fid
+from bsd.fid import FeatureClassifier, InceptionFID, ensure_feature_net, feed, load_feature_net, make_fid
 
 
 @pytest.fixture
@@ -29,6 +29,20 @@ def test_fid_is_near_zero_for_the_same_images_and_grows_with_corruption(feature_
         scores.append(fid.compute().item())
     assert abs(scores[0]) < 1e-2
     assert scores[0] < scores[1] < scores[2] < scores[3]
+
+
+def test_feed_in_chunks_equals_one_update(feature_file):
+    path, _, dm = feature_file
+    net, _ = load_feature_net(path, "mnist")
+    x = dm.splits["test"][torch.arange(700)][0].float()
+    y = dm.splits["test"][torch.arange(700, 1400)][0].float()
+    whole, chunked = make_fid(net), make_fid(net)
+    whole.update(x, real=True)
+    whole.update(y, real=False)
+    feed(chunked, x, real=True, chunk=256)
+    feed(chunked, y, real=False, chunk=300)
+    assert chunked.real_features_num_samples == 700 and chunked.fake_features_num_samples == 700
+    assert torch.allclose(chunked.compute(), whole.compute(), rtol=1e-4, atol=1e-4)
 
 
 def test_feature_file_errors_are_clear(feature_file, tmp_path):

@@ -325,16 +325,21 @@ def test_prior_screens_show_each_priors_ratio_and_grid_links(tmp_path):
     screen = tmp_path / "results" / "day" / "screen"
     (screen / "grids").mkdir(parents=True)
     (screen / "grids" / "mnist_bsd_gmm10.png").write_bytes(b"png")
+    (screen / "grids" / "mnist_bp_ann_encoded_regular.png").write_bytes(b"png")
     rows = [{"data": "mnist", "rule": r, "prior": p, "fid_samples": f}
             for r, p, f in [("bsd", "gaussian", 450.0), ("bp_ann", "gaussian", 300.0), ("bsd", "gmm:10", 320.0),
-                            ("bp_ann", "gmm:10", 128.0)]]
+                            ("bp_ann", "gmm:10", 128.0)]]  # screens before --sampling: bernoulli
+    rows += [{"data": "mnist", "rule": r, "prior": "encoded", "sampling": "regular", "fid_samples": f}
+             for r, f in [("bsd", 200.0), ("bp_ann", 20.0)]]
     (screen / "priors.json").write_text(json.dumps({"command": "python scripts/prior_screen.py X", "rows": rows}))
     screens = find_prior_screens([tmp_path / "results"])
-    assert len(screens) == 1 and len(screens[0]["rows"]) == 4
+    assert len(screens) == 1 and len(screens[0]["rows"]) == 6
     table = prior_table(screens, tmp_path / "docs")
-    assert "| MNIST | gaussian | 450.0 | 300.0 | 1.50 | - | - |" in table
+    assert "| MNIST | gaussian | bernoulli | 450.0 | 300.0 | 1.50 | - | - |" in table
     link = "[png](../results/day/screen/grids/mnist_bsd_gmm10.png)"
-    assert f"| MNIST | gmm:10 | 320.0 | 128.0 | 2.50 | {link} | - |" in table
+    assert f"| MNIST | gmm:10 | bernoulli | 320.0 | 128.0 | 2.50 | {link} | - |" in table
+    link = "[png](../results/day/screen/grids/mnist_bp_ann_encoded_regular.png)"
+    assert f"| MNIST | encoded | regular | 200.0 | 20.0 | 10.00 | - | {link} |" in table
     assert "Command: `python scripts/prior_screen.py X`" in table
 
 

@@ -18,6 +18,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 from torchmetrics import MeanMetric, MeanSquaredError
 
+from .fid import feed
 from .grids import image_grid, save_png, stack_panels
 from .module import RuleModule, apply_theta_mode, lif_config, rule_config, sample_axis_only
 from .nets import autoencoder_stages, build_stack
@@ -210,8 +211,7 @@ class AutoencoderModule(RuleModule):
         n = min(self._fid_n, self._n_test) if self._fid_n > 0 else self._n_test
         samples = self.sample(n, self._fid_seed)
         for name, pair in self._fid.items():
-            for i in range(0, n, 1000):
-                pair["samples"].update(samples[i:i + 1000], real=False)
+            feed(pair["samples"], samples, real=False)
             self.log(f"test/{name}_recon", pair["recon"].compute().float())
             self.log(f"test/{name}_samples", pair["samples"].compute().float())
         self.log("test/fid_n_samples", float(n))

@@ -142,6 +142,12 @@ def make_fid(net: nn.Module):
     return FrechetInceptionDistance(feature=net, normalize=True, reset_real_features=False)
 
 
+def feed(metric: Any, images: torch.Tensor, real: bool, chunk: int = 1000) -> None:
+    """Update an FID ``metric`` with ``images`` in chunks of ``chunk`` (bounds the feature network's memory)."""
+    for i in range(0, len(images), chunk):
+        metric.update(images[i:i + chunk], real=real)
+
+
 class InceptionFID(nn.Module):
     """Standard Inception FID from locally stored weights (torch-fidelity's FID Inception v3 file)."""
 

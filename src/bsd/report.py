@@ -449,19 +449,21 @@ def find_prior_screens(roots: Iterable[str | Path]) -> list[dict]:
 
 def prior_table(screens: list[dict], link_base: Path = Path("docs")) -> str:
     """Sample FID of trained autoencoders under each latent prior, with the bsd / bp_ann ratio per prior."""
-    lines = ["| data | prior | bsd FID samples | bp_ann FID samples | bsd / bp_ann | bsd grid | bp_ann grid |",
-             "|---|---|---|---|---|---|---|"]
+    lines = ["| data | prior | latent spikes | bsd FID samples | bp_ann FID samples | bsd / bp_ann | bsd grid | "
+             "bp_ann grid |", "|---|---|---|---|---|---|---|---|"]
     cmds = []
     for sc in screens:
-        fid = {(r["data"], r["prior"], r["rule"]): r["fid_samples"] for r in sc["rows"]}
-        keys = list(dict.fromkeys((r["data"], r["prior"]) for r in sc["rows"]))
-        for data, prior in keys:
-            b, a = fid.get((data, prior, "bsd")), fid.get((data, prior, "bp_ann"))
+        rows = [{"sampling": "bernoulli", **r} for r in sc["rows"]]
+        fid = {(r["data"], r["prior"], r["sampling"], r["rule"]): r["fid_samples"] for r in rows}
+        keys = list(dict.fromkeys((r["data"], r["prior"], r["sampling"]) for r in rows))
+        for data, prior, sampling in keys:
+            b, a = fid.get((data, prior, sampling, "bsd")), fid.get((data, prior, sampling, "bp_ann"))
+            tag = prior.replace(":", "") + ("" if sampling == "bernoulli" else f"_{sampling}")
             cells = []
             for rule in ("bsd", "bp_ann"):
-                g = Path(sc["file"]).parent / "grids" / f"{data}_{rule}_{prior.replace(':', '')}.png"
+                g = Path(sc["file"]).parent / "grids" / f"{data}_{rule}_{tag}.png"
                 cells.append(f"[png]({os.path.relpath(g, link_base)})" if g.is_file() else "-")
-            lines.append(f"| {DATASET_NAMES.get(data, data)} | {prior} | {f'{b:.1f}' if b else '-'} | "
+            lines.append(f"| {DATASET_NAMES.get(data, data)} | {prior} | {sampling} | {f'{b:.1f}' if b else '-'} | "
                          f"{f'{a:.1f}' if a else '-'} | {f'{b / a:.2f}' if a and b else '-'} | {cells[0]} | "
                          f"{cells[1]} |")
         if sc.get("command"):
@@ -648,7 +650,10 @@ def render(runs: list[dict], sources: list[str], unfinished: list[dict] | None =
                   "(`model.latent_prior`) refitted on the same 10,000 training images: `gaussian` (the default, "
                   "spec section 5) and `gmm:K`, a mixture of K full-covariance Gaussians fitted by EM. FID "
                   "(classifier features) of 10,000 samples (seed 0) against the test images; with `gaussian` it "
-                  "reproduces the table above.", "", prior_table(prior_screens, link_base)]
+                  "reproduces the table above. `encoded` is no prior: the test images' own latent rates, decoded "
+                  "(what the decoder gives back when the prior is perfect). Latent spikes: how the decoder's "
+                  "spike trains are drawn from latent rates (`model.latent_sampling`; `bp_ann` has none).", "",
+                  prior_table(prior_screens, link_base)]
     if any(m.get("variant") for m in runs):
         parts += ["", "## Ablations", "", "Each row is a variant of the default configuration, labelled with "
                   "`variant=NAME` on its command line.", "", variant_table(runs)]

@@ -61,7 +61,7 @@ def test_c2_local_streams_keep_one_layers_graph_per_output_and_pass_on_plain_spi
     uniq, inv = torch.unique(y, return_inverse=True)
     counts = torch.bincount(inv)
     s0 = rule.encode(stack, x)
-    fwd, above, _, own_above = rule.streams(stack, s0, None, counts, code, uniq)
+    fwd, above, _, own_above = rule.streams_from_labels(stack, s0, code, uniq, counts)
     with torch.no_grad():
         ref = forward_net(stack, s0)
         ref_above, _, none = rule.backward_stream(stack, code, uniq, counts)

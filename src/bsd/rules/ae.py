@@ -125,7 +125,7 @@ class AEBSD(AEMixin, BSD):
         if cfg.push_margin == "code":
             margin = image_margins(x.reshape(x.shape[0], *stack.in_shape), cfg.freq_cutoff,
                                    centred=cfg.reco_center != "none")
-        fwd, above, a_stats, own_above = self.streams(stack, s0, s0)
+        fwd, above, a_stats, own_above = self.streams_from_top(stack, s0, s0)
         losses, logs = self.hidden_losses(stack, fwd, above, a_stats, None, None, None, margin=margin,
                                           own_above=own_above)
         out = stack.concept.basal(fwd.inputs[-1].mean(0))

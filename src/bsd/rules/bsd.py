@@ -72,20 +72,31 @@ class BSD(Rule):
         above[0] = s
         return above, stats, own
 
-    def streams(self, stack: Stack, s0: torch.Tensor, top: torch.Tensor | None, counts: torch.Tensor | None = None,
-                code: LabelCode | None = None, labels: torch.Tensor | None = None):
-        """Both streams for one step: ``(forward trace, inputs_above, apical_stats, own_above)``.
+    def streams_from_labels(self, stack: Stack, s0: torch.Tensor, code: LabelCode, labels: torch.Tensor,
+                            counts: torch.Tensor):
+        """Both streams for one classifier step, the backward one driven by the codes of ``labels``.
 
-        The backward stream starts from ``top`` or, when it is None, from the codes of ``labels``.
+        Returns ``(forward trace, inputs_above, apical_stats, own_above)`` (see :meth:`_streams`).
+        """
+        return self._streams(stack, s0, lambda local: self.backward_stream(stack, code, labels, counts, local))
+
+    def streams_from_top(self, stack: Stack, s0: torch.Tensor, top: torch.Tensor,
+                         counts: torch.Tensor | None = None):
+        """Both streams for one step whose backward stream starts from the spikes ``top`` (the autoencoder's image).
+
+        Returns ``(forward trace, inputs_above, apical_stats, own_above)`` (see :meth:`_streams`).
+        """
+        return self._streams(stack, s0, lambda local: self.stream_down(stack, top, counts, local))
+
+    def _streams(self, stack: Stack, s0: torch.Tensor, down):
+        """Forward net on ``s0`` and the backward stream ``down(local)``.
+
         With ``model.reco.on=spikes`` each hidden layer keeps its own graph (inputs detached; the
         forward trace's ``own`` and ``own_above``), otherwise nothing keeps a graph.
         """
         local = self.cfg.reco_on == "spikes"
         with torch.set_grad_enabled(local and torch.is_grad_enabled()):
-            fwd = forward_net(stack, s0, local=local)
-            if top is None:
-                return (fwd, *self.backward_stream(stack, code, labels, counts, local))
-            return (fwd, *self.stream_down(stack, top, counts, local))
+            return (forward_net(stack, s0, local=local), *down(local))
 
     def _reduce(self, s: torch.Tensor, store: SpikeMeanStore | None = None) -> torch.Tensor:
         """Time-reduced presynaptic input: mean over T, or all steps folded (per_step).
@@ -113,7 +124,7 @@ class BSD(Rule):
 
             def margin(v, band):
                 return m
-        fwd, above, a_stats, own_above = self.streams(stack, s0, None, counts, code, uniq)
+        fwd, above, a_stats, own_above = self.streams_from_labels(stack, s0, code, uniq, counts)
         with SpikeMeanStore(self.T) as store:
             losses, logs = self.hidden_losses(stack, fwd, above, a_stats, counts, inv, y, store, margin, own_above)
             logits = code.logits(stack.concept.basal(_time_mean(fwd.inputs[-1], store)))
