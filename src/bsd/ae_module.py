@@ -23,7 +23,7 @@ from .grids import image_grid, save_png, stack_panels
 from .module import RuleModule, apply_theta_mode, lif_config, rule_config, sample_axis_only
 from .nets import autoencoder_stages, build_stack
 from .priors import LATENT_PRIORS, cholesky_reg, fit_prior, sample_mixture
-from .rules.ae import AE_RULES, LATENT_SAMPLING, latent_index
+from .rules.ae import AE_RULES, LATENT_SAMPLING, attach_readouts, latent_index
 
 
 def build_ae_from_config(model_cfg: Any, in_shape: tuple[int, int, int]):
@@ -38,7 +38,12 @@ def build_ae_from_config(model_cfg: Any, in_shape: tuple[int, int, int]):
     stages = autoencoder_stages(in_shape, list(model_cfg.channels), int(model_cfg.latent))
     stack = apply_theta_mode(build_stack(in_shape, stages, in_shape[0], lif_config(model_cfg), norm=model_cfg.norm,
                                          out_kind="up"), model_cfg)
-    return stack, AE_RULES[model_cfg.rule](sample_axis_only(rule_config(model_cfg), "ae"))
+    rule = AE_RULES[model_cfg.rule](sample_axis_only(rule_config(model_cfg), "ae"))
+    if rule.cfg.image_readout > 0:
+        if model_cfg.rule != "bsd":
+            raise ValueError(f"model.image_readout is a local loss of bsd; set it to 0 for model.rule={model_cfg.rule}")
+        attach_readouts(stack)
+    return stack, rule
 
 
 class AutoencoderModule(RuleModule):

@@ -39,6 +39,28 @@ def test_bsd_losses_are_local_and_cover_every_layer():
     assert {"loss/recon", "loss/recall", "reco/pull_1"} <= set(logs)
 
 
+def test_image_readouts_are_owned_by_the_decoder_layers_and_their_losses_stay_local():
+    m = ae("bsd", "model.image_readout=0.5")
+    assert [i for i, layer in enumerate(m.stack.layers) if hasattr(layer, "readout")] == [4, 5]
+    assert m.stack.layers[5].readout.weight.shape == (1, 4, 1, 1)
+    x = torch.rand(6, 1, 28, 28)
+    losses, logs = m.rule.layer_losses(m.stack, None, x, None)
+    assert {"loss/readout_4", "loss/readout_5"} <= set(logs)
+    assert_losses_are_local(m.stack, losses)
+    # the readout loss reaches the readout and the layer's own W, nothing else
+    layer = m.stack.layers[5]
+    grads = torch.autograd.grad(losses[5], [layer.readout.weight, next(layer.basal.parameters())],
+                                retain_graph=True)
+    assert all(g.abs().sum() > 0 for g in grads)
+    b = ae("bsd")
+    base = b.rule.layer_losses(b.stack, None, x, None)[0]
+    assert losses[5].item() == pytest.approx(base[5].item() + 0.5 * logs["loss/readout_5"].item(), rel=1e-5)
+    with pytest.raises(ValueError, match="image_readout is a local loss of bsd"):
+        ae("bp_snn", "model.image_readout=0.5")
+    with pytest.raises(ValueError, match="image_readout must be >= 0"):
+        ae("bsd", "model.image_readout=-1")
+
+
 def test_bsd_passes_only_binary_spikes_between_layers():
     m = ae()
     x = torch.rand(6, 1, 28, 28)

@@ -30,6 +30,22 @@ def latent_index(stack: Stack) -> int:
     return flat[0]
 
 
+def readout_layers(stack: Stack) -> list[int]:
+    """Indices of the image-shaped decoder layers (above the latent, below the top)."""
+    k = latent_index(stack)
+    return [i for i in range(k + 1, stack.depth) if len(stack.layers[i].shape) == 3]
+
+
+def attach_readouts(stack: Stack) -> Stack:
+    """Give each image-shaped decoder layer its own readout: a 1x1 conv from its channels to the image's.
+
+    Used by ``model.image_readout > 0``; the layer owns the readout, so its loss stays local (C2).
+    """
+    for i in readout_layers(stack):
+        stack.layers[i].readout = torch.nn.Conv2d(stack.layers[i].shape[0], stack.in_shape[0], 1)
+    return stack
+
+
 def run_layers(stack: Stack, s: torch.Tensor, first: int, last: int, act: Activation) -> torch.Tensor:
     """Spikes (or activations) of layer ``last`` given the input ``s [T, B, ...]`` of layer ``first``."""
     for layer in stack.layers[first:last + 1]:
@@ -133,7 +149,27 @@ class AEBSD(AEMixin, BSD):
         recall = F.mse_loss(stack.stimulus.apical(above[0].mean(0)), x.reshape(out.shape))
         losses[0], losses[n] = cfg.w_recall * recall, cfg.w_concept * mse
         logs["loss/recon"], logs["loss/recall"] = mse.detach(), recall.detach()
+        if cfg.image_readout > 0:
+            self.add_readout_losses(stack, fwd, x, losses, logs)
         return losses, logs
+
+    def add_readout_losses(self, stack: Stack, fwd, x: torch.Tensor, losses: dict, logs: dict) -> None:
+        """Add ``model.image_readout`` x each decoder layer's readout MSE to that layer's loss.
+
+        The layer's 1x1 readout of its own basal voltage predicts the image pooled to its resolution;
+        the graph starts at the layer's own W (its input spikes carry none).
+        """
+        img = x.reshape(x.shape[0], *stack.in_shape)
+        for i in readout_layers(stack):
+            layer = stack.layers[i]
+            if not hasattr(layer, "readout"):
+                raise ValueError("model.image_readout > 0 needs the stack built with attach_readouts")
+            v = layer.basal_reduced(self._reduce(fwd.inputs[i - 1]).detach(), fwd.stats[i - 1])
+            target = F.adaptive_avg_pool2d(img, v.shape[-2:])
+            r = F.mse_loss(layer.readout(v), target.expand(v.shape[0] // img.shape[0], *target.shape)
+                           .reshape(-1, *target.shape[1:]))
+            losses[i] = losses[i] + self.cfg.image_readout * r
+            logs[f"loss/readout_{i}"] = r.detach()
 
 
 class AEBPSNN(AEMixin, Rule):

@@ -54,6 +54,9 @@ class RuleConfig:
     freq_cutoff: float | None = None
     lam_low: float = 0.3
     lam_high: float = 0.9
+    #: autoencoder only (our extension): weight of each image-shaped decoder layer's local readout loss, the
+    #: MSE between a 1x1 map of the layer's own basal voltage and the image pooled to its resolution (0 = off)
+    image_readout: float = 0.0
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -61,6 +64,8 @@ class RuleConfig:
             raise ValueError(f"model.T must be >= 1, got {self.T}")
         if self.reco_on not in RECO_ON:
             raise ValueError(f"model.reco.on must be one of {RECO_ON}, got {self.reco_on!r}")
+        if self.image_readout < 0:
+            raise ValueError(f"model.image_readout must be >= 0, got {self.image_readout}")
         if self.decorrelation < 0:
             raise ValueError(f"model.decorrelation must be >= 0, got {self.decorrelation}")
         if self.lam < 0:
