@@ -55,10 +55,7 @@ def screen(run: Path, priors: list[str], n: int, grids: Path, with_fid: bool = T
             t0 = time.time()
             m = len(test) if with_fid else 64
             if kind == "encoded":  # the test images' own latent rates, re-drawn as spike trains: no prior
-                z = torch.cat([model.rule.latent(model.stack, test[i:i + 1000]) for i in range(0, m, 1000)])
-                g = torch.Generator().manual_seed(0)
-                x = torch.cat([model.rule.decode(model.stack, z[i:i + 1000], sampling, g).clamp(0, 1)
-                               for i in range(0, m, 1000)])
+                x = model.decode_latents(model.latents(test[:m]), 0, sampling)
             else:
                 model.set_prior(kind, int(k or 10))
                 model.fit_latent(fit)

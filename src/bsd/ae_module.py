@@ -94,17 +94,35 @@ class AutoencoderModule(RuleModule):
         self.latent_fitted.fill_(False)
 
     @torch.no_grad()
-    def fit_latent(self, images: torch.Tensor, batch_size: int = 1000) -> None:
-        """Fit the latent prior (``model.latent_prior``) to the latent codes of ``images``."""
+    def latents(self, images: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
+        """Latent codes ``[N, D]`` of ``images`` (firing rates; ReLU outputs for ``bp_ann``), in eval mode."""
         was = self.training
         self.eval()
         z = torch.cat([self.rule.latent(self.stack, images[i:i + batch_size].to(self.device).float())
                        for i in range(0, len(images), batch_size)])
+        self.train(was)
+        return z
+
+    @torch.no_grad()
+    def decode_latents(self, z: torch.Tensor, seed: int = 0, sampling: str | None = None,
+                       batch_size: int = 1000) -> torch.Tensor:
+        """Images ``[N, C, H, W]`` in [0, 1] decoded from latent codes ``z`` (spike trains drawn with ``seed``)."""
+        was = self.training
+        self.eval()
+        g = torch.Generator(device=self.device).manual_seed(seed)
+        out = [self.rule.decode(self.stack, z[i:i + batch_size].to(self.device), sampling or self.cfg.latent_sampling,
+                                g).clamp(0, 1) for i in range(0, len(z), batch_size)]
+        self.train(was)
+        return torch.cat(out)
+
+    @torch.no_grad()
+    def fit_latent(self, images: torch.Tensor, batch_size: int = 1000) -> None:
+        """Fit the latent prior (``model.latent_prior``) to the latent codes of ``images``."""
+        z = self.latents(images, batch_size)
         w, mu, chol = fit_prior(z.cpu(), self.prior, len(self.prior_weights), seed=0)
         for buf, val in ((self.prior_weights, w), (self.prior_means, mu), (self.prior_chols, chol)):
             buf.copy_(val.to(buf))
         self.latent_fitted.fill_(True)
-        self.train(was)
 
     @torch.no_grad()
     def sample(self, n: int, seed: int = 0, sampling: str | None = None) -> torch.Tensor:

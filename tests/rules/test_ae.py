@@ -105,6 +105,19 @@ def test_bp_rules_train_every_forward_weight_end_to_end(rule):
     assert all(p.grad is None for layer in m.stack.layers[:-1] for p in layer.apical.parameters())
 
 
+def test_latents_and_their_decoding_run_in_eval_mode_in_batches_and_match_one_pass():
+    m = ae()
+    m.train()
+    x = torch.rand(7, 1, 28, 28)
+    z = m.latents(x, batch_size=3)
+    assert m.training and z.shape == (7, 6) and ((z >= 0) & (z <= 1)).all()
+    assert torch.equal(z, m.latents(x))
+    img = m.decode_latents(z, seed=1, sampling="regular", batch_size=2)
+    assert m.training and img.shape == (7, 1, 28, 28) and ((img >= 0) & (img <= 1)).all()
+    m.eval()
+    assert torch.allclose(img, m.rule.decode(m.stack, z, "regular").clamp(0, 1))  # regular trains: no draws
+
+
 def test_regular_spike_trains_carry_the_rate_exactly_and_bernoulli_on_average():
     r = torch.tensor([[0.0, 0.25, 0.5, 1.0, 0.6]])
     s = rates_to_spikes(r, 8, "regular")
