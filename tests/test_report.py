@@ -237,12 +237,12 @@ def test_time_to_target_rows(tmp_path):
 def test_autoencoder_rows_of_an_earlier_default_are_pinned(tmp_path):
     from bsd.report import commands
 
-    def ae_run(rule, latent, lr, reco):
+    def ae_run(rule, latent, lr, reco, **extra):
         d = tmp_path / "mnist_ae" / rule / f"z{latent}"
         d.mkdir(parents=True)
         cfg = {"experiment_name": "mnist_ae", "seed": 0,
                "model": {"arch": "ae", "rule": rule, "channels": [16, 32], "latent": latent, "T": 8,
-                         "optimizer": {"lr": lr}, "reco": reco}}
+                         "optimizer": {"lr": lr}, "reco": reco, **extra}}
         (d / "config_resolved.yaml").write_text(yaml.safe_dump(cfg))
         m = {"experiment": "mnist_ae", "rule": rule, "seed": 0, "epochs": 3, "device": "cpu",
              "test": {"test/mse": 0.03, "test/fid_samples": 500.0},
@@ -252,8 +252,10 @@ def test_autoencoder_rows_of_an_earlier_default_are_pinned(tmp_path):
     ae_run("bsd", 32, 0.01, {"frequency": {"lam_high": 0.1}})  # from before model.reco.margin existed
     ae_run("bsd", 128, 0.003, {"margin": "code", "frequency": {"lam_high": 0.5}})
     ae_run("bp_ann", 128, 0.003, {})
+    ae_run("bsd", 64, 0.003, {"margin": "code", "frequency": {"lam_high": 1.0}}, decoder_match=10.0)
     runs = find_runs([tmp_path])
-    assert {m["_arch"] for m in runs} == {"ae c16-32 z32 T8", "ae c16-32 z128 T8", "ae c16-32 z128 T1"}
+    assert {m["_arch"] for m in runs} == {"ae c16-32 z32 T8", "ae c16-32 z128 T8", "ae c16-32 z128 T1",
+                                          "ae c16-32 z64 T8 match10"}
     lines = commands(runs).splitlines()
     old = next(x for x in lines if x.startswith("- mnist_ae / bsd (ae c16-32 z32 T8)"))
     assert old.endswith("model.optimizer.lr=0.01 'model.channels=[16,32]' model.latent=32 model.reco.margin=zero "

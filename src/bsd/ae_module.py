@@ -39,6 +39,8 @@ def build_ae_from_config(model_cfg: Any, in_shape: tuple[int, int, int]):
     stack = apply_theta_mode(build_stack(in_shape, stages, in_shape[0], lif_config(model_cfg), norm=model_cfg.norm,
                                          out_kind="up"), model_cfg)
     rule = AE_RULES[model_cfg.rule](sample_axis_only(rule_config(model_cfg), "ae"))
+    if rule.cfg.decoder_match > 0 and model_cfg.rule != "bsd":
+        raise ValueError(f"model.decoder_match is a local loss of bsd; set it to 0 for model.rule={model_cfg.rule}")
     if rule.cfg.image_readout > 0:
         if model_cfg.rule != "bsd":
             raise ValueError(f"model.image_readout is a local loss of bsd; set it to 0 for model.rule={model_cfg.rule}")

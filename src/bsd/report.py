@@ -40,7 +40,10 @@ def arch_label(cfg: dict) -> str:
         return label + (" change" if d.get("predict") == "change" else "")
     if m.get("arch") == "ae":
         t = 1 if m.get("rule") == "bp_ann" else m.get("T")
-        return f"ae c{'-'.join(map(str, m.get('channels', [])))} z{m.get('latent')} T{t}"
+        label = f"ae c{'-'.join(map(str, m.get('channels', [])))} z{m.get('latent')} T{t}"
+        if m.get("rule") == "bsd" and (w := float(m.get("decoder_match") or 0.0)) > 0:  # 2026-12-01
+            label += f" match{w:g}"
+        return label
     if m.get("arch") == "cnn":
         return f"cnn c{'-'.join(map(str, m.get('channels', [])))} fc{'-'.join(map(str, m.get('fc', [])))}"
     w = list(m.get("widths", []))

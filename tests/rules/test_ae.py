@@ -1,5 +1,7 @@
 """Autoencoder rules: locality (C2), binary spikes (C4), frequency-aware ReCo, latent sampling and decoding."""
 
+import dataclasses
+
 import pytest
 import torch
 
@@ -59,6 +61,31 @@ def test_image_readouts_are_owned_by_the_decoder_layers_and_their_losses_stay_lo
         ae("bp_snn", "model.image_readout=0.5")
     with pytest.raises(ValueError, match="image_readout must be >= 0"):
         ae("bsd", "model.image_readout=-1")
+
+
+def test_decoder_match_pulls_only_the_decoder_layers_own_basal_side():
+    x = torch.rand(6, 1, 28, 28)
+    m = ae("bsd", "model.decoder_match=2")
+    losses, logs = m.rule.layer_losses(m.stack, None, x, None)
+    assert {k for k in logs if k.startswith("loss/match_")} == {"loss/match_4", "loss/match_5"}
+    assert_losses_are_local(m.stack, losses)
+    # the same stack without the match: only layers 4 and 5 change, each by its weighted match MSE
+    m.rule.cfg = dataclasses.replace(m.rule.cfg, decoder_match=0.0)
+    base = m.rule.layer_losses(m.stack, None, x, None)[0]
+    for i in (0, 1, 2, 3, 6):
+        assert losses[i].item() == pytest.approx(base[i].item(), rel=1e-6)
+    assert logs["loss/match_5"] > 0
+    assert losses[5].item() == pytest.approx(base[5].item() + 2 * logs["loss/match_5"].item(), rel=1e-5)
+    # the apical side is a detached target: the match term's gradient reaches W_5, never Theta_5
+    layer = m.stack.layers[5]
+    g_w, g_theta = torch.autograd.grad(losses[5] - base[5], [next(layer.basal.parameters()),
+                                                             next(layer.apical.parameters())])
+    assert g_w.abs().sum() > 0
+    assert torch.allclose(g_theta, torch.zeros_like(g_theta), atol=1e-7)
+    with pytest.raises(ValueError, match="decoder_match is a local loss of bsd"):
+        ae("bp_ann", "model.decoder_match=1")
+    with pytest.raises(ValueError, match="decoder_match must be >= 0"):
+        ae("bsd", "model.decoder_match=-0.5")
 
 
 def test_bsd_passes_only_binary_spikes_between_layers():

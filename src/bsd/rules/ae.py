@@ -142,29 +142,49 @@ class AEBSD(AEMixin, BSD):
             margin = image_margins(x.reshape(x.shape[0], *stack.in_shape), cfg.freq_cutoff,
                                    centred=cfg.reco_center != "none")
         fwd, above, a_stats, own_above = self.streams_from_top(stack, s0, s0)
+        pairs: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
         losses, logs = self.hidden_losses(stack, fwd, above, a_stats, None, None, None, margin=margin,
-                                          own_above=own_above)
+                                          own_above=own_above, keep=pairs)
         out = stack.concept.basal(fwd.inputs[-1].mean(0))
         mse = F.mse_loss(out, x.reshape(out.shape))
         recall = F.mse_loss(stack.stimulus.apical(above[0].mean(0)), x.reshape(out.shape))
         losses[0], losses[n] = cfg.w_recall * recall, cfg.w_concept * mse
         logs["loss/recon"], logs["loss/recall"] = mse.detach(), recall.detach()
         if cfg.image_readout > 0:
-            self.add_readout_losses(stack, fwd, x, losses, logs)
+            self.add_readout_losses(stack, fwd, x, losses, logs, pairs)
+        if cfg.decoder_match > 0:
+            self.add_match_losses(stack, pairs, losses, logs)
         return losses, logs
 
-    def add_readout_losses(self, stack: Stack, fwd, x: torch.Tensor, losses: dict, logs: dict) -> None:
+    def add_match_losses(self, stack: Stack, pairs: dict, losses: dict, logs: dict) -> None:
+        """Add ``model.decoder_match`` x each decoder layer's match MSE to that layer's loss.
+
+        The MSE between what the layer's ReCo compares (``pairs[i]``: its time-reduced, normalised
+        basal and apical voltages, or rates with ``model.reco.on=spikes``), the apical side detached:
+        the forward decoder follows the backward net's image-driven voltages in size as well as in
+        direction (ReCo's cosines see only the direction). Layers above the latent, below the top.
+        """
+        for i in range(latent_index(stack) + 1, stack.depth):
+            v, v_hat = pairs[i]
+            r = F.mse_loss(v, v_hat.detach())
+            losses[i] = losses[i] + self.cfg.decoder_match * r
+            logs[f"loss/match_{i}"] = r.detach()
+
+    def add_readout_losses(self, stack: Stack, fwd, x: torch.Tensor, losses: dict, logs: dict,
+                           pairs: dict | None = None) -> None:
         """Add ``model.image_readout`` x each decoder layer's readout MSE to that layer's loss.
 
         The layer's 1x1 readout of its own basal voltage predicts the image pooled to its resolution;
-        the graph starts at the layer's own W (its input spikes carry none).
+        the graph starts at the layer's own W (its input spikes carry none). Where ReCo compared the
+        unpooled voltages, ``pairs`` (from :meth:`hidden_losses`) already holds them.
         """
+        reuse = pairs is not None and self.cfg.reco_on == "voltage" and self.cfg.reco_pool is None
         img = x.reshape(x.shape[0], *stack.in_shape)
         for i in readout_layers(stack):
             layer = stack.layers[i]
             if not hasattr(layer, "readout"):
                 raise ValueError("model.image_readout > 0 needs the stack built with attach_readouts")
-            v = layer.basal_reduced(self._reduce(fwd.inputs[i - 1]).detach(), fwd.stats[i - 1])
+            v = pairs[i][0] if reuse else layer.basal_reduced(self._reduce(fwd.inputs[i - 1]), fwd.stats[i - 1])
             target = F.adaptive_avg_pool2d(img, v.shape[-2:])
             r = F.mse_loss(layer.readout(v), target.expand(v.shape[0] // img.shape[0], *target.shape)
                            .reshape(-1, *target.shape[1:]))

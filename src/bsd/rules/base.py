@@ -57,6 +57,9 @@ class RuleConfig:
     #: autoencoder only (our extension): weight of each image-shaped decoder layer's local readout loss, the
     #: MSE between a 1x1 map of the layer's own basal voltage and the image pooled to its resolution (0 = off)
     image_readout: float = 0.0
+    #: autoencoder only (our extension): weight of each decoder layer's match loss, the MSE between its basal
+    #: and its (detached) apical voltage, as ReCo sees them (0 = off, the paper's)
+    decoder_match: float = 0.0
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -66,6 +69,8 @@ class RuleConfig:
             raise ValueError(f"model.reco.on must be one of {RECO_ON}, got {self.reco_on!r}")
         if self.image_readout < 0:
             raise ValueError(f"model.image_readout must be >= 0, got {self.image_readout}")
+        if self.decoder_match < 0:
+            raise ValueError(f"model.decoder_match must be >= 0, got {self.decoder_match}")
         if self.decorrelation < 0:
             raise ValueError(f"model.decorrelation must be >= 0, got {self.decorrelation}")
         if self.lam < 0:

@@ -136,8 +136,8 @@ class BSD(Rule):
 
     def hidden_losses(self, stack: Stack, fwd, above: list, a_stats: list, counts: torch.Tensor | None,
                       inv: torch.Tensor | None, labels: torch.Tensor | None, store: SpikeMeanStore | None = None,
-                      margin: MarginFn | None = None, own_above: list | None = None
-                      ) -> tuple[dict[int, torch.Tensor], dict[str, torch.Tensor]]:
+                      margin: MarginFn | None = None, own_above: list | None = None,
+                      keep: dict | None = None) -> tuple[dict[int, torch.Tensor], dict[str, torch.Tensor]]:
         """Weighted ReCo loss of every hidden layer 1..L-1 and its diagnostics.
 
         The backward stream ran once per distinct target (``inv`` maps samples to its rows,
@@ -147,7 +147,8 @@ class BSD(Rule):
         told which inputs are spikes: the outputs of hidden layers in either stream. ``margin``
         (optional) gives each layer's push margins (``model.reco.margin=code``). With
         ``model.reco.on=spikes`` the streams must have run with ``local`` (:meth:`streams`): ReCo
-        compares ``fwd.own`` with ``own_above``.
+        compares ``fwd.own`` with ``own_above``. ``keep`` (optional dict) receives each layer's
+        ``(v, v_hat)`` as ReCo sees them before centring (time-reduced, normalised, pooled).
         """
         cfg, n = self.cfg, stack.depth
         steps = self.T if cfg.reduce_T == "per_step" else 1
@@ -172,6 +173,8 @@ class BSD(Rule):
                 if k != tuple(v.shape[-2:]):  # a map no larger than k x k is compared as it is
                     v, v_hat = F.adaptive_avg_pool2d(v, k), F.adaptive_avg_pool2d(v_hat, k)
             raw = (v, v_hat)
+            if keep is not None:
+                keep[i] = raw
             centred = (center_batch(v, steps), center_batch(v_hat, steps, counts)) if center != "none" else raw
             vs[i] = centred[0] if center == "batch" else v
             pairs_for[i] = (centred if center == "batch" else raw, centred)  # (pull pair, push pair)
