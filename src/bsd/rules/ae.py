@@ -184,7 +184,10 @@ class AEBSD(AEMixin, BSD):
             layer = stack.layers[i]
             if not hasattr(layer, "readout"):
                 raise ValueError("model.image_readout > 0 needs the stack built with attach_readouts")
-            v = pairs[i][0] if reuse else layer.basal_reduced(self._reduce(fwd.inputs[i - 1]), fwd.stats[i - 1])
+            if reuse:
+                v = pairs[i][0]
+            else:
+                v = layer.basal_reduced(self._reduce(fwd.inputs[i - 1]).detach(), fwd.stats[i - 1])
             target = F.adaptive_avg_pool2d(img, v.shape[-2:])
             r = F.mse_loss(layer.readout(v), target.expand(v.shape[0] // img.shape[0], *target.shape)
                            .reshape(-1, *target.shape[1:]))
