@@ -6,7 +6,8 @@ are computed for ``--n-fit`` training images; a fresh copy of the autoencoder's 
 above ``k`` (the same maps, re-initialised, ReLU between them, analog) is then trained by
 back-propagation on the reconstruction MSE, and scored on ``--n-test`` test images. The step from
 one layer's probe to the next measures how much the locally trained stage between them loses against
-the same stage trained end to end. The last row is the run's own reconstruction.
+the same stage trained end to end. The last row is the run's own reconstruction; for ``bsd`` runs the
+script also compares the two streams' decoder spikes on 1,000 test images (:func:`stream_report`).
 
 Usage: ``python scripts/ae_decoder_probe.py RUN_DIR [RUN_DIR ...] [--epochs 5] [--out FILE.json]``
 """
@@ -27,7 +28,8 @@ from omegaconf import OmegaConf
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from bsd.data import ImageDataModule  # noqa: E402
 from bsd.generate import load_image_model  # noqa: E402
-from bsd.rules.ae import latent_index, run_layers  # noqa: E402
+from bsd.rules.ae import latent_index  # noqa: E402
+from bsd.rules.bsd import spike_agreement  # noqa: E402
 
 
 def decoder_above(stack, k: int) -> torch.nn.Module:
@@ -42,12 +44,29 @@ def decoder_above(stack, k: int) -> torch.nn.Module:
     return torch.nn.Sequential(*mods[:-1])
 
 
-@torch.no_grad()
 def rates(model, x: torch.Tensor, k: int, batch: int = 500) -> torch.Tensor:
     """Layer ``k``'s time-mean forward output for images ``x``."""
+    return model.layer_rates(x, k, batch)
+
+
+@torch.no_grad()
+def stream_report(model, x: torch.Tensor) -> list[dict]:
+    """``bsd`` only: how the two streams' decoder spikes compare, and the top map fed the backward spikes.
+
+    For each layer above the latent: both streams' firing rates and the fraction of (step, sample, unit)
+    entries where their spikes agree; then the test MSE of the trained top map applied to the backward
+    stream's spikes of the last decoder layer (the ones its forward input is distilled towards).
+    """
     st, rule = model.stack, model.rule
-    return torch.cat([run_layers(st, rule.encode(st, x[i:i + batch]), 1, k, rule.activation).mean(0)
-                      for i in range(0, len(x), batch)])
+    s0 = rule.encode(st, x)
+    fwd, above, _, _ = rule.streams_from_top(st, s0, s0)
+    rows = []
+    for i in range(latent_index(st) + 1, st.depth):
+        r_f, r_b, agree = spike_agreement(fwd.inputs[i], above[i - 1], None)
+        rows.append({"layer": i, "rate_fwd": r_f.item(), "rate_bwd": r_b.item(), "agree": agree.item()})
+    out = st.concept.basal(above[st.depth - 2].mean(0))
+    rows.append({"top_from_backward_mse": F.mse_loss(out, x.reshape(out.shape)).item()})
+    return rows
 
 
 def probe(model, k: int, x_fit: torch.Tensor, x_test: torch.Tensor, epochs: int, seed: int = 0) -> float:
@@ -103,6 +122,10 @@ def main(argv: list[str] | None = None) -> None:
         rows.append({"run": str(run), "rule": cfg.model.rule, "layer": model.stack.depth, "probe": "own",
                      "test_mse": own})
         print(f"{run} {cfg.model.rule}: its own reconstruction, test MSE {own:.4f}", flush=True)
+        if cfg.model.rule == "bsd":
+            for r in stream_report(model, x_test[:1000]):
+                rows.append({"run": str(run), "rule": "bsd", "probe": "streams", **r})
+                print(f"{run} streams: {r}", flush=True)
     if a.out is not None:
         a.out.parent.mkdir(parents=True, exist_ok=True)
         a.out.write_text(json.dumps(rows, indent=1))

@@ -23,7 +23,6 @@ from hydra import compose, initialize_config_dir
 
 from bsd.ae_module import AutoencoderModule
 from bsd.data import ImageDataModule
-from bsd.rules.ae import run_layers
 
 CONF = str(__import__("pathlib").Path(__file__).resolve().parents[1] / "conf")
 
@@ -72,8 +71,7 @@ def main() -> None:
 def layer_probe(m: AutoencoderModule, k: int, x_fit: torch.Tensor, x_test: torch.Tensor, ridge: float = 1e-3) -> float:
     """Test MSE of a ridge regression (with intercept) from hidden layer ``k``'s firing rates to the image."""
     def feats(x: torch.Tensor) -> torch.Tensor:
-        z = torch.cat([run_layers(m.stack, m.rule.encode(m.stack, x[i:i + 500]), 1, k, m.rule.activation)
-                       .mean(0).flatten(1) for i in range(0, len(x), 500)])
+        z = m.layer_rates(x, k, batch_size=500).flatten(1)
         return torch.cat([z, torch.ones(len(z), 1)], 1).double()
 
     f, y = feats(x_fit), x_fit.reshape(len(x_fit), -1).double()

@@ -96,14 +96,18 @@ class AutoencoderModule(RuleModule):
         self.latent_fitted.fill_(False)
 
     @torch.no_grad()
-    def latents(self, images: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
-        """Latent codes ``[N, D]`` of ``images`` (firing rates; ReLU outputs for ``bp_ann``), in eval mode."""
+    def layer_rates(self, images: torch.Tensor, k: int, batch_size: int = 1000) -> torch.Tensor:
+        """Time-mean output of forward layer ``k`` for ``images`` (rates; ReLU outputs for ``bp_ann``), in eval mode."""
         was = self.training
         self.eval()
-        z = torch.cat([self.rule.latent(self.stack, images[i:i + batch_size].to(self.device).float())
+        z = torch.cat([self.rule.layer_rates(self.stack, images[i:i + batch_size].to(self.device).float(), k)
                        for i in range(0, len(images), batch_size)])
         self.train(was)
         return z
+
+    def latents(self, images: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
+        """Latent codes ``[N, D]`` of ``images`` (:meth:`layer_rates` of the latent layer)."""
+        return self.layer_rates(images, self.k, batch_size)
 
     @torch.no_grad()
     def decode_latents(self, z: torch.Tensor, seed: int = 0, sampling: str | None = None,

@@ -3,6 +3,7 @@
 import importlib.util
 from pathlib import Path
 
+import pytest
 import torch
 import torch.nn.functional as F
 
@@ -52,3 +53,20 @@ def test_the_probe_trains_its_decoder_to_read_features_that_hold_the_image(monke
     # features that hold nothing about the image leave it at (or above) the mean image
     monkeypatch.setattr(probe, "rates", lambda model, imgs, layer: torch.zeros(len(imgs), 4, 14, 14))
     assert probe.probe(m, k, x, x[:16], epochs=5) > 0.9 * floor
+
+
+def test_the_stream_report_compares_each_decoder_layer_of_the_two_streams():
+    probe = load_probe()
+    m = ae()
+    m.eval()
+    x = torch.rand(5, 1, 28, 28)
+    rows = probe.stream_report(m, x)
+    assert [r.get("layer") for r in rows[:-1]] == [4, 5]
+    for r in rows[:-1]:
+        assert 0 <= r["rate_fwd"] <= 1 and 0 <= r["rate_bwd"] <= 1 and 0 <= r["agree"] <= 1
+    # the top map fed the backward spikes of layer 5, scored against the images
+    st = m.stack
+    s0 = m.rule.encode(st, x)
+    _, above, _, _ = m.rule.streams_from_top(st, s0, s0)
+    want = F.mse_loss(st.concept.basal(above[5 - 1].mean(0)), x).item()
+    assert rows[-1]["top_from_backward_mse"] == pytest.approx(want)

@@ -112,9 +112,13 @@ class AEMixin:
         return forward_net(stack, self.encode(stack, x), self.activation).out.mean(0)
 
     @torch.no_grad()
+    def layer_rates(self: Rule, stack: Stack, x: torch.Tensor, k: int) -> torch.Tensor:
+        """Time-averaged output of forward layer ``k`` (firing rates, or ReLU outputs) for images ``x``."""
+        return run_layers(stack, self.encode(stack, x), 1, k, self.activation).mean(0)
+
     def latent(self: Rule, stack: Stack, x: torch.Tensor) -> torch.Tensor:
         """Latent code ``[B, D]``: time-averaged spikes (firing rates) of the latent layer, or its ReLU output."""
-        return run_layers(stack, self.encode(stack, x), 1, latent_index(stack), self.activation).mean(0)
+        return self.layer_rates(stack, x, latent_index(stack))
 
     @torch.no_grad()
     def decode(self: Rule, stack: Stack, z: torch.Tensor, sampling: str = "bernoulli",
