@@ -38,3 +38,12 @@ def test_peer_models_train(peer):
         pytest.skip(f"{peer} is a bench-only extra (see docs/performance.md)")
     out = worker("mlp", peer, 4, **SMALL)
     assert out["rule"] == peer and out["median_ms"] > 0 and out["graph_mb"] > 0
+
+
+@pytest.mark.parametrize("rule", ["bsd", "bp_snn"])
+def test_fused_lif_graph_keeps_less_than_autograd_through_every_step(rule):
+    """model.neuron.graph=fused (the default) against the stepwise baseline the bench names ``*_stepwise``."""
+    fused = worker("mlp", rule, 8, **SMALL)
+    stepwise = worker("mlp", f"{rule}_stepwise", 8, **SMALL)
+    assert stepwise["rule"] == f"{rule}_stepwise"
+    assert fused["graph_mb"] < 0.85 * stepwise["graph_mb"]

@@ -46,7 +46,7 @@ def test_lif_step_gradient_flows_only_with_graph():
 
 
 @pytest.mark.parametrize("kwargs", [{"threshold": 0.0}, {"threshold": -1.0}, {"beta": 1.5}, {"reset": "none"},
-                                    {"surrogate": "relu"}])
+                                    {"surrogate": "relu"}, {"graph": "tape"}])
 def test_bad_neuron_settings_are_rejected(kwargs):
     with pytest.raises(ValueError, match="model.neuron"):
         LIF(**kwargs)
@@ -78,3 +78,58 @@ def test_compiled_no_graph_run_gives_the_same_spikes():
             eager, st_e = LIF(reset=reset).run(v)
             fused, st_f = LIF(reset=reset, compile=True).run(v)
         assert torch.equal(eager, fused) and torch.allclose(st_e.u, st_f.u, atol=1e-6)
+
+
+@pytest.mark.parametrize("reset", ["hard", "soft"])
+@pytest.mark.parametrize("surrogate", ["atan", "sigmoid"])
+@pytest.mark.parametrize("with_state", [False, True])
+def test_fused_graph_run_matches_step_by_step_autograd(reset, surrogate, with_state):
+    """LIF.run's one-node graph (``graph=fused``): the same spikes and final state, and the gradients of
+    autograd through every lif_step (``graph=stepwise``): inputs, initial membrane and spikes, a loss on
+    the final membrane too."""
+    torch.manual_seed(1)
+    kw = dict(threshold=0.6, beta=0.7, reset=reset, surrogate=surrogate, alpha=3.0)
+    lif, reference = LIF(**kw), LIF(**kw, graph="stepwise")
+    v = torch.randn(6, 4, 9, dtype=torch.float64)
+    u0 = torch.randn(4, 9, dtype=torch.float64)
+    s0 = (torch.rand(4, 9) > 0.5).double()
+    w = torch.randn(6, 4, 9, dtype=torch.float64)  # a loss that weighs every spike differently
+    grads = []
+    for run in (lif.run, reference.run):
+        leaves = [v.clone().requires_grad_(), u0.clone().requires_grad_(), s0.clone().requires_grad_()]
+        state = LIFState(leaves[1], leaves[2]) if with_state else None
+        s, st = run(leaves[0], state)
+        ((s * w).sum() + (st.u ** 2).sum() + 0.5 * st.s.sum()).backward()
+        grads.append((s.detach(), st.u.detach(), [g.grad for g in (leaves if with_state else leaves[:1])]))
+    (s_f, u_f, g_f), (s_r, u_r, g_r) = grads
+    assert torch.equal(s_f, s_r) and torch.equal(u_f, u_r)
+    assert s_r.sum() > 0 and (s_r == 0).any()
+    for a, b in zip(g_f, g_r, strict=True):
+        assert b.abs().max() > 0
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_fused_graph_run_keeps_one_float_and_one_byte_per_step():
+    """What the graph keeps for backward: the membrane (float) and the spikes (bool) of each step."""
+    lif = LIF()
+    v = torch.randn(4, 8, 16, requires_grad=True)
+    saved = []
+    with torch.autograd.graph.saved_tensors_hooks(lambda t: saved.append(t) or t, lambda t: t):
+        lif(v)
+    assert sorted((str(t.dtype), tuple(t.shape)) for t in saved) == [
+        ("torch.bool", (4, 8, 16)), ("torch.float32", (4, 8, 16))]
+
+
+@pytest.mark.parametrize("reset", ["hard", "soft"])
+def test_fused_graph_gradient_through_the_final_membrane_alone(reset):
+    """A loss on the final state only (no gradient reaches the spikes' output) still matches autograd."""
+    torch.manual_seed(2)
+    x = torch.randn(5, 3, 7, dtype=torch.float64)
+    grads = []
+    for graph in ("fused", "stepwise"):
+        v = x.clone().requires_grad_()
+        _, st = LIF(reset=reset, graph=graph).run(v)
+        (st.u ** 2).sum().backward()
+        grads.append(v.grad)
+    assert grads[1].abs().max() > 0
+    torch.testing.assert_close(grads[0], grads[1], rtol=1e-12, atol=1e-12)

@@ -7,6 +7,7 @@ machine slows them alike. Real MNIST batches; the table prints ratios against ``
     python -m bsd.bench                          # MLP 784-256x5-10, T = 4, 8, 16, batch 128, CPU
     python -m bsd.bench --arch mlp cnn --T 4 --steps 10 --out docs/performance.md
     python -m bsd.bench --rules bsd bsd_voltage bp_snn --T 4   # today's ReCo on rates against the paper's voltages
+    python -m bsd.bench --rules bsd bsd_stepwise bp_snn bp_snn_stepwise  # fused LIF graph vs autograd per step
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ from .compact import observe_saved
 RULES = ("bsd", "bp_snn", "bp_ann")
 #: bsd with ReCo on the voltages (``bsd_voltage``, the paper's and the classifiers' default until 2026-12-01)
 #: besides the default centred firing rates (``bsd``; conv maps pooled to 4 x 4)
-VARIANTS = ("bsd_voltage",)
+#: ``*_stepwise``: the same rule with autograd through every LIF step (``model.neuron.graph=stepwise``), the
+#: baseline of the fused LIF graph (the default)
+VARIANTS = ("bsd_voltage", "bsd_stepwise", "bp_snn_stepwise")
 PEERS = ("snntorch", "spikingjelly")  # BPTT in peer libraries (bench-only extras, never runtime dependencies)
 
 
@@ -87,11 +90,11 @@ def peer_model(name: str, widths: list[int], T: int) -> torch.nn.Module:
     raise ValueError(f"unknown peer {name!r}; choose one of {PEERS}")
 
 
-def _stack(arch: str, widths: list[int], compile: bool = False):
+def _stack(arch: str, widths: list[int], compile: bool = False, graph: str = "fused"):
     from .coding import LabelCode
     from .nets import build_stack, cnn_stages, mlp_stages
 
-    lif = {"threshold": 0.6, "beta": 0.5, "compile": compile}
+    lif = {"threshold": 0.6, "beta": 0.5, "compile": compile, "graph": graph}
     if arch == "mlp":
         return build_stack((784,), mlp_stages(widths), 10, lif), LabelCode(10)
     return build_stack((1, 28, 28), cnn_stages([64, 128, 64], [256]), 10, lif), LabelCode(10)
@@ -134,9 +137,9 @@ def make_step(arch: str, rule: str, T: int, batch: int, widths: list[int], devic
         def loss_fn(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
             return F.cross_entropy(model(x.flatten(1)), y)
     else:
-        stack, code = _stack(arch, widths, compile)
+        stack, code = _stack(arch, widths, compile, "stepwise" if rule.endswith("_stepwise") else "fused")
         model, code = stack.to(device), code.to(device)
-        r = make_rule(rule.removesuffix("_voltage"), reco_config(rule, arch, T))
+        r = make_rule(rule.removesuffix("_voltage").removesuffix("_stepwise"), reco_config(rule, arch, T))
         name, steps_T = rule, r.T
 
         def loss_fn(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

@@ -2,7 +2,9 @@
 
 Layout is time first: a multi-step tensor is ``[T, B, ...]``. State is explicit
 (:class:`LIFState`), as in Norse: :func:`lif_step` advances one step, :class:`LIF`
-runs a whole sequence (the multi-step mode of SpikingJelly).
+runs a whole sequence (the multi-step mode of SpikingJelly); with autograd, :class:`LIF` keeps all
+T steps as one graph node with a hand-written backward pass (``graph="fused"``), checked against
+autograd through every :func:`lif_step` (``graph="stepwise"``).
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from torch import nn
 
 SURROGATES = ("atan", "sigmoid")
 RESETS = ("hard", "soft")
+#: how a run with autograd keeps the LIF's graph: one node for all steps, or autograd through every step
+GRAPHS = ("fused", "stepwise")
 
 
 class _Spike(torch.autograd.Function):
@@ -47,6 +51,71 @@ class _SpikeSigmoid(_Spike):
     def surrogate_grad(x: torch.Tensor, alpha: float) -> torch.Tensor:  # noqa: D102
         s = torch.sigmoid(alpha * x)
         return alpha * s * (1 - s)
+
+
+_SURROGATE_FNS = {"atan": _SpikeATan.surrogate_grad, "sigmoid": _SpikeSigmoid.surrogate_grad}
+
+
+class _LIFSequence(torch.autograd.Function):
+    """All T steps of :func:`lif_step` as one autograd node (the graph path of :meth:`LIF.run`).
+
+    The forward pass is the arithmetic of :func:`lif_step`, bit for bit; the backward pass runs the
+    same recurrence in reverse (through the reset too, as autograd through :func:`lif_step` does).
+    It keeps one float (the membrane potential) per unit and step, and one byte (the spike) with hard
+    reset, where the step-by-step graph keeps three floats (one with soft reset), and it builds one node
+    instead of a few per step (``model.neuron.graph``: ``fused``, the default, or ``stepwise``).
+    """
+
+    @staticmethod
+    def forward(ctx, v, u0, s0, threshold: float, beta: float, hard: bool, surrogate: str, alpha: float):  # noqa: D102
+        us = torch.empty_like(v, memory_format=torch.contiguous_format)  # membrane potential of each step
+        fired = torch.empty(us.shape, dtype=torch.bool, device=us.device)
+        for t in range(v.shape[0]):
+            u, prev = (us[t - 1], fired[t - 1]) if t else (u0, s0)
+            if u is None:  # from rest: u_0 = v_0 (beta * 0 * (1 - 0) + v_0, bit for bit)
+                us[t].copy_(v[t])
+            elif hard:  # beta * u * (1 - s) + v: beta * u where silent, 0 where it fired
+                torch.mul(u, beta, out=us[t])
+                us[t].masked_fill_(prev if t else prev.bool(), 0.0).add_(v[t])
+            else:  # beta * (u - theta * s) + v
+                torch.sub(u, prev.to(u.dtype) if t else prev, alpha=threshold, out=us[t]).mul_(beta).add_(v[t])
+            torch.ge(us[t], threshold, out=fired[t])
+        ctx.save_for_backward(us, fired if hard else None, u0 if u0 is not None and hard else None,
+                              s0 if s0 is not None and hard else None)
+        ctx.conf = (threshold, beta, hard, _SURROGATE_FNS[surrogate], alpha)
+        ctx.has_u0, ctx.has_s0 = u0 is not None, s0 is not None
+        ctx.set_materialize_grads(False)  # an unused final membrane costs no pass of zeros
+        return fired.to(v.dtype), us[-1].clone()
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, g_out, g_last):  # noqa: D102
+        us, fired, u0, s0 = ctx.saved_tensors
+        threshold, beta, hard, sg, alpha = ctx.conf
+        g_v = torch.empty_like(us)
+        slope = sg(us - threshold, alpha)  # the surrogate derivative of every step at once
+        last = us.shape[0] - 1
+        # dL/du_t = (dL/ds_t + du_{t+1}/ds_t dL/du_{t+1}) sg(u_t - theta) + du_{t+1}/du_t dL/du_{t+1}, with
+        # u_{t+1} = beta u_t (1 - s_t) + v (hard) or beta (u_t - theta s_t) + v (soft); at the last step the
+        # second path is the gradient of the returned final membrane
+        if g_out is None:
+            g_out = torch.zeros_like(us)
+        torch.mul(g_out[last], slope[last], out=g_v[last])
+        if g_last is not None:
+            g_v[last].add_(g_last)
+        for t in range(last - 1, -1, -1):
+            g, g_next = g_v[t], g_v[t + 1]
+            if hard:
+                torch.addcmul(g_out[t], us[t], g_next, value=-beta, out=g).mul_(slope[t])
+                g.add_(torch.mul(g_next, beta).masked_fill_(fired[t], 0.0))
+            else:
+                torch.add(g_out[t], g_next, alpha=-beta * threshold, out=g).mul_(slope[t]).add_(g_next, alpha=beta)
+        g_u0 = g_s0 = None
+        if ctx.has_u0 and ctx.needs_input_grad[1]:
+            g_u0 = g_v[0] * (beta * (1.0 - s0) if hard else beta)
+        if ctx.has_s0 and ctx.needs_input_grad[2]:
+            g_s0 = -(beta * u0 if hard else beta * threshold) * g_v[0]
+        return g_v, g_u0, g_s0, None, None, None, None, None
 
 
 def spike_fn(x: torch.Tensor, surrogate: str = "atan", alpha: float = 2.0) -> torch.Tensor:
@@ -109,8 +178,11 @@ class LIF(nn.Module):
         surrogate: str = "atan",
         alpha: float = 2.0,
         compile: bool = False,
+        graph: str = "fused",
     ) -> None:
         super().__init__()
+        if graph not in GRAPHS:
+            raise ValueError(f"model.neuron.graph must be one of {GRAPHS}, got {graph!r}")
         if threshold <= 0:
             raise ValueError(f"model.neuron.threshold must be > 0, got {threshold}")
         if not 0.0 <= beta <= 1.0:
@@ -121,7 +193,7 @@ class LIF(nn.Module):
             raise ValueError(f"model.neuron.surrogate must be one of {SURROGATES}, got {surrogate!r}")
         self.threshold, self.beta, self.reset = threshold, beta, reset
         self.surrogate, self.alpha = surrogate, alpha
-        self.compile = compile
+        self.compile, self.graph = compile, graph
 
     def forward(self, v: torch.Tensor, state: LIFState | None = None) -> torch.Tensor:
         """Run the neuron over the leading time axis of ``v`` from ``state`` (rest if None)."""
@@ -137,12 +209,17 @@ class LIF(nn.Module):
                 out, u = _compiled_sequence()(v, u0, s0, self.threshold, self.beta, self.reset == "hard")
                 return out, LIFState(u, out[-1])
             return self._run_no_graph(v, state)
-        st = state if state is not None else LIFState.zeros_like(v[0])
-        out = []
-        for t in range(v.shape[0]):
-            st = lif_step(v[t], st, self.threshold, self.beta, self.reset, self.surrogate, self.alpha)
-            out.append(st.s)
-        return torch.stack(out), st
+        if self.graph == "stepwise":  # the reference: autograd through every operation of lif_step
+            st = state if state is not None else LIFState.zeros_like(v[0])
+            out = []
+            for t in range(v.shape[0]):
+                st = lif_step(v[t], st, self.threshold, self.beta, self.reset, self.surrogate, self.alpha)
+                out.append(st.s)
+            return torch.stack(out), st
+        u0, s0 = (state.u, state.s) if state is not None else (None, None)
+        out, u = _LIFSequence.apply(v, u0, s0, self.threshold, self.beta, self.reset == "hard",
+                                    self.surrogate, self.alpha)
+        return out, LIFState(u, out[-1])
 
     def _run_no_graph(self, v: torch.Tensor, state: LIFState | None) -> tuple[torch.Tensor, LIFState]:
         """:meth:`run` without autograd: the same arithmetic in place, bit for bit (the fast path)."""
@@ -162,7 +239,8 @@ class LIF(nn.Module):
         return out, LIFState(u, out[-1])
 
     def extra_repr(self) -> str:  # noqa: D102
-        return f"threshold={self.threshold}, beta={self.beta}, reset={self.reset}, surrogate={self.surrogate}"
+        return (f"threshold={self.threshold}, beta={self.beta}, reset={self.reset}, surrogate={self.surrogate}, "
+                f"graph={self.graph}")
 
 
 def _lif_sequence(v: torch.Tensor, u: torch.Tensor, s: torch.Tensor, threshold: float, beta: float, hard: bool
