@@ -133,3 +133,15 @@ def test_fused_graph_gradient_through_the_final_membrane_alone(reset):
         grads.append(v.grad)
     assert grads[1].abs().max() > 0
     torch.testing.assert_close(grads[0], grads[1], rtol=1e-12, atol=1e-12)
+
+
+def test_the_graph_setting_reaches_every_neuron_from_the_config():
+    from bsd.module import build_from_config
+    from tests.conftest import compose
+
+    for graph in ("fused", "stepwise"):
+        cfg = compose(["+experiment=mnist_mlp", f"model.neuron.graph={graph}"])
+        stack, _, _ = build_from_config(cfg.model, (1, 28, 28), 10)
+        assert {layer.lif.graph for layer in stack.hidden} == {graph}
+    with pytest.raises(ValueError, match="model.neuron.graph"):
+        build_from_config(compose(["+experiment=mnist_mlp", "model.neuron.graph=tape"]).model, (1, 28, 28), 10)

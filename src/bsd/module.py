@@ -29,7 +29,7 @@ def lif_config(model_cfg: Any) -> dict:
     if n.threshold <= 0:
         raise ValueError(f"model.neuron.threshold must be > 0, got {n.threshold}")
     return dict(threshold=n.threshold, beta=n.beta, reset=n.reset, surrogate=n.surrogate, alpha=n.alpha,
-                compile=bool(n.get("compile", False)))
+                compile=bool(n.get("compile", False)), graph=n.get("graph", "fused"))
 
 
 def rule_config(model_cfg: Any) -> RuleConfig:
