@@ -46,6 +46,7 @@ def rule_config(model_cfg: Any) -> RuleConfig:
                       push_margin=model_cfg.reco.get("margin", "zero"), reco_pool=model_cfg.reco.get("pool"),
                       freq_cutoff=freq.get("cutoff") if freq.get("enabled", False) else None,
                       lam_low=freq.get("lam_low", 0.3), lam_high=freq.get("lam_high", 0.9),
+                      w_high=float(freq.get("w_high", 1.0)),
                       image_readout=float(model_cfg.get("image_readout", 0.0)),
                       decoder_match=float(model_cfg.get("decoder_match", 0.0)))
 

@@ -117,6 +117,23 @@ def test_frequency_aware_reco_weights_the_two_bands_separately():
     assert total("model.reco.frequency.enabled=false", "model.reco.lam=5.0") != pytest.approx(off)
 
 
+def test_w_high_scales_the_high_band_term_alone():
+    """model.reco.frequency.w_high multiplies the high band's pull and push; the low band is untouched."""
+    x = torch.rand(8, 1, 28, 28)
+
+    def per_layer(*o):
+        m = ae("bsd", *o)
+        return [m.rule.layer_losses(m.stack, None, x, None)[0][i].item() for i in (1, 2, 4, 5)]
+
+    low, one, three = per_layer("model.reco.frequency.w_high=0"), per_layer(), per_layer(
+        "model.reco.frequency.w_high=3")
+    for lo, a, b in zip(low, one, three, strict=True):
+        assert a - lo > 0  # the high band contributes
+        assert b - lo == pytest.approx(3 * (a - lo), rel=1e-4)
+    with pytest.raises(ValueError, match="w_high"):
+        ae("bsd", "model.reco.frequency.w_high=-1")
+
+
 def test_a_bad_cutoff_is_refused():
     with pytest.raises(ValueError, match="cutoff"):
         ae("bsd", "model.reco.frequency.cutoff=1.5")

@@ -54,6 +54,9 @@ class RuleConfig:
     freq_cutoff: float | None = None
     lam_low: float = 0.3
     lam_high: float = 0.9
+    #: weight of the whole high-band term (its pull and push) against the low band's (1 = the spec's sum;
+    #: our extension: > 1 asks the image-shaped layers to agree on edges more than on blobs)
+    w_high: float = 1.0
     #: autoencoder only (our extension): weight of each image-shaped decoder layer's local readout loss, the
     #: MSE between a 1x1 map of the layer's own basal voltage and the image pooled to its resolution (0 = off)
     image_readout: float = 0.0
@@ -78,6 +81,8 @@ class RuleConfig:
         if self.freq_cutoff is not None and not 0 < self.freq_cutoff < 1:
             raise ValueError(f"model.reco.frequency.cutoff must be in (0, 1) (fraction of Nyquist), "
                              f"got {self.freq_cutoff}")
+        if self.w_high < 0:
+            raise ValueError(f"model.reco.frequency.w_high must be >= 0, got {self.w_high}")
         if self.lam_low < 0 or self.lam_high < 0:
             raise ValueError(f"model.reco.frequency.lam_low / lam_high must be >= 0, got {self.lam_low}, "
                              f"{self.lam_high}")

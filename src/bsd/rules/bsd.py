@@ -192,7 +192,7 @@ class BSD(Rule):
             if i in banded:
                 (pl, ql), (ph, qh) = banded[i]
                 pull, push = pl + ph, ql + qh
-                li = pl + cfg.lam_low * ql + ph + cfg.lam_high * qh
+                li = pl + cfg.lam_low * ql + cfg.w_high * (ph + cfg.lam_high * qh)
             else:
                 pull, push = terms[i]
                 li = pull + cfg.lam * push
