@@ -53,7 +53,7 @@ class _SpikeSigmoid(_Spike):
         return alpha * s * (1 - s)
 
 
-_SURROGATE_FNS = {"atan": _SpikeATan.surrogate_grad, "sigmoid": _SpikeSigmoid.surrogate_grad}
+_SPIKES = {"atan": _SpikeATan, "sigmoid": _SpikeSigmoid}  # surrogate name -> spike function
 
 
 class _LIFSequence(torch.autograd.Function):
@@ -82,7 +82,7 @@ class _LIFSequence(torch.autograd.Function):
             torch.ge(us[t], threshold, out=fired[t])
         ctx.save_for_backward(us, fired if hard else None, u0 if u0 is not None and hard else None,
                               s0 if s0 is not None and hard else None)
-        ctx.conf = (threshold, beta, hard, _SURROGATE_FNS[surrogate], alpha)
+        ctx.conf = (threshold, beta, hard, _SPIKES[surrogate].surrogate_grad, alpha)
         ctx.has_u0, ctx.has_s0 = u0 is not None, s0 is not None
         ctx.set_materialize_grads(False)  # an unused final membrane costs no pass of zeros
         return fired.to(v.dtype), us[-1].clone()
@@ -120,10 +120,8 @@ class _LIFSequence(torch.autograd.Function):
 
 def spike_fn(x: torch.Tensor, surrogate: str = "atan", alpha: float = 2.0) -> torch.Tensor:
     """Heaviside step ``x >= 0`` whose gradient is the chosen surrogate."""
-    if surrogate == "atan":
-        return _SpikeATan.apply(x, alpha)
-    if surrogate == "sigmoid":
-        return _SpikeSigmoid.apply(x, alpha)
+    if surrogate in _SPIKES:
+        return _SPIKES[surrogate].apply(x, alpha)
     raise ValueError(f"unknown surrogate {surrogate!r}; choose one of {SURROGATES}")
 
 
