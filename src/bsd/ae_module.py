@@ -11,6 +11,7 @@ Test: reconstruction MSE and, when a feature network is set (:meth:`set_fid`), F
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -110,16 +111,23 @@ class AutoencoderModule(RuleModule):
         return self.layer_rates(images, self.k, batch_size)
 
     @torch.no_grad()
+    def _decode_chunks(self, chunks: Iterable[torch.Tensor], g: torch.Generator, sampling: str | None) -> torch.Tensor:
+        """Decode each latent chunk in eval mode (spike trains drawn from ``g``) into images in [0, 1].
+
+        ``chunks`` is consumed lazily, so a chunk drawn from ``g`` is drawn after the previous one's spikes.
+        """
+        was = self.training
+        self.eval()
+        out = [self.rule.decode(self.stack, z.to(self.device), sampling or self.cfg.latent_sampling, g).clamp(0, 1)
+               for z in chunks]
+        self.train(was)
+        return torch.cat(out)
+
     def decode_latents(self, z: torch.Tensor, seed: int = 0, sampling: str | None = None,
                        batch_size: int = 1000) -> torch.Tensor:
         """Images ``[N, C, H, W]`` in [0, 1] decoded from latent codes ``z`` (spike trains drawn with ``seed``)."""
-        was = self.training
-        self.eval()
         g = torch.Generator(device=self.device).manual_seed(seed)
-        out = [self.rule.decode(self.stack, z[i:i + batch_size].to(self.device), sampling or self.cfg.latent_sampling,
-                                g).clamp(0, 1) for i in range(0, len(z), batch_size)]
-        self.train(was)
-        return torch.cat(out)
+        return self._decode_chunks((z[i:i + batch_size] for i in range(0, len(z), batch_size)), g, sampling)
 
     @torch.no_grad()
     def fit_latent(self, images: torch.Tensor, batch_size: int = 1000) -> None:
@@ -136,16 +144,9 @@ class AutoencoderModule(RuleModule):
         if not bool(self.latent_fitted):
             raise ValueError("this model has no fitted latent prior (it is fitted before each validation); "
                              "train for at least one epoch with validation")
-        was = self.training
-        self.eval()
         g = torch.Generator(device=self.device).manual_seed(seed)
         mix = (self.prior_weights, self.prior_means, self.prior_chols)
-        out = []
-        for i in range(0, n, 1000):
-            z = sample_mixture(mix, min(1000, n - i), g)
-            out.append(self.rule.decode(self.stack, z, sampling or self.cfg.latent_sampling, g).clamp(0, 1))
-        self.train(was)
-        return torch.cat(out)
+        return self._decode_chunks((sample_mixture(mix, min(1000, n - i), g) for i in range(0, n, 1000)), g, sampling)
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         """Read checkpoints written before 2026-12-01's priors (one Gaussian as ``latent_mean`` / ``latent_cov``)."""
