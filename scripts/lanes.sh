@@ -1,10 +1,11 @@
 # Sourced by the *_results.sh scripts: `one EXPERIMENT RULE [overrides...]` trains one run, seed $SEED
-# (default 0), one thread, CSV logger, into $OUT/EXPERIMENT/RULE/seed$SEED with its log in $OUT/logs
-# (needs OUT and PY).
+# (default 0), one thread, CSV logger, into $OUT/EXPERIMENT/RULE/seed$SEED$SUFFIX with its log in $OUT/logs
+# (needs OUT and PY; SUFFIX, e.g. _epochs14, is empty by default).
 one() {
-  local exp=$1 rule=$2 seed=${SEED:-0} tag=""; shift 2
+  local exp=$1 rule=$2 seed=${SEED:-0} sfx=${SUFFIX:-} tag=""; shift 2
   [ "$seed" = 0 ] || tag="-seed$seed"
+  tag="$tag$sfx"
   $PY src/train.py +experiment="$exp" model.rule="$rule" seed="$seed" threads=1 logger=csv \
-    trainer.enable_progress_bar=false hydra.run.dir="$OUT/$exp/$rule/seed$seed" "$@" \
+    trainer.enable_progress_bar=false hydra.run.dir="$OUT/$exp/$rule/seed$seed$sfx" "$@" \
     > "$OUT/logs/$exp-$rule$tag.log" 2>&1 || echo "FAILED: $exp $rule seed $seed (see $OUT/logs/$exp-$rule$tag.log)"
 }
