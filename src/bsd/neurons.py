@@ -15,7 +15,6 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-SURROGATES = ("atan", "sigmoid")
 RESETS = ("hard", "soft")
 #: how a run with autograd keeps the LIF's graph: one node for all steps, or autograd through every step
 GRAPHS = ("fused", "stepwise")
@@ -54,6 +53,7 @@ class _SpikeSigmoid(_Spike):
 
 
 _SPIKES = {"atan": _SpikeATan, "sigmoid": _SpikeSigmoid}  # surrogate name -> spike function
+SURROGATES = tuple(_SPIKES)
 
 
 class _LIFSequence(torch.autograd.Function):
