@@ -7,8 +7,12 @@ latent rates instead, which isolates what re-drawing latent spike trains costs) 
 table and writes it as JSON (read by ``python -m bsd.report``); the first 64 samples of each prior go to
 ``grids/`` beside it (``--grids-only``: those grids and no FID).
 
+``--space current`` fits each prior to the latent layer's time-mean basal voltages instead of its rates
+(``model.latent_space``): samples drive the latent LIF soma (ReLU for ``bp_ann``), so no spike sampling
+applies; those rows carry the sampling ``lif``.
+
 Usage: python scripts/prior_screen.py RUN_DIR [RUN_DIR ...] [--priors gaussian gmm:10 gmm:50 encoded]
-       [--sampling bernoulli regular]
+       [--sampling bernoulli regular] [--space rate current]
        [--n 10000] [--out results/cpu-2026-12-01-ae/screen/priors.json] [--grids-only]
 """
 
@@ -31,7 +35,7 @@ from bsd.grids import image_grid, save_png  # noqa: E402
 
 
 def screen(run: Path, priors: list[str], n: int, grids: Path, with_fid: bool = True,
-           samplings: tuple[str, ...] = ("bernoulli",)) -> list[dict]:
+           samplings: tuple[str, ...] = ("bernoulli",), spaces: tuple[str, ...] = ("rate",)) -> list[dict]:
     """FID of decoded latents of ``run``'s best checkpoint under each prior and latent spike sampling.
 
     A prior is ``gaussian``, ``gmm:K`` or ``encoded`` (no prior: the test images' own latent rates).
@@ -49,17 +53,20 @@ def screen(run: Path, priors: list[str], n: int, grids: Path, with_fid: bool = T
     if with_fid:
         feed(fid, test, real=True)
     rows = []
-    for sampling in samplings:
+    combos = [(sp, sa) for sp in spaces for sa in (samplings if sp == "rate" else ("lif",))]
+    for space, sampling in combos:
         for p in priors:
             kind, _, k = p.partition(":")
             t0 = time.time()
             m = len(test) if with_fid else 64
-            if kind == "encoded":  # the test images' own latent rates, re-drawn as spike trains: no prior
-                x = model.decode_latents(model.latents(test[:m]), 0, sampling)
+            spikes = sampling if space == "rate" else None
+            if kind == "encoded":  # the test images' own latent codes, decoded again: no prior
+                model.set_prior("gaussian", 1, space)
+                x = model.decode_latents(model.latents(test[:m]), 0, spikes)
             else:
-                model.set_prior(kind, int(k or 10))
+                model.set_prior(kind, int(k or 10), space)
                 model.fit_latent(fit)
-                x = model.sample(m, 0, sampling)
+                x = model.sample(m, 0, spikes)
             tag = p.replace(":", "") + ("" if sampling == "bernoulli" else f"_{sampling}")
             save_png(grids / f"{cfg.data.name}_{cfg.model.rule}_{tag}.png", image_grid(x[:64], 16))
             if not with_fid:
@@ -81,13 +88,15 @@ def main() -> None:
     ap.add_argument("--priors", nargs="+", default=["gaussian", "gmm:10", "gmm:50"])
     ap.add_argument("--sampling", nargs="+", default=["bernoulli"], choices=["bernoulli", "regular"],
                     help="how latent rates become the decoder's spike trains (model.latent_sampling)")
+    ap.add_argument("--space", nargs="+", default=["rate"], choices=["rate", "current"],
+                    help="what each prior is fitted to (model.latent_space)")
     ap.add_argument("--n", type=int, default=10000)
     ap.add_argument("--out", type=Path, default=Path("results/cpu-2026-12-01-ae/screen/priors.json"))
     ap.add_argument("--grids-only", action="store_true", help="write the sample grids, skip the FID and the JSON")
     a = ap.parse_args()
     torch.set_num_threads(1)
     rows = [r for run in a.runs for r in screen(run, a.priors, a.n, a.out.parent / "grids", not a.grids_only,
-                                                tuple(a.sampling))]
+                                                tuple(a.sampling), tuple(a.space))]
     if a.grids_only:
         print(f"wrote grids to {a.out.parent / 'grids'}")
         return

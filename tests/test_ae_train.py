@@ -37,6 +37,29 @@ def test_training_writes_grids_fid_and_the_latent_prior(ae_run):
     assert not any(k.startswith("_fid") or "feature" in k for k in ckpt["state_dict"])  # FID nets stay out
 
 
+def test_the_run_records_its_feature_networks_fingerprint(ae_run, mnist_feature_net):
+    from bsd.fid import load_feature_net
+
+    out, _ = ae_run
+    saved = json.loads((out / "metrics.json").read_text())["generation"]
+    assert saved["feature_net_sha256"] == load_feature_net(mnist_feature_net[0], "mnist")[1]["sha256"]
+
+
+def test_the_prior_screen_scores_priors_on_rates_and_on_currents(ae_run, tmp_path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("prior_screen", Path(__file__).parents[1] / "scripts" /
+                                                  "prior_screen.py")
+    screen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(screen)
+    out, _ = ae_run
+    rows = screen.screen(out, ["gaussian", "encoded"], 300, tmp_path / "grids", spaces=("rate", "current"))
+    assert [(r["prior"], r["sampling"]) for r in rows] == [("gaussian", "bernoulli"), ("encoded", "bernoulli"),
+                                                          ("gaussian", "lif"), ("encoded", "lif")]
+    assert all(r["fid_samples"] > 0 and r["n"] == 300 for r in rows)
+    assert (tmp_path / "grids" / "mnist_bsd_gaussian_lif.png").is_file()
+
+
 def test_generation_command_writes_n_images(ae_run, tmp_path, capsys):
     out, _ = ae_run
     generate([str(out / "checkpoints" / "best.ckpt"), "--n", "5", "--out", str(tmp_path / "gen"), "--data", "mnist"])

@@ -73,9 +73,29 @@ def test_the_default_feature_network_is_trained_once_and_cached(tmp_path):
 
     dm = ImageDataModule("mnist", cache_dir=str(tmp_path / "cache"), train_subset=512, val_size=100)
     logs: list[str] = []
-    path, net, meta = ensure_feature_net(None, dm, log=logs.append)
+    path, net, meta = ensure_feature_net(None, dm, log=logs.append, shipped_dir=tmp_path / "none")
     assert path == default_path(tmp_path / "cache", "mnist") and path.is_file() and meta["dataset"] == "mnist"
     assert any("training the FID feature network" in m for m in logs)
     stamp, logs[:] = path.stat().st_mtime_ns, []
-    again, _, _ = ensure_feature_net(None, dm, log=logs.append)
+    again, _, _ = ensure_feature_net(None, dm, log=logs.append, shipped_dir=tmp_path / "none")
     assert again == path and path.stat().st_mtime_ns == stamp and not logs  # reused, not retrained
+
+
+@pytest.mark.parametrize("name", ["mnist", "fashion_mnist"])
+def test_the_shipped_feature_network_is_the_default_and_is_fingerprinted(tmp_path, name):
+    from bsd.data import ImageDataModule
+    from bsd.fid import fingerprint, shipped_path
+
+    dm = ImageDataModule(name, cache_dir=str(tmp_path / "cache"))
+    logs: list[str] = []
+    path, net, meta = ensure_feature_net(None, dm, log=logs.append)
+    assert path == shipped_path(name) and path.is_file() and meta["dataset"] == name and not logs
+    assert not (tmp_path / "cache" / "fid").exists()  # nothing trained
+    assert meta["test_acc"] > (0.97 if name == "mnist" else 0.88)
+    assert meta["sha256"] == fingerprint(net.state_dict()) and len(meta["sha256"]) == 12
+    other = FeatureClassifier()
+    assert fingerprint(other.state_dict()) != meta["sha256"]  # another network, another fingerprint
+    before = fingerprint(other.state_dict())
+    with torch.no_grad():
+        next(iter(other.parameters()))[0, 0, 0, 0] += 1e-6
+    assert fingerprint(other.state_dict()) != before  # one weight moved by 1e-6 changes it

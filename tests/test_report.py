@@ -210,8 +210,34 @@ def test_generation_table_shows_fid_ratio_feature_net_and_grid_links(tmp_path):
     assert "ae c16-32 z32 T8" in bsd and "90.00" in bsd and "| 1.50 |" in bsd
     assert "[png](../res/mnist_ae/bsd/seed0/grids/final.png)" in bsd
     assert "98.64 %" in text and "python -m bsd.fid --data mnist" in text
+    assert "| acc 98.64 % |" in bsd  # a run from before fingerprints names its network by its accuracy
     ann = next(line for line in text.splitlines() if "| bp_ann |" in line)
     assert "T1" in ann and "| 1.00 |" in ann
+
+
+def test_generation_rows_scored_by_different_feature_nets_are_kept_apart(tmp_path):
+    from bsd.report import generation_table
+
+    runs = (("bsd", 0, 90.0, "aaa111"), ("bp_ann", 0, 60.0, "aaa111"), ("bsd", 1, 300.0, "bbb222"),
+            ("bp_ann", 1, 100.0, "bbb222"))
+    for rule, seed, fid, sha in runs:
+        d = tmp_path / "res" / "mnist_ae" / rule / f"seed{seed}"
+        d.mkdir(parents=True)
+        cfg = {"experiment_name": "mnist_ae", "seed": seed, "model": {"arch": "ae", "rule": rule, "channels": [16, 32],
+                                                                        "latent": 32, "T": 8}}
+        (d / "config_resolved.yaml").write_text(yaml.safe_dump(cfg))
+        m = {"experiment": "mnist_ae", "rule": rule, "seed": seed, "dataset": "mnist", "epochs": 3, "device": "cpu",
+             "test": {"test/mse": 0.02, "test/fid_recon": fid / 3, "test/fid_samples": fid},
+             "generation": {"feature_net_test_acc": 0.98 if sha == "aaa111" else 0.99, "feature_net_sha256": sha,
+                            "feature_net_command": "python -m bsd.fid --data mnist"}}
+        (d / "metrics.json").write_text(json.dumps(m))
+    text = generation_table(find_runs([tmp_path / "res"]), tmp_path / "docs")
+    bsd = [line for line in text.splitlines() if "| bsd |" in line]
+    # one row per network, each seed alone (never the mean 195 of both), each ratio against its own bp_ann
+    assert len(bsd) == 2 and not any("195.00" in line for line in bsd)
+    assert any("| 90.00 | 1.50 | aaa111 | 1 |" in line for line in bsd)
+    assert any("| 300.00 | 3.00 | bbb222 | 1 |" in line for line in bsd)
+    assert "`aaa111` (MNIST)" in text and "`bbb222` (MNIST)" in text and "99.00 %" in text
 
 
 def test_time_to_target_rows(tmp_path):

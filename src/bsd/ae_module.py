@@ -24,7 +24,7 @@ from .grids import image_grid, save_png, stack_panels
 from .module import RuleModule, apply_theta_mode, lif_config, rule_config, sample_axis_only
 from .nets import autoencoder_stages, build_stack
 from .priors import LATENT_PRIORS, cholesky_reg, fit_prior, sample_mixture
-from .rules.ae import AE_RULES, LATENT_SAMPLING, attach_readouts, latent_index
+from .rules.ae import AE_RULES, LATENT_SAMPLING, LATENT_SPACES, attach_readouts, latent_index
 
 
 def build_ae_from_config(model_cfg: Any, in_shape: tuple[int, int, int]):
@@ -36,6 +36,8 @@ def build_ae_from_config(model_cfg: Any, in_shape: tuple[int, int, int]):
     if model_cfg.latent_sampling not in LATENT_SAMPLING:
         raise ValueError(f"model.latent_sampling must be one of {LATENT_SAMPLING}, "
                          f"got {model_cfg.latent_sampling!r}")
+    if model_cfg.get("latent_space", "rate") not in LATENT_SPACES:
+        raise ValueError(f"model.latent_space must be one of {LATENT_SPACES}, got {model_cfg.latent_space!r}")
     stages = autoencoder_stages(in_shape, list(model_cfg.channels), int(model_cfg.latent))
     stack = apply_theta_mode(build_stack(in_shape, stages, in_shape[0], lif_config(model_cfg), norm=model_cfg.norm,
                                          out_kind="up"), model_cfg)
@@ -68,7 +70,8 @@ class AutoencoderModule(RuleModule):
         self.code = None
         self.k = latent_index(self.stack)
         self.register_buffer("latent_fitted", torch.tensor(False))
-        self.set_prior(model.get("latent_prior", "gaussian"), int(model.get("latent_components", 10)))
+        self.set_prior(model.get("latent_prior", "gaussian"), int(model.get("latent_components", 10)),
+                       model.get("latent_space", "rate"))
         self.val_mse, self.test_mse = MeanSquaredError(), MeanSquaredError()
         self.step_time = MeanMetric()
         self._t0 = 0.0
@@ -81,8 +84,15 @@ class AutoencoderModule(RuleModule):
         """Reconstruction of images ``x`` in [0, 1]."""
         return self.rule.reconstruct(self.stack, x)
 
-    def set_prior(self, kind: str, k: int = 10) -> None:
-        """Use the latent prior ``kind`` (``gaussian`` | ``gmm`` with ``k`` components), not yet fitted."""
+    def set_prior(self, kind: str, k: int = 10, space: str | None = None) -> None:
+        """Use the latent prior ``kind`` (``gaussian`` | ``gmm`` with ``k`` components), not yet fitted.
+
+        ``space`` (``rate`` | ``current``; None keeps the current one) is what the prior is fitted to.
+        """
+        if space is not None:
+            if space not in LATENT_SPACES:
+                raise ValueError(f"model.latent_space must be one of {LATENT_SPACES}, got {space!r}")
+            self.latent_space = space
         if kind not in LATENT_PRIORS:
             raise ValueError(f"model.latent_prior must be one of {LATENT_PRIORS}, got {kind!r}")
         if kind == "gmm" and int(k) < 1:
@@ -107,8 +117,19 @@ class AutoencoderModule(RuleModule):
         return z
 
     def latents(self, images: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
-        """Latent codes ``[N, D]`` of ``images`` (:meth:`layer_rates` of the latent layer)."""
-        return self.layer_rates(images, self.k, batch_size)
+        """Latent codes ``[N, D]`` of ``images`` in the prior's space (``model.latent_space``).
+
+        ``rate``: :meth:`layer_rates` of the latent layer; ``current``: its time-mean basal voltages.
+        """
+        if self.latent_space == "rate":
+            return self.layer_rates(images, self.k, batch_size)
+        was = self.training
+        self.eval()
+        with torch.no_grad():
+            z = torch.cat([self.rule.latent_currents(self.stack, images[i:i + batch_size].to(self.device).float())
+                           for i in range(0, len(images), batch_size)])
+        self.train(was)
+        return z
 
     @torch.no_grad()
     def _decode_chunks(self, chunks: Iterable[torch.Tensor], g: torch.Generator, sampling: str | None) -> torch.Tensor:
@@ -118,8 +139,8 @@ class AutoencoderModule(RuleModule):
         """
         was = self.training
         self.eval()
-        out = [self.rule.decode(self.stack, z.to(self.device), sampling or self.cfg.latent_sampling, g).clamp(0, 1)
-               for z in chunks]
+        out = [self.rule.decode(self.stack, z.to(self.device), sampling or self.cfg.latent_sampling, g,
+                                self.latent_space).clamp(0, 1) for z in chunks]
         self.train(was)
         return torch.cat(out)
 

@@ -5,13 +5,17 @@ project trains its own feature network on the same dataset and reports "FID (cla
 features)". It is never comparable to an Inception FID. When Inception weights are available
 locally (``fid.inception_weights``), the Inception FID is computed as well.
 
-Train (or retrain) the feature network:
-``python -m bsd.fid --data mnist`` (writes ``<cache_dir>/fid/mnist-classifier.pt``).
+The networks for MNIST and Fashion-MNIST ship with the package (``src/bsd/assets/fid``), so every
+clone and machine scores with the same weights: networks retrained on other machines and sessions
+differed, and FIDs from two networks are not comparable. Each run records the
+network's fingerprint (:func:`fingerprint`). Other datasets train theirs on first use into the cache:
+``python -m bsd.fid --data NAME`` (writes ``<cache_dir>/fid/NAME-classifier.pt``; ``--out`` elsewhere).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import io
 import time
 from pathlib import Path
@@ -26,6 +30,8 @@ from .runs import atomic_write_bytes
 
 FEATURES = 128
 TRAIN_COMMAND = "python -m bsd.fid --data {name}"
+#: where the package's own feature networks lie (``<dataset>-classifier.pt``)
+SHIPPED_DIR = Path(__file__).resolve().parent / "assets" / "fid"
 
 
 class FeatureClassifier(nn.Module):
@@ -58,6 +64,24 @@ class FeatureClassifier(nn.Module):
 def default_path(cache_dir: str | Path, name: str) -> Path:
     """Where the feature network for dataset ``name`` is cached."""
     return Path(cache_dir).expanduser() / "fid" / f"{name}-classifier.pt"
+
+
+def shipped_path(name: str, shipped_dir: str | Path | None = None) -> Path:
+    """The feature network shipped for dataset ``name`` (it may not exist: only MNIST and Fashion-MNIST ship)."""
+    return Path(shipped_dir or SHIPPED_DIR) / f"{name}-classifier.pt"
+
+
+def fingerprint(state_dict: dict[str, torch.Tensor]) -> str:
+    """First 12 hex digits of the SHA-256 of a state dict's names, shapes and float32 values, in name order.
+
+    Two runs scored with the same feature network carry the same fingerprint; their FIDs compare.
+    """
+    h = hashlib.sha256()
+    for k in sorted(state_dict):
+        t = state_dict[k].detach().to("cpu", torch.float32).contiguous()
+        h.update(f"{k}:{tuple(t.shape)};".encode())
+        h.update(t.numpy().tobytes())
+    return h.hexdigest()[:12]
 
 
 def train_feature_net(dm, epochs: int = 3, lr: float = 1e-3, seed: int = 0, log=print) -> dict[str, Any]:
@@ -117,15 +141,22 @@ def load_feature_net(path: str | Path, dataset: str | None = None) -> tuple[Feat
     net.eval()
     for q in net.parameters():
         q.requires_grad_(False)
-    return net, {k: v for k, v in ckpt.items() if k != "state_dict"}
+    meta = {k: v for k, v in ckpt.items() if k != "state_dict"}
+    meta["sha256"] = fingerprint(ckpt["state_dict"])
+    return net, meta
 
 
-def ensure_feature_net(path: str | None, dm, log=print) -> tuple[Path, FeatureClassifier, dict[str, Any]]:
+def ensure_feature_net(path: str | None, dm, log=print, shipped_dir: str | Path | None = None
+                       ) -> tuple[Path, FeatureClassifier, dict[str, Any]]:
     """A usable feature network for ``dm``'s dataset: ``(path, network, metadata)``.
 
-    An explicit ``path`` must exist (clear error otherwise). With ``path=None`` the default cache
-    is used, and the network is trained and cached there first if it is missing.
+    An explicit ``path`` must exist (clear error otherwise). With ``path=None`` the network shipped
+    for the dataset is used (``shipped_dir``, default :data:`SHIPPED_DIR`); a dataset without one
+    uses the default cache, and its network is trained and cached there first if it is missing.
     """
+    if not path and shipped_path(dm.name, shipped_dir).is_file():
+        p = shipped_path(dm.name, shipped_dir)
+        return (p, *load_feature_net(p, dm.name))
     p = Path(path).expanduser() if path else default_path(dm.cache_dir, dm.name)
     if not path and not p.is_file():
         log(f"training the FID feature network for {dm.name} (cached at {p}; done once)")

@@ -406,37 +406,58 @@ def forecast_table(runs: list[dict], experiment: str = "timeseries_elec") -> str
     return "\n".join(lines) + ("\n\n" + "\n".join(sorted(set(notes))) if notes else "")
 
 
+def feature_net_id(m: dict) -> str:
+    """Which FID feature network scored a run: its fingerprint, or (runs from before fingerprints) its test accuracy.
+
+    Different networks give FIDs that do not compare; runs before 2026-12-02 retrained the network per
+    machine, and one accuracy stands for one network there.
+    """
+    g = m.get("generation") or {}
+    if g.get("feature_net_sha256"):
+        return str(g["feature_net_sha256"])
+    acc = g.get("feature_net_test_acc")
+    return f"acc {100 * acc:.2f} %" if acc is not None else "-"
+
+
 def generation_table(runs: list[dict], link_base: Path = Path("docs")) -> str:
-    """Autoencoders: reconstruction MSE, FID (classifier features) of reconstructions and samples, grids."""
+    """Autoencoders: reconstruction MSE, FID (classifier features) of reconstructions and samples, grids.
+
+    Rows are grouped by the FID feature network too: seeds scored by different networks are never
+    averaged, and each ratio is taken against `bp_ann` scored by the same network.
+    """
     main = [m for m in runs if not m.get("variant") and m.get("experiment", "").endswith("_ae")]
     if not main:
         return ""
-    groups = group(main, lambda m: (m["experiment"], shape_of(m["_arch"]), _device([m]), m["rule"]))
+    groups = group(main, lambda m: (m["experiment"], shape_of(m["_arch"]), _device([m]), feature_net_id(m),
+                                    m["rule"]))
     lines = ["| experiment | model | architecture | test MSE | FID recon | FID samples | sample FID / bp_ann | "
-             "seeds | epochs | s / epoch | device | final grid |", "|" + "---|" * 12]
+             "FID network | seeds | epochs | s / epoch | device | final grid |", "|" + "---|" * 13]
     fid_mean = {k: statistics.mean(v) for k, ms in groups.items()
                 if (v := [x for m in ms if (x := _metric(m, "test/fid_samples")) is not None])}
     nets: dict = {}
-    order = sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2],
-                                                   RULE_ORDER.index(kv[0][3]) if kv[0][3] in RULE_ORDER else 9))
-    for (exp, arch, dev, rule), ms in order:
+    order = sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2], kv[0][3],
+                                                   RULE_ORDER.index(kv[0][4]) if kv[0][4] in RULE_ORDER else 9))
+    for (exp, arch, dev, net, rule), ms in order:
         mse = [x for m in ms if (x := _metric(m, "test/mse")) is not None]
         fr = [x for m in ms if (x := _metric(m, "test/fid_recon")) is not None]
         fs = [x for m in ms if (x := _metric(m, "test/fid_samples")) is not None]
         tpe = [m["time_per_epoch_s"] for m in ms if m.get("time_per_epoch_s")]
-        ann = fid_mean.get((exp, arch, dev, "bp_ann"))
+        ann = fid_mean.get((exp, arch, dev, net, "bp_ann"))
         ratio = f"{statistics.mean(fs) / ann:.2f}" if ann and fs else "-"
         grid = Path(ms[-1]["_dir"]) / "grids" / "final.png"
         link = f"[png]({os.path.relpath(grid, link_base)})" if grid.is_file() else "-"
         lines.append(f"| {exp} | {rule} | {ms[0]['_arch']} | {_fmt(mse, 4)} | {_fmt(fr, 2)} | {_fmt(fs, 2)} | "
-                     f"{ratio} | {len(mse)} | {'/'.join(map(str, sorted({m.get('epochs') for m in ms})))} | "
+                     f"{ratio} | {net} | {len(mse)} | "
+                     f"{'/'.join(map(str, sorted({m.get('epochs') for m in ms})))} | "
                      f"{_fmt(tpe, 1) if tpe else '-'} | {dev} | {link} |")
         for m in ms:
             g = m.get("generation") or {}
             if g.get("feature_net_test_acc") is not None:
-                nets[m["dataset"]] = (g["feature_net_test_acc"], g.get("feature_net_command"))
-    notes = [f"- Feature network for {DATASET_NAMES.get(d, d)}: BP-trained CNN classifier, test accuracy "
-             f"{100 * acc:.2f} % (`{cmd}`)." for d, (acc, cmd) in sorted(nets.items())]
+                shipped = "shipped with the package, " if g.get("feature_net_sha256") else ""
+                nets[(m["dataset"], net)] = (g["feature_net_test_acc"], shipped, g.get("feature_net_command"))
+    notes = [f"- FID network `{net}` ({DATASET_NAMES.get(d, d)}): BP-trained CNN classifier, test accuracy "
+             f"{100 * acc:.2f} % ({shipped}trained by `{cmd}`)."
+             for (d, net), (acc, shipped, cmd) in sorted(nets.items())]
     return "\n".join(lines) + ("\n\n" + "\n".join(notes) if notes else "")
 
 
@@ -655,7 +676,9 @@ def render(runs: list[dict], sources: list[str], unfinished: list[dict] | None =
                   "(classifier features) of 10,000 samples (seed 0) against the test images; with `gaussian` it "
                   "reproduces the table above. `encoded` is no prior: the test images' own latent rates, decoded "
                   "(what the decoder gives back when the prior is perfect). Latent spikes: how the decoder's "
-                  "spike trains are drawn from latent rates (`model.latent_sampling`; `bp_ann` has none).", "",
+                  "spike trains are drawn from latent rates (`model.latent_sampling`; `bp_ann` has none); `lif`: the "
+                  "prior is fitted to the latent layer's time-mean basal voltages instead (`model.latent_space="
+                  "current`) and each sample drives the latent LIF soma (ReLU for `bp_ann`) for T steps.", "",
                   prior_table(prior_screens, link_base)]
     if any(m.get("variant") for m in runs):
         parts += ["", "## Ablations", "", "Each row is a variant of the default configuration, labelled with "

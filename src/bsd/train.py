@@ -168,8 +168,9 @@ def setup_fid(module: AutoencoderModule, gen: DictConfig, dm, seed: int) -> dict
     if fid.get("inception_weights"):
         inception = (InceptionFID(fid.inception_weights), InceptionFID(fid.inception_weights))
     module.set_fid(net, inception, int(fid.n_samples), seed)
-    return {"feature_net": str(path), "feature_net_test_acc": meta.get("test_acc"),
-            "feature_net_command": meta.get("command"), "fid_n_samples": int(fid.n_samples),
+    return {"feature_net": str(path), "feature_net_sha256": meta["sha256"],
+            "feature_net_test_acc": meta.get("test_acc"), "feature_net_command": meta.get("command"),
+            "fid_n_samples": int(fid.n_samples),
             "inception": bool(inception)}
 
 

@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from bsd.ae_module import AutoencoderModule
-from bsd.rules.ae import AEBSD, latent_index, rates_to_spikes
+from bsd.layers import apply_folded
+from bsd.rules.ae import AEBSD, latent_index, rates_to_spikes, run_layers
 from bsd.rules.base import spiking
 from tests.conftest import compose
 from tests.rules import assert_losses_are_local
@@ -246,3 +247,41 @@ def test_bsd_with_image_margins_stays_local_and_pushes_less():
 def test_an_unknown_margin_is_refused():
     with pytest.raises(ValueError, match="model.reco.margin"):
         ae("bsd", "model.reco.margin=half")
+
+
+def test_a_prior_on_latent_currents_drives_the_latent_soma():
+    m = ae("bsd", "model.latent_space=current")
+    x = torch.rand(64, 1, 28, 28)
+    with torch.no_grad():
+        for _ in range(30):
+            m(x)
+    m.eval()
+    z = m.latents(x[:8])
+    assert z.shape == (8, 6) and (z < 0).any()  # voltages, not rates
+    k = latent_index(m.stack)
+    with torch.no_grad():  # the time-mean of what the latent soma receives in the forward pass
+        s = m.rule.encode(m.stack, x[:8])
+        for layer in m.stack.layers[1:k]:
+            s = layer.lif(layer.basal_voltage(s, update_running=False)[0])
+        v = m.stack.layers[k].basal_voltage(s, update_running=False)[0]
+    assert torch.allclose(z, v.mean(0), atol=1e-6)
+    # decoding holds each current for T steps through the latent LIF: the spikes of a constant drive
+    held = m.stack.layers[k].lif(z.unsqueeze(0).repeat(3, 1, 1))
+    assert set(torch.unique(held).tolist()) <= {0.0, 1.0}
+    with torch.no_grad():
+        want = apply_folded(m.stack.concept.basal, run_layers(m.stack, held, k + 1, m.stack.depth - 1, spiking)).mean(0)
+    assert torch.allclose(m.decode_latents(z), want.clamp(0, 1), atol=1e-6)
+    m.fit_latent(x)
+    imgs = m.sample(10, seed=1)
+    assert imgs.shape == (10, 1, 28, 28) and torch.equal(imgs, m.sample(10, seed=1))
+    with pytest.raises(ValueError, match="model.latent_space"):
+        ae("bsd", "model.latent_space=spikes")
+
+
+def test_for_bp_ann_decoding_the_encoded_currents_is_the_reconstruction():
+    m = ae("bp_ann", "model.latent_space=current")
+    m.eval()
+    x = torch.rand(5, 1, 28, 28)
+    with torch.no_grad():
+        rec = m(x).clamp(0, 1)
+    assert torch.allclose(m.decode_latents(m.latents(x)), rec, atol=1e-5)  # ReLU of the pre-activation: exact

@@ -20,6 +20,9 @@ from .bp import ANNVariant
 from .bsd import BSD, MarginFn
 
 LATENT_SAMPLING = ("bernoulli", "regular")
+#: what the latent prior is fitted to: ``rate`` (the latent layer's time-mean spikes, or ReLU outputs) or
+#: ``current`` (its time-mean basal voltage, before the soma: samples drive the latent LIF, or ReLU, themselves)
+LATENT_SPACES = ("rate", "current")
 
 
 def latent_index(stack: Stack) -> int:
@@ -116,16 +119,33 @@ class AEMixin:
         """Time-averaged output of forward layer ``k`` (firing rates, or ReLU outputs) for images ``x``."""
         return run_layers(stack, self.encode(stack, x), 1, k, self.activation).mean(0)
 
+    @torch.no_grad()
+    def latent_currents(self: Rule, stack: Stack, x: torch.Tensor) -> torch.Tensor:
+        """Time-mean basal voltage ``[B, D]`` of the latent layer for images ``x`` (what its soma receives)."""
+        k = latent_index(stack)
+        s = run_layers(stack, self.encode(stack, x), 1, k - 1, self.activation)
+        v, _ = stack.layers[k].basal_voltage(s, update_running=False)
+        return v.mean(0)
+
     def latent(self: Rule, stack: Stack, x: torch.Tensor) -> torch.Tensor:
         """Latent code ``[B, D]``: time-averaged spikes (firing rates) of the latent layer, or its ReLU output."""
         return self.layer_rates(stack, x, latent_index(stack))
 
     @torch.no_grad()
     def decode(self: Rule, stack: Stack, z: torch.Tensor, sampling: str = "bernoulli",
-               generator: torch.Generator | None = None) -> torch.Tensor:
-        """Images ``[B, C, H, W]`` from latent codes ``z [B, D]`` (rates; spike trains drawn by ``sampling``)."""
+               generator: torch.Generator | None = None, space: str = "rate") -> torch.Tensor:
+        """Images ``[B, C, H, W]`` from latent codes ``z [B, D]``.
+
+        ``space = rate``: ``z`` are rates, turned into spike trains by ``sampling``; ``current``: ``z`` are
+        latent basal voltages, held for T steps and passed through the latent layer's LIF soma (ReLU).
+        """
         k = latent_index(stack)
-        if self.activation is spiking:
+        if space not in LATENT_SPACES:
+            raise ValueError(f"model.latent_space must be one of {LATENT_SPACES}, got {space!r}")
+        if space == "current":
+            steps = self.T if self.activation is spiking else 1
+            s = self.activation(stack.layers[k], z.unsqueeze(0).repeat(steps, *([1] * z.dim())))
+        elif self.activation is spiking:
             s = rates_to_spikes(z, self.T, sampling, generator)
         else:
             s = z.clamp(min=0).unsqueeze(0)
