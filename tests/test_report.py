@@ -218,13 +218,16 @@ def test_generation_table_shows_fid_ratio_feature_net_and_grid_links(tmp_path):
 def test_generation_rows_scored_by_different_feature_nets_are_kept_apart(tmp_path):
     from bsd.report import generation_table
 
-    runs = (("bsd", 0, 90.0, "aaa111"), ("bp_ann", 0, 60.0, "aaa111"), ("bsd", 1, 300.0, "bbb222"),
-            ("bp_ann", 1, 100.0, "bbb222"))
-    for rule, seed, fid, sha in runs:
-        d = tmp_path / "res" / "mnist_ae" / rule / f"seed{seed}"
+    runs = (("bsd", 0, 90.0, "aaa111", None), ("bp_ann", 0, 60.0, "aaa111", None), ("bsd", 1, 300.0, "bbb222", None),
+            ("bp_ann", 1, 100.0, "bbb222", None), ("bsd", 0, 70.0, "aaa111", "current"),
+            ("bp_ann", 0, 56.0, "aaa111", "current"))
+    for rule, seed, fid, sha, space in runs:
+        d = tmp_path / "res" / str(space) / "mnist_ae" / rule / f"seed{seed}"
         d.mkdir(parents=True)
-        cfg = {"experiment_name": "mnist_ae", "seed": seed, "model": {"arch": "ae", "rule": rule, "channels": [16, 32],
-                                                                        "latent": 32, "T": 8}}
+        model = {"arch": "ae", "rule": rule, "channels": [16, 32], "latent": 32, "T": 8}
+        if space:
+            model["latent_space"] = space
+        cfg = {"experiment_name": "mnist_ae", "seed": seed, "model": model}
         (d / "config_resolved.yaml").write_text(yaml.safe_dump(cfg))
         m = {"experiment": "mnist_ae", "rule": rule, "seed": seed, "dataset": "mnist", "epochs": 3, "device": "cpu",
              "test": {"test/mse": 0.02, "test/fid_recon": fid / 3, "test/fid_samples": fid},
@@ -233,10 +236,11 @@ def test_generation_rows_scored_by_different_feature_nets_are_kept_apart(tmp_pat
         (d / "metrics.json").write_text(json.dumps(m))
     text = generation_table(find_runs([tmp_path / "res"]), tmp_path / "docs")
     bsd = [line for line in text.splitlines() if "| bsd |" in line]
-    # one row per network, each seed alone (never the mean 195 of both), each ratio against its own bp_ann
-    assert len(bsd) == 2 and not any("195.00" in line for line in bsd)
-    assert any("| 90.00 | 1.50 | aaa111 | 1 |" in line for line in bsd)
-    assert any("| 300.00 | 3.00 | bbb222 | 1 |" in line for line in bsd)
+    # one row per network and prior, each seed alone (never the mean 195 of both), each ratio against its own bp_ann
+    assert len(bsd) == 3 and not any("195.00" in line for line in bsd)
+    assert any("| 70.00 | 1.25 | gaussian on current | aaa111 | 1 |" in line for line in bsd)
+    assert any("| 90.00 | 1.50 | gaussian on rate | aaa111 | 1 |" in line for line in bsd)
+    assert any("| 300.00 | 3.00 | gaussian on rate | bbb222 | 1 |" in line for line in bsd)
     assert "`aaa111` (MNIST)" in text and "`bbb222` (MNIST)" in text and "99.00 %" in text
 
 
@@ -284,10 +288,11 @@ def test_autoencoder_rows_of_an_earlier_default_are_pinned(tmp_path):
                                           "ae c16-32 z64 T8 match10"}
     lines = commands(runs).splitlines()
     old = next(x for x in lines if x.startswith("- mnist_ae / bsd (ae c16-32 z32 T8)"))
-    assert old.endswith("model.optimizer.lr=0.01 'model.channels=[16,32]' model.latent=32 model.reco.margin=zero "
-                        "model.reco.frequency.lam_high=0.1`")
+    assert old.endswith("model.optimizer.lr=0.01 'model.channels=[16,32]' model.latent=32 model.latent_space=rate "
+                        "model.reco.margin=zero model.reco.frequency.lam_high=0.1`")
     new = next(x for x in lines if x.startswith("- mnist_ae / bsd (ae c16-32 z128 T8)"))
-    assert "model.latent=128 model.reco.margin=code model.reco.frequency.lam_high=0.5`" in new
+    assert "model.latent=128 model.latent_space=rate model.reco.margin=code model.reco.frequency.lam_high=0.5`" in new
+    assert "(gaussian on rate, FID network -)" in new  # the row names its prior (and no recorded network)
     assert new.count("model.optimizer.lr=") == 1
     ann = next(x for x in lines if x.startswith("- mnist_ae / bp_ann"))
     assert "model.latent=128" in ann and "model.reco.margin" not in ann

@@ -88,7 +88,8 @@ def _reco_on(reco: dict) -> str:
 def setting_overrides(cfg: dict) -> dict[str, str]:
     """Overrides that pin the settings whose defaults changed on 2026-12-01, added to every command lacking them.
 
-    ae: the learning rate and, for ``bsd``, the push margin and the high band's push weight; mlp, cnn
+    ae: the learning rate, what the latent prior is fitted to (``model.latent_space``, 2026-12-02) and, for
+    ``bsd``, the push margin and the high band's push weight; mlp, cnn
     and rnn ``bsd``: what ReCo compares (``model.reco.on``, ``center``, and for the cnn ``pool``). Runs
     from before a key existed get the value they ran with (the paper's hinge, no pooling).
     """
@@ -97,6 +98,7 @@ def setting_overrides(cfg: dict) -> dict[str, str]:
     out: dict[str, str] = {}
     if m.get("arch") == "ae":
         out["model.optimizer.lr"] = f"model.optimizer.lr={(m.get('optimizer') or {}).get('lr')}"
+        out["model.latent_space"] = f"model.latent_space={m.get('latent_space', 'rate')}"
         if m.get("rule") == "bsd":
             out["model.reco.margin"] = f"model.reco.margin={reco.get('margin', 'zero')}"
             out["model.reco.frequency.lam_high"] = \
@@ -158,6 +160,15 @@ def val_curve(run_dir: Path) -> list[float]:
         return [100 * float(r["val/acc"]) for r in csv.DictReader(f) if r.get("val/acc")]
 
 
+def prior_label(cfg: dict) -> str:
+    """An autoencoder's latent prior and what it is fitted to, e.g. ``gaussian on current``.
+
+    Runs from before a key existed used the values of that time: one Gaussian on latent rates.
+    """
+    model = cfg.get("model", {})
+    return f"{model.get('latent_prior', 'gaussian')} on {model.get('latent_space', 'rate')}"
+
+
 def find_runs(roots: Iterable[str | Path]) -> list[dict]:
     """Every ``metrics.json`` below ``roots`` (with its directory under ``_dir``)."""
     runs = []
@@ -175,6 +186,7 @@ def find_runs(roots: Iterable[str | Path]) -> list[dict]:
                 m["_arch_overrides"] = arch_overrides(cfg)
                 m["_setting_overrides"] = setting_overrides(cfg)
                 m["_reco"] = reco_label(cfg)
+                m["_prior"] = prior_label(cfg)
                 runs.append(m)
     return runs
 
@@ -429,25 +441,25 @@ def generation_table(runs: list[dict], link_base: Path = Path("docs")) -> str:
     if not main:
         return ""
     groups = group(main, lambda m: (m["experiment"], shape_of(m["_arch"]), _device([m]), feature_net_id(m),
-                                    m["rule"]))
+                                    m.get("_prior", "gaussian on rate"), m["rule"]))
     lines = ["| experiment | model | architecture | test MSE | FID recon | FID samples | sample FID / bp_ann | "
-             "FID network | seeds | epochs | s / epoch | device | final grid |", "|" + "---|" * 13]
+             "latent prior | FID network | seeds | epochs | s / epoch | device | final grid |", "|" + "---|" * 14]
     fid_mean = {k: statistics.mean(v) for k, ms in groups.items()
                 if (v := [x for m in ms if (x := _metric(m, "test/fid_samples")) is not None])}
     nets: dict = {}
-    order = sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2], kv[0][3],
-                                                   RULE_ORDER.index(kv[0][4]) if kv[0][4] in RULE_ORDER else 9))
-    for (exp, arch, dev, net, rule), ms in order:
+    order = sorted(groups.items(), key=lambda kv: (*kv[0][:5],
+                                                   RULE_ORDER.index(kv[0][5]) if kv[0][5] in RULE_ORDER else 9))
+    for (exp, arch, dev, net, prior, rule), ms in order:
         mse = [x for m in ms if (x := _metric(m, "test/mse")) is not None]
         fr = [x for m in ms if (x := _metric(m, "test/fid_recon")) is not None]
         fs = [x for m in ms if (x := _metric(m, "test/fid_samples")) is not None]
         tpe = [m["time_per_epoch_s"] for m in ms if m.get("time_per_epoch_s")]
-        ann = fid_mean.get((exp, arch, dev, net, "bp_ann"))
+        ann = fid_mean.get((exp, arch, dev, net, prior, "bp_ann"))
         ratio = f"{statistics.mean(fs) / ann:.2f}" if ann and fs else "-"
         grid = Path(ms[-1]["_dir"]) / "grids" / "final.png"
         link = f"[png]({os.path.relpath(grid, link_base)})" if grid.is_file() else "-"
         lines.append(f"| {exp} | {rule} | {ms[0]['_arch']} | {_fmt(mse, 4)} | {_fmt(fr, 2)} | {_fmt(fs, 2)} | "
-                     f"{ratio} | {net} | {len(mse)} | "
+                     f"{ratio} | {prior} | {net} | {len(mse)} | "
                      f"{'/'.join(map(str, sorted({m.get('epochs') for m in ms})))} | "
                      f"{_fmt(tpe, 1) if tpe else '-'} | {dev} | {link} |")
         for m in ms:
@@ -592,12 +604,16 @@ def commands(runs: list[dict]) -> str:
     main = [m for m in runs if not m.get("variant")]
     by_seed: dict = defaultdict(dict)
     for m in sorted(main, key=lambda r: r["_dir"]):  # the newest run of each seed, as the tables keep (group)
-        by_seed[(m["experiment"], m["_arch"], m["rule"], m.get("_reco", ""))][m.get("seed")] = m
+        c = m.get("_reco", "")
+        if m.get("experiment", "").endswith("_ae"):  # autoencoder rows: one per prior and FID network as well
+            c = f"{m.get('_prior', 'gaussian on rate')}, FID network {feature_net_id(m)}"
+        by_seed[(m["experiment"], m["_arch"], m["rule"], c)][m.get("seed")] = m
     seen = {k: v[min(v, key=lambda s: (s is None, s or 0))] for k, v in by_seed.items()}
     seeds = {k: set(v) for k, v in by_seed.items()}
     shapes = shapes_by_experiment(runs)
     return "\n".join(
-        f"- {e} / {r}{f' ({a})' if len(shapes[e]) > 1 else ''}{f' (ReCo on {c})' if c else ''} "
+        f"- {e} / {r}{f' ({a})' if len(shapes[e]) > 1 else ''}"
+        f"{(f' ({c})' if e.endswith('_ae') else f' (ReCo on {c})') if c else ''} "
         f"(seeds {sorted(seeds[(e, a, r, c)])}): `{pinned_command(m, shapes)}`"
         for (e, a, r, c), m in sorted(seen.items()))
 
