@@ -66,6 +66,11 @@ def test_generation_command_writes_n_images(ae_run, tmp_path, capsys):
     files = sorted(p.name for p in (tmp_path / "gen").glob("*.png"))
     assert files == ["grid.png", *[f"sample_{i:04d}.png" for i in range(5)]]
     assert "wrote 5 images" in capsys.readouterr().out
+    # the default prior samples latent currents: no spike-train sampling to choose
+    with pytest.raises(SystemExit):
+        generate([str(out / "checkpoints" / "best.ckpt"), "--n", "2", "--out", str(tmp_path / "g2"), "--sampling",
+                  "regular"])
+    assert "leave --sampling out" in capsys.readouterr().err and not (tmp_path / "g2").exists()
 
 
 def test_checkpoints_with_the_earlier_single_gaussian_still_load(ae_run, tmp_path):
@@ -79,9 +84,11 @@ def test_checkpoints_with_the_earlier_single_gaussian_still_load(ae_run, tmp_pat
     sd["latent_mean"], sd["latent_cov"] = mean, chol @ chol.T  # the layout written before 2026-12-01
     ckpt["hyper_parameters"]["model"].pop("latent_prior", None)
     ckpt["hyper_parameters"]["model"].pop("latent_components", None)
+    ckpt["hyper_parameters"]["model"].pop("latent_space", None)
     torch.save(ckpt, tmp_path / "old.ckpt")
     m = load_image_model(tmp_path / "old.ckpt")
     assert m.prior == "gaussian" and torch.equal(m.prior_means[0], mean)
+    assert m.latent_space == "rate"  # checkpoints from before model.latent_space sample latent rates
     assert torch.allclose(m.prior_chols[0] @ m.prior_chols[0].T, chol @ chol.T, atol=1e-4)
     assert m.sample(3).shape == (3, 1, 28, 28)
 

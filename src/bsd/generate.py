@@ -106,7 +106,12 @@ def main(argv: list[str] | None = None) -> None:
                 raise ValueError("--out FOLDER is required for image models")
             if a.n < 1:
                 raise ValueError(f"--n must be >= 1, got {a.n}")
-            paths = write_images(load_image_model(a.checkpoint, a.data), a.n, Path(a.out), a.seed, a.sampling)
+            model = load_image_model(a.checkpoint, a.data)
+            if a.sampling and model.latent_space != "rate":
+                raise ValueError(f"--sampling draws spike trains from sampled latent rates, but {a.checkpoint} "
+                                 f"samples latent currents (model.latent_space={model.latent_space}), which drive "
+                                 "the latent LIF directly; leave --sampling out")
+            paths = write_images(model, a.n, Path(a.out), a.seed, a.sampling)
             print(f"wrote {a.n} images and {paths[-1]}")
             return
         if a.length < 1:
