@@ -43,7 +43,13 @@ def screen(run: Path, priors: list[str], n: int, grids: Path, with_fid: bool = T
     cfg = OmegaConf.load(run / "config_resolved.yaml")
     metrics = json.loads((run / "metrics.json").read_text())
     model = load_image_model(run / "checkpoints" / "best.ckpt", cfg.data.name)
-    net, _ = load_feature_net(metrics["generation"]["feature_net"], cfg.data.name)
+    gen = metrics["generation"]
+    net, meta = load_feature_net(gen["feature_net"], cfg.data.name)
+    recorded = gen.get("feature_net_sha256") or gen.get("feature_net_test_acc")
+    found = meta["sha256"] if gen.get("feature_net_sha256") else meta.get("test_acc")
+    if recorded is not None and recorded != found:  # the file at that path changed since the run scored with it
+        raise SystemExit(f"{run}: the FID network at {gen['feature_net']} ({found}) is not the one the run "
+                         f"recorded ({recorded}); its FIDs would not compare with the run's")
     dm = instantiate(cfg.data)
     dm.prepare_data()
     dm.setup("test")

@@ -58,6 +58,16 @@ def test_the_prior_screen_scores_priors_on_rates_and_on_currents(ae_run, tmp_pat
                                                           ("gaussian", "lif"), ("encoded", "lif")]
     assert all(r["fid_samples"] > 0 and r["n"] == 300 for r in rows)
     assert (tmp_path / "grids" / "mnist_bsd_gaussian_lif.png").is_file()
+    # a run that recorded another FID network than the file now at its path is refused
+    import shutil
+
+    other = tmp_path / "other"
+    shutil.copytree(out, other)
+    saved = json.loads((other / "metrics.json").read_text())
+    saved["generation"]["feature_net_sha256"] = "000000000000"
+    (other / "metrics.json").write_text(json.dumps(saved))
+    with pytest.raises(SystemExit, match="not the one the run recorded"):
+        screen.screen(other, ["gaussian"], 300, tmp_path / "grids")
 
 
 def test_generation_command_writes_n_images(ae_run, tmp_path, capsys):
