@@ -4,7 +4,7 @@
 one() {
   local exp=$1 rule=$2 seed=${SEED:-0} sfx=${SUFFIX:-} tag=""; shift 2
   [ "$seed" = 0 ] || tag="-seed$seed"
-  tag="$tag$sfx"
+  tag="$tag${sfx/#_/-}"  # logs name the suffix with a dash: ...-seed2-epochs14.log
   $PY src/train.py +experiment="$exp" model.rule="$rule" seed="$seed" threads=1 logger=csv \
     trainer.enable_progress_bar=false hydra.run.dir="$OUT/$exp/$rule/seed$seed$sfx" "$@" \
     > "$OUT/logs/$exp-$rule$tag.log" 2>&1 || echo "FAILED: $exp $rule seed $seed (see $OUT/logs/$exp-$rule$tag.log)"
