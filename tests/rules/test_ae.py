@@ -151,7 +151,7 @@ def test_bp_rules_train_every_forward_weight_end_to_end(rule):
 
 
 def test_latents_and_their_decoding_run_in_eval_mode_in_batches_and_match_one_pass():
-    m = ae()
+    m = ae("bsd", "model.latent_space=rate")
     m.train()
     x = torch.rand(7, 1, 28, 28)
     z = m.latents(x, batch_size=3)
