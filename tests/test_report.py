@@ -361,7 +361,7 @@ def test_prior_screens_show_each_priors_ratio_and_grid_links(tmp_path):
     (screen / "grids" / "mnist_bp_ann_encoded_regular.png").write_bytes(b"png")
     run = tmp_path / "run"  # the run a row scored names its FID network
     run.mkdir()
-    (run / "metrics.json").write_text(json.dumps({"generation": {"feature_net_sha256": "abc123def456"}}))
+    (run / "metrics.json").write_text(json.dumps({"seed": 3, "generation": {"feature_net_sha256": "abc123def456"}}))
     rows = [{"data": "mnist", "rule": r, "prior": p, "fid_samples": f, "run": str(run)}
             for r, p, f in [("bsd", "gaussian", 450.0), ("bp_ann", "gaussian", 300.0), ("bsd", "gmm:10", 320.0),
                             ("bp_ann", "gmm:10", 128.0)]]  # screens before --sampling: bernoulli
@@ -371,11 +371,11 @@ def test_prior_screens_show_each_priors_ratio_and_grid_links(tmp_path):
     screens = find_prior_screens([tmp_path / "results"])
     assert len(screens) == 1 and len(screens[0]["rows"]) == 6
     table = prior_table(screens, tmp_path / "docs")
-    assert "| MNIST | gaussian | bernoulli | 450.0 | 300.0 | 1.50 | abc123def456 | - | - |" in table
+    assert "| MNIST | gaussian | bernoulli | 450.0 | 300.0 | 1.50 | 3 | abc123def456 | - | - |" in table
     link = "[png](../results/day/screen/grids/mnist_bsd_gmm10.png)"
-    assert f"| MNIST | gmm:10 | bernoulli | 320.0 | 128.0 | 2.50 | abc123def456 | {link} | - |" in table
+    assert f"| MNIST | gmm:10 | bernoulli | 320.0 | 128.0 | 2.50 | 3 | abc123def456 | {link} | - |" in table
     link = "[png](../results/day/screen/grids/mnist_bp_ann_encoded_regular.png)"
-    assert f"| MNIST | encoded | regular | 200.0 | 20.0 | 10.00 | - | - | {link} |" in table
+    assert f"| MNIST | encoded | regular | 200.0 | 20.0 | 10.00 | - | - | - | {link} |" in table
     assert "Command: `python scripts/prior_screen.py X`" in table
 
 

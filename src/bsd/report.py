@@ -483,26 +483,27 @@ def find_prior_screens(roots: Iterable[str | Path]) -> list[dict]:
     return out
 
 
-def _run_feature_net(run: str | None) -> str | None:
-    """:func:`feature_net_id` of the run a screen row scored (the screen uses the run's own network)."""
+def _run_info(run: str | None) -> tuple[str | None, int | None]:
+    """:func:`feature_net_id` and seed of the run a screen row scored (the screen uses the run's own network)."""
     p = Path(run) / "metrics.json" if run else None
     if p is None or not p.is_file():
-        return None
+        return None, None
     try:
-        return feature_net_id(json.loads(p.read_text()))
+        m = json.loads(p.read_text())
     except (OSError, json.JSONDecodeError):
-        return None
+        return None, None
+    return feature_net_id(m), m.get("seed")
 
 
 def prior_table(screens: list[dict], link_base: Path = Path("docs")) -> str:
     """Sample FID of trained autoencoders under each latent prior, with the bsd / bp_ann ratio per prior."""
-    lines = ["| data | prior | latent spikes | bsd FID samples | bp_ann FID samples | bsd / bp_ann | FID network | "
-             "bsd grid | bp_ann grid |", "|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| data | prior | latent spikes | bsd FID samples | bp_ann FID samples | bsd / bp_ann | seed | "
+             "FID network | bsd grid | bp_ann grid |", "|---|---|---|---|---|---|---|---|---|---|"]
     cmds = []
     for sc in screens:
         rows = [{"sampling": "bernoulli", **r} for r in sc["rows"]]
         fid = {(r["data"], r["prior"], r["sampling"], r["rule"]): r["fid_samples"] for r in rows}
-        nets = {(r["data"], r["prior"], r["sampling"], r["rule"]): _run_feature_net(r.get("run")) for r in rows}
+        info = {(r["data"], r["prior"], r["sampling"], r["rule"]): _run_info(r.get("run")) for r in rows}
         keys = list(dict.fromkeys((r["data"], r["prior"], r["sampling"]) for r in rows))
         for data, prior, sampling in keys:
             b, a = fid.get((data, prior, sampling, "bsd")), fid.get((data, prior, sampling, "bp_ann"))
@@ -511,10 +512,12 @@ def prior_table(screens: list[dict], link_base: Path = Path("docs")) -> str:
             for rule in ("bsd", "bp_ann"):
                 g = Path(sc["file"]).parent / "grids" / f"{data}_{rule}_{tag}.png"
                 cells.append(f"[png]({os.path.relpath(g, link_base)})" if g.is_file() else "-")
-            net = " / ".join(dict.fromkeys(n for rule in ("bsd", "bp_ann")
-                                           if (n := nets.get((data, prior, sampling, rule)))))
+            got = [info[k] for rule in ("bsd", "bp_ann") if (k := (data, prior, sampling, rule)) in info]
+            net = " / ".join(dict.fromkeys(n for n, _ in got if n))
+            seed = " / ".join(dict.fromkeys(str(sd) for _, sd in got if sd is not None))
             lines.append(f"| {DATASET_NAMES.get(data, data)} | {prior} | {sampling} | {f'{b:.1f}' if b else '-'} | "
-                         f"{f'{a:.1f}' if a else '-'} | {f'{b / a:.2f}' if a and b else '-'} | {net or '-'} | "
+                         f"{f'{a:.1f}' if a else '-'} | {f'{b / a:.2f}' if a and b else '-'} | {seed or '-'} | "
+                         f"{net or '-'} | "
                          f"{cells[0]} | {cells[1]} |")
         if sc.get("command"):
             cmds.append(f"`{sc['command']}`")
