@@ -74,6 +74,7 @@ def screen(run: Path, priors: list[str], n: int, grids: Path, with_fid: bool = T
                 model.fit_latent(fit)
                 x = model.sample(m, 0, spikes)
             tag = p.replace(":", "") + ("" if sampling == "bernoulli" else f"_{sampling}")
+            tag += f"_seed{cfg.seed}" if cfg.get("seed") else ""  # seed-0 grids keep their earlier names
             save_png(grids / f"{cfg.data.name}_{cfg.model.rule}_{tag}.png", image_grid(x[:64], 16))
             if not with_fid:
                 continue

@@ -510,7 +510,8 @@ def prior_table(screens: list[dict], link_base: Path = Path("docs")) -> str:
             tag = prior.replace(":", "") + ("" if sampling == "bernoulli" else f"_{sampling}")
             cells = []
             for rule in ("bsd", "bp_ann"):
-                g = Path(sc["file"]).parent / "grids" / f"{data}_{rule}_{tag}.png"
+                sd = info.get((data, prior, sampling, rule), (None, None))[1]
+                g = Path(sc["file"]).parent / "grids" / f"{data}_{rule}_{tag}{f'_seed{sd}' if sd else ''}.png"
                 cells.append(f"[png]({os.path.relpath(g, link_base)})" if g.is_file() else "-")
             got = [info[k] for rule in ("bsd", "bp_ann") if (k := (data, prior, sampling, rule)) in info]
             net = " / ".join(dict.fromkeys(n for n, _ in got if n))
