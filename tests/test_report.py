@@ -357,7 +357,7 @@ def test_prior_screens_show_each_priors_ratio_and_grid_links(tmp_path):
 
     screen = tmp_path / "results" / "day" / "screen"
     (screen / "grids").mkdir(parents=True)
-    (screen / "grids" / "mnist_bsd_gmm10.png").write_bytes(b"png")
+    (screen / "grids" / "mnist_bsd_gmm10_seed3.png").write_bytes(b"png")  # a screen of seed 3 names its grids
     (screen / "grids" / "mnist_bp_ann_encoded_regular.png").write_bytes(b"png")
     run = tmp_path / "run"  # the run a row scored names its FID network
     run.mkdir()
@@ -372,7 +372,7 @@ def test_prior_screens_show_each_priors_ratio_and_grid_links(tmp_path):
     assert len(screens) == 1 and len(screens[0]["rows"]) == 6
     table = prior_table(screens, tmp_path / "docs")
     assert "| MNIST | gaussian | bernoulli | 450.0 | 300.0 | 1.50 | 3 | abc123def456 | - | - |" in table
-    link = "[png](../results/day/screen/grids/mnist_bsd_gmm10.png)"
+    link = "[png](../results/day/screen/grids/mnist_bsd_gmm10_seed3.png)"
     assert f"| MNIST | gmm:10 | bernoulli | 320.0 | 128.0 | 2.50 | 3 | abc123def456 | {link} | - |" in table
     link = "[png](../results/day/screen/grids/mnist_bp_ann_encoded_regular.png)"
     assert f"| MNIST | encoded | regular | 200.0 | 20.0 | 10.00 | - | - | - | {link} |" in table
