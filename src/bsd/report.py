@@ -698,7 +698,11 @@ def render(runs: list[dict], sources: list[str], unfinished: list[dict] | None =
                   "the 128 penultimate features of a BP-trained CNN classifier of the same dataset (torchmetrics' "
                   "FID with that network as a custom feature extractor), test images against the reconstructions "
                   "of the test images (FID recon) and against as many samples decoded from latents drawn from the "
-                  "Gaussian fitted to training latents (FID samples). This is not the Inception FID and is not "
+                  "prior fitted to training latents (FID samples; latent prior: `model.latent_prior` on "
+                  "`model.latent_space`, rates or the latent layer's input currents). FID network: the "
+                  "fingerprint of the feature network that scored the row (runs before fingerprints: its test "
+                  "accuracy); FIDs of different networks do not compare, and each ratio is taken against `bp_ann` "
+                  "scored by the same network with the same prior. This is not the Inception FID and is not "
                   "comparable with the paper's numbers (Inception FID on MNIST: ANN-BP 49.56, FSVAE 97.06, "
                   "BSD 72.39; BSD / ANN-BP = 1.46). Each grid shows a row of test images, their reconstructions and "
                   "two rows of samples.", "", gen, "", grids(runs, link_base)]
