@@ -36,8 +36,6 @@ def build_ae_from_config(model_cfg: Any, in_shape: tuple[int, int, int]):
     if model_cfg.latent_sampling not in LATENT_SAMPLING:
         raise ValueError(f"model.latent_sampling must be one of {LATENT_SAMPLING}, "
                          f"got {model_cfg.latent_sampling!r}")
-    if model_cfg.get("latent_space", "rate") not in LATENT_SPACES:
-        raise ValueError(f"model.latent_space must be one of {LATENT_SPACES}, got {model_cfg.latent_space!r}")
     stages = autoencoder_stages(in_shape, list(model_cfg.channels), int(model_cfg.latent))
     stack = apply_theta_mode(build_stack(in_shape, stages, in_shape[0], lif_config(model_cfg), norm=model_cfg.norm,
                                          out_kind="up"), model_cfg)
@@ -107,14 +105,17 @@ class AutoencoderModule(RuleModule):
         self.latent_fitted.fill_(False)
 
     @torch.no_grad()
-    def layer_rates(self, images: torch.Tensor, k: int, batch_size: int = 1000) -> torch.Tensor:
-        """Time-mean output of forward layer ``k`` for ``images`` (rates; ReLU outputs for ``bp_ann``), in eval mode."""
+    def _in_eval_batches(self, fn, images: torch.Tensor, batch_size: int) -> torch.Tensor:
+        """``fn(batch)`` over ``images`` in batches of ``batch_size`` in eval mode, concatenated (mode restored)."""
         was = self.training
         self.eval()
-        z = torch.cat([self.rule.layer_rates(self.stack, images[i:i + batch_size].to(self.device).float(), k)
-                       for i in range(0, len(images), batch_size)])
+        z = torch.cat([fn(images[i:i + batch_size].to(self.device).float()) for i in range(0, len(images), batch_size)])
         self.train(was)
         return z
+
+    def layer_rates(self, images: torch.Tensor, k: int, batch_size: int = 1000) -> torch.Tensor:
+        """Time-mean output of forward layer ``k`` for ``images`` (rates; ReLU outputs for ``bp_ann``), in eval mode."""
+        return self._in_eval_batches(lambda x: self.rule.layer_rates(self.stack, x, k), images, batch_size)
 
     def latents(self, images: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
         """Latent codes ``[N, D]`` of ``images`` in the prior's space (``model.latent_space``).
@@ -123,13 +124,7 @@ class AutoencoderModule(RuleModule):
         """
         if self.latent_space == "rate":
             return self.layer_rates(images, self.k, batch_size)
-        was = self.training
-        self.eval()
-        with torch.no_grad():
-            z = torch.cat([self.rule.latent_currents(self.stack, images[i:i + batch_size].to(self.device).float())
-                           for i in range(0, len(images), batch_size)])
-        self.train(was)
-        return z
+        return self._in_eval_batches(lambda x: self.rule.latent_currents(self.stack, x), images, batch_size)
 
     @torch.no_grad()
     def _decode_chunks(self, chunks: Iterable[torch.Tensor], g: torch.Generator, sampling: str | None) -> torch.Tensor:
