@@ -61,3 +61,25 @@ def test_without_hf_datasets_the_source_is_read_directly(idx_dir, tmp_path, monk
         dm.setup()
     assert not (tmp_path / "cache" / "mnist").exists()
     assert [len(dm.splits[s]) for s in ("train", "val", "test")] == [160, 40, 50]
+
+
+
+def test_a_cache_built_by_another_run_meanwhile_is_kept(idx_dir, tmp_path, monkeypatch):
+    """A second run that builds the same cache while the first is writing (two lanes, sweep agents) leaves
+    both with a complete cache and no private folder behind."""
+    from datasets import DatasetDict, load_from_disk
+
+    from bsd.data.images import build_cache
+
+    cache, save, calls, nested = tmp_path / "cache", DatasetDict.save_to_disk, [], []
+
+    def save_while_another_run_builds(self, path, **kw):
+        calls.append(path)
+        if len(calls) == 1:  # the first writer: another run starts and finishes in the middle of its write
+            nested.append(build_cache("mnist", cache, str(idx_dir), allow_hub=False))
+        return save(self, path, **kw)
+
+    monkeypatch.setattr(DatasetDict, "save_to_disk", save_while_another_run_builds)
+    assert build_cache("mnist", cache, str(idx_dir), allow_hub=False) == nested[0] == cache / "mnist"
+    assert len(load_from_disk(str(cache / "mnist"))["train"]) == 200
+    assert len(set(calls)) == 2 and [p.name for p in cache.iterdir()] == ["mnist"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import tempfile
 import warnings
 from functools import cache
 from pathlib import Path
@@ -45,12 +46,22 @@ def build_cache(name: str, cache_dir: Path, data_dir: str | None, allow_hub: boo
         "train": Dataset.from_dict({"image": arr.train_images, "label": arr.train_labels}, features=feats),
         "test": Dataset.from_dict({"image": arr.test_images, "label": arr.test_labels}, features=feats),
     })
-    tmp = cache_dir / f".{name}.tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
-    dd.save_to_disk(str(tmp))
-    (tmp / "SOURCE").write_text(arr.source + "\n")
-    shutil.rmtree(target, ignore_errors=True)
-    tmp.rename(target)
+    # each process writes its own folder, so runs started side by side (two lanes, sweep agents) never
+    # share a half-written one; the first to finish is kept
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=cache_dir, prefix=f".{name}.", suffix=".tmp"))
+    try:
+        dd.save_to_disk(str(tmp))
+        (tmp / "SOURCE").write_text(arr.source + "\n")
+        if not (target / "dataset_dict.json").is_file():
+            shutil.rmtree(target, ignore_errors=True)  # a damaged cache without its index
+            try:
+                tmp.rename(target)
+            except OSError:
+                if not (target / "dataset_dict.json").is_file():
+                    raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     return target
 
 
