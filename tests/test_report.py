@@ -282,20 +282,24 @@ def test_autoencoder_rows_of_an_earlier_default_are_pinned(tmp_path):
     ae_run("bsd", 32, 0.01, {"frequency": {"lam_high": 0.1}})  # from before model.reco.margin existed
     ae_run("bsd", 128, 0.003, {"margin": "code", "frequency": {"lam_high": 0.5}})
     ae_run("bp_ann", 128, 0.003, {})
-    ae_run("bsd", 64, 0.003, {"margin": "code", "frequency": {"lam_high": 1.0}}, decoder_match=10.0)
+    ae_run("bsd", 64, 0.003, {"margin": "code", "frequency": {"lam_high": 1.0}}, decoder_match=10.0,
+           latent_prior="gmm", latent_components=4, latent_space="current")
     runs = find_runs([tmp_path])
     assert {m["_arch"] for m in runs} == {"ae c16-32 z32 T8", "ae c16-32 z128 T8", "ae c16-32 z128 T1",
                                           "ae c16-32 z64 T8 match10"}
     lines = commands(runs).splitlines()
     old = next(x for x in lines if x.startswith("- mnist_ae / bsd (ae c16-32 z32 T8)"))
     assert old.endswith("model.optimizer.lr=0.01 'model.channels=[16,32]' model.latent=32 model.latent_space=rate "
-                        "model.reco.margin=zero model.reco.frequency.lam_high=0.1`")
+                        "model.latent_prior=gaussian model.reco.margin=zero model.reco.frequency.lam_high=0.1`")
     new = next(x for x in lines if x.startswith("- mnist_ae / bsd (ae c16-32 z128 T8)"))
-    assert "model.latent=128 model.latent_space=rate model.reco.margin=code model.reco.frequency.lam_high=0.5`" in new
+    assert ("model.latent=128 model.latent_space=rate model.latent_prior=gaussian model.reco.margin=code "
+            "model.reco.frequency.lam_high=0.5`") in new
     assert "(gaussian on rate, FID network -)" in new  # the row names its prior (and no recorded network)
     assert new.count("model.optimizer.lr=") == 1
     ann = next(x for x in lines if x.startswith("- mnist_ae / bp_ann"))
     assert "model.latent=128" in ann and "model.reco.margin" not in ann
+    mix = next(x for x in lines if x.startswith("- mnist_ae / bsd (ae c16-32 z64 T8 match10)"))
+    assert "model.latent_prior=gmm model.latent_components=4" in mix and "(gmm:4 on current, " in mix
 
 
 def test_cnn_bsd_commands_pin_what_reco_compares(tmp_path):

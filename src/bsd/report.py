@@ -88,7 +88,8 @@ def _reco_on(reco: dict) -> str:
 def setting_overrides(cfg: dict) -> dict[str, str]:
     """Overrides that pin the settings whose defaults changed on 2026-12-01, added to every command lacking them.
 
-    ae: the learning rate, what the latent prior is fitted to (``model.latent_space``, 2026-12-02) and, for
+    ae: the learning rate, the latent prior and what it is fitted to (``model.latent_prior`` and
+    ``model.latent_space``, 2026-12-02) and, for
     ``bsd``, the push margin and the high band's push weight; mlp, cnn
     and rnn ``bsd``: what ReCo compares (``model.reco.on``, ``center``, and for the cnn ``pool``). Runs
     from before a key existed get the value they ran with (the paper's hinge, no pooling).
@@ -99,6 +100,10 @@ def setting_overrides(cfg: dict) -> dict[str, str]:
     if m.get("arch") == "ae":
         out["model.optimizer.lr"] = f"model.optimizer.lr={(m.get('optimizer') or {}).get('lr')}"
         out["model.latent_space"] = f"model.latent_space={m.get('latent_space', 'rate')}"
+        prior = m.get("latent_prior", "gaussian")
+        out["model.latent_prior"] = f"model.latent_prior={prior}"
+        if prior == "gmm":
+            out["model.latent_components"] = f"model.latent_components={m.get('latent_components', 10)}"
         if m.get("rule") == "bsd":
             out["model.reco.margin"] = f"model.reco.margin={reco.get('margin', 'zero')}"
             out["model.reco.frequency.lam_high"] = \
@@ -161,12 +166,15 @@ def val_curve(run_dir: Path) -> list[float]:
 
 
 def prior_label(cfg: dict) -> str:
-    """An autoencoder's latent prior and what it is fitted to, e.g. ``gaussian on current``.
+    """An autoencoder's latent prior and what it is fitted to, e.g. ``gaussian on current``, ``gmm:4 on current``.
 
     Runs from before a key existed used the values of that time: one Gaussian on latent rates.
     """
     model = cfg.get("model", {})
-    return f"{model.get('latent_prior', 'gaussian')} on {model.get('latent_space', 'rate')}"
+    prior = model.get("latent_prior", "gaussian")
+    if prior == "gmm":
+        prior = f"gmm:{model.get('latent_components', 10)}"
+    return f"{prior} on {model.get('latent_space', 'rate')}"
 
 
 def find_runs(roots: Iterable[str | Path]) -> list[dict]:
