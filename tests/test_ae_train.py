@@ -29,6 +29,7 @@ def test_training_writes_grids_fid_and_the_latent_prior(ae_run):
     assert t["test/mse"] > 0 and t["test/fid_recon"] > 0 and t["test/fid_samples"] > 0
     assert t["test/fid_n_samples"] == 500
     assert saved["monitor"] == ["val/mse", "min"] and saved["generation"]["feature_net_test_acc"] > 0.85
+    assert saved["best_val"]["metric"] == "val/mse" and 0 < saved["best_val"]["value"] < 1
     assert {"grids/epoch_000.png", "grids/epoch_001.png", "grids/final.png"} <= set(saved["generation"]["grids"])
     ckpt = torch.load(out / "checkpoints" / "best.ckpt", weights_only=False)
     model = ckpt["hyper_parameters"]["model"]

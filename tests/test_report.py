@@ -59,8 +59,12 @@ def _seq_run(root, exp, rule, seed, test, floors, sample=None, limit=1.0, varian
         cfg["data"] = {**cfg.get("data", {}), **data}
     (d / "config_resolved.yaml").write_text(yaml.safe_dump(cfg))
     m = {"experiment": exp, "rule": rule, "seed": seed, "epochs": 1, "test": test, "floors": floors,
-         "variant": variant, "best_val_acc": best,
+         "variant": variant,
          "time_per_epoch_s": 10.0, "device": "cpu", "command": "python src/train.py +experiment=" + exp}
+    if isinstance(best, dict):  # written since 2026-12-02
+        m["best_val"] = best
+    elif best is not None:  # written before
+        m["best_val_acc"] = best
     if sample:
         m["sample"] = {"prompt": "ROMEO:\n", "temperature": 0.8, "text": sample}
     (d / "metrics.json").write_text(json.dumps(m))
@@ -77,10 +81,12 @@ def test_sequence_tables_show_floors_ratios_and_samples(tmp_path):
     _seq_run(tmp_path, "timeseries_elec", "bsd", 0, {"test/mse": 0.02}, fl, variant="epochs5", best=0.03)
     _seq_run(tmp_path, "timeseries_elec", "bsd", 0, {"test/mse": 0.03}, fl, variant="short")
     _seq_run(tmp_path, "text_char", "bsd", 0, {"test/acc": 0.40}, ngram, variant="small")
-    _seq_run(tmp_path, "text_char", "bsd", 0, {"test/acc": 0.42}, ngram, variant="long")
+    _seq_run(tmp_path, "text_char", "bsd", 0, {"test/acc": 0.42}, ngram, variant="long",
+             best={"metric": "val/acc", "mode": "max", "value": 0.43})
     text = render(find_runs([tmp_path]), [str(tmp_path)])
     lines = text.splitlines()
     assert any(x.startswith("| timeseries_elec | epochs5 | bsd | 0.0200 |") and "| 0.0300 |" in x for x in lines)
+    assert any(x.startswith("| text_char | long | bsd | 42.00 |") and "| 43.00 |" in x for x in lines)
     bsd = next(x for x in lines if x.startswith("| bsd | rnn 512 T4 | 45.00"))
     assert "2.500" in bsd and "-5.00" in bsd and "| all |" in bsd
     assert any(x.startswith("| bp_snn |") and "| 100 |" in x for x in lines)

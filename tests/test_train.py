@@ -7,6 +7,7 @@ import sys
 import pytest
 import torch
 
+from bsd.module import BSDModule
 from bsd.train import run
 from tests.conftest import ROOT, compose
 
@@ -22,6 +23,9 @@ def test_mlp_run_writes_outputs(tmp_path):
     saved = json.loads((tmp_path / "metrics.json").read_text())
     assert saved["rule"] == "bsd" and saved["experiment"] == "mnist_mlp" and saved["dataset"] == "mnist"
     assert 0.0 <= saved["test"]["test/acc"] <= 1.0 and "val/acc" in saved["val"]
+    # one epoch: the best monitored value is that epoch's validation accuracy
+    assert saved["best_val"]["metric"] == "val/acc" and saved["best_val"]["mode"] == "max"
+    assert saved["best_val"]["value"] == pytest.approx(saved["val"]["val/acc"], abs=1e-6)
     assert saved["wall_time_s"] > 0 and saved["peak_rss_mb"] > 0 and len(saved["epoch_times_s"]) == 1
     assert m["criteria"] == ["C1", "C2", "C3", "C4", "C5"]
     assert not list(tmp_path.rglob("*.tmp"))
@@ -96,6 +100,7 @@ def _cli(*args, timeout=240):
     ("model.reco.lam=-0.1", "model.reco.lam must be >= 0"),
     ("model.reco.axis=unit", "model.reco.axis='unit' is implemented for model=rnn only"),
     ("model.widths=[]", "model.widths must list at least one"),
+    ("ema.decay=1.5", "ema.decay must lie in (0, 1)"),
     ("data.data_dir=/nonexistent/dir", None),
 ])
 def test_bad_input_stops_with_a_clear_message(tmp_path, override, message):
@@ -151,3 +156,46 @@ def test_time_to_target_is_recorded(tmp_path, target):
         assert r["reached"] and r["epoch"] == 0 and r["step"] > 0 and 0 < r["train_time_s"] <= r["wall_time_s"]
     else:
         assert not r["reached"] and "train_time_s" not in r
+
+
+def test_weight_average_is_what_validation_checkpoints_and_test_see(tmp_path, monkeypatch):
+    plain, averaged = tmp_path / "plain", tmp_path / "ema"
+    run(compose(["+experiment=mnist_mlp", *SMALL]), plain)
+    tested = []
+    monkeypatch.setattr(BSDModule, "on_test_start",
+                        lambda self: tested.append({k: v.clone() for k, v in self.state_dict().items()}))
+    m = run(compose(["+experiment=mnist_mlp", *SMALL, "ema.decay=0.5"]), averaged)
+    assert m["ema_decay"] == 0.5
+    raw = torch.load(plain / "checkpoints" / "last.ckpt", weights_only=False)["state_dict"]
+    ckpt = torch.load(averaged / "checkpoints" / "best.ckpt", weights_only=False)
+    # training is untouched: the raw weights of the averaged run are those of the plain run, step for step
+    assert ckpt["current_model_state"].keys() == raw.keys()
+    for k, v in raw.items():
+        assert torch.equal(ckpt["current_model_state"][k], v), k
+    # what the checkpoint (and so the test) holds is the average, which lags the raw weights
+    floats = [k for k, v in raw.items() if v.is_floating_point() and "weight" in k]
+    assert floats and any(not torch.allclose(ckpt["state_dict"][k], raw[k]) for k in floats)
+    # the test ran on the average from the best checkpoint, then on that checkpoint's raw weights
+    assert len(tested) == 2 and all(torch.equal(tested[0][k], ckpt["state_dict"][k]) for k in floats)
+    assert all(torch.equal(tested[1][k], ckpt["current_model_state"][k]) for k in floats)
+    assert 0 <= m["test"]["test_raw/acc"] <= 1 and 0 <= m["test"]["test/acc"] <= 1
+
+
+def test_weight_average_is_refused_outside_the_classifiers(tmp_path):
+    with pytest.raises(ValueError, match="ema.decay is supported for the image classifiers"):
+        run(compose(["+experiment=mnist_ae", "ema.decay=0.9", "logger=none"]), tmp_path)
+    assert not (tmp_path / "checkpoints").exists()
+
+
+def test_resuming_an_averaged_run_restores_the_average_and_the_raw_weights(tmp_path):
+    first, second = tmp_path / "a", tmp_path / "b"
+    run(compose(["+experiment=mnist_mlp", *SMALL, "ema.decay=0.5"]), first)
+    before = torch.load(first / "checkpoints" / "last.ckpt", weights_only=False)
+    m = run(compose(["+experiment=mnist_mlp", *SMALL, "ema.decay=0.5", "trainer.max_epochs=2",
+                     f"resume={first}/checkpoints/last.ckpt"]), second)
+    after = torch.load(second / "checkpoints" / "last.ckpt", weights_only=False)
+    assert m["epochs"] == 2 and after["global_step"] > before["global_step"]
+    k = next(k for k, v in before["state_dict"].items() if v.is_floating_point() and "weight" in k)
+    # one more epoch of averaging with decay 0.5 moves the average towards the raw weights, from where it was
+    a0, w1, a1 = before["state_dict"][k], after["current_model_state"][k], after["state_dict"][k]
+    assert not torch.equal(a1, a0) and (a1 - w1).norm() < (a0 - w1).norm()

@@ -1,10 +1,11 @@
-"""Training callbacks: epoch timing, time to a target accuracy."""
+"""Training callbacks: epoch timing, time to a target accuracy, a moving average of the weights."""
 
 from __future__ import annotations
 
 import time
 
 import lightning as L
+from lightning.pytorch.callbacks import EMAWeightAveraging
 
 
 class EpochTimer(L.Callback):
@@ -78,3 +79,30 @@ class TimeToTarget(L.Callback):
             self.result.update(reached=True, value=value, train_time_s=self.train_s,
                                wall_time_s=time.perf_counter() - self._start, epoch=trainer.current_epoch,
                                step=trainer.global_step)
+
+
+class WeightEMA(EMAWeightAveraging):
+    """Exponential moving average of the weights (and float buffers), updated after every optimiser step.
+
+    Validation, the best checkpoint and the test see the average; training keeps stepping the raw weights, so
+    the learning rule and its criteria are untouched (no gradient passes through the average). Checkpoints
+    written during fit hold the average in ``state_dict`` and the raw weights in ``current_model_state``
+    (Lightning's :class:`~lightning.pytorch.callbacks.WeightAveraging`), so resuming continues both.
+    """
+
+    def __init__(self, decay: float) -> None:
+        self.check(decay)
+        super().__init__(decay=decay)
+        self.decay = decay
+
+    @staticmethod
+    def check(decay: float) -> None:
+        """Refuse a decay outside (0, 1) with a message that says what to set."""
+        if not 0.0 < decay < 1.0:
+            raise ValueError(f"ema.decay must lie in (0, 1) (e.g. 0.999), or be null to switch the average off; "
+                             f"got {decay}")
+
+    def on_load_checkpoint(self, trainer, pl_module, checkpoint) -> None:  # noqa: D102
+        if self._average_model is None or trainer.state.fn != "fit":
+            return  # testing a checkpoint: keep its state_dict, which holds the average, not the raw weights
+        super().on_load_checkpoint(trainer, pl_module, checkpoint)

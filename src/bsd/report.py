@@ -557,6 +557,11 @@ def samples(runs: list[dict]) -> str:
     return "\n".join(out)
 
 
+def best_val(m: dict) -> float | None:
+    """The best value of a run's monitored validation metric (`best_val_acc` in runs before 2026-12-02)."""
+    return (m.get("best_val") or {}).get("value", m.get("best_val_acc"))
+
+
 def variant_table(runs: list[dict]) -> str:
     """Ablations: one row per (experiment, variant, rule) with its command.
 
@@ -572,7 +577,7 @@ def variant_table(runs: list[dict]) -> str:
         acc = any("test/acc" in m.get("test", {}) for m in ms)
         key, scale, digits = ("test/acc", 100.0, 2) if acc else ("test/mse", 1.0, 4)
         vals = [x for m in ms if (x := _metric(m, key, scale)) is not None]
-        best = [scale * m["best_val_acc"] for m in ms if m.get("best_val_acc") is not None]
+        best = [scale * b for m in ms if (b := best_val(m)) is not None]
         return vals, best, digits
 
     def order(kv) -> tuple:

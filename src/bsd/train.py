@@ -16,7 +16,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from omegaconf import DictConfig, OmegaConf
 
 from .ae_module import AutoencoderModule
-from .callbacks import EpochTimer, TimeToTarget
+from .callbacks import EpochTimer, TimeToTarget, WeightEMA
 from .loggers import build_logger
 from .module import BSDModule, RuleModule
 from .observe import SpikeMonitor
@@ -40,6 +40,13 @@ def run(cfg: DictConfig, out_dir: str | Path) -> dict[str, Any]:
 
     dm = instantiate(cfg.data)
     module = build_module(cfg.model, dm, cfg.get("generation"))  # validates the model config before data work
+    ema = (cfg.get("ema") or {}).get("decay")
+    if ema is not None:
+        if type(module) is not BSDModule:
+            raise ValueError(f"ema.decay is supported for the image classifiers (model=mlp or model=cnn), not "
+                             f"model.arch={cfg.model.arch!r}; set ema.decay=null")
+        ema = float(ema)
+        WeightEMA.check(ema)
     dm.prepare_data()
     dm.setup("fit")
     gen_info: dict[str, Any] = {}
@@ -59,6 +66,8 @@ def run(cfg: DictConfig, out_dir: str | Path) -> dict[str, Any]:
     if ttt is not None and ttt.get("target") is not None:
         to_target = TimeToTarget(ttt.metric, ttt.target, ttt.get("mode", "max"))
         callbacks.append(to_target)
+    if ema is not None:
+        callbacks.append(WeightEMA(ema))
     obs = cfg.get("observe")
     if obs is not None and obs.enabled and isinstance(module, BSDModule):
         callbacks.append(SpikeMonitor(obs.raster_every, obs.n_samples, out / "rasters"))
@@ -72,6 +81,12 @@ def run(cfg: DictConfig, out_dir: str | Path) -> dict[str, Any]:
         best = ckpt.best_model_path if ckpt.best_model_path and Path(ckpt.best_model_path).is_file() else None
         res = trainer.test(module, datamodule=dm, ckpt_path=best, verbose=False)
         test = {k: _scalar(v) for k, v in (res[0] if res else {}).items()}
+        if ema is not None and best is not None:  # the raw weights of the same checkpoint, for comparison
+            raw = torch.load(best, map_location="cpu", weights_only=False).get("current_model_state")
+            if raw is not None:
+                module.load_state_dict(raw)
+                res = trainer.test(module, datamodule=dm, verbose=False)
+                test |= {k.replace("test/", "test_raw/", 1): _scalar(v) for k, v in (res[0] if res else {}).items()}
 
     extra: dict[str, Any] = {}
     if isinstance(module, AutoencoderModule):
@@ -99,12 +114,15 @@ def run(cfg: DictConfig, out_dir: str | Path) -> dict[str, Any]:
         "T": cfg.model.T if cfg.model.rule != "bp_ann" else 1,
         "epochs": trainer.current_epoch,
         "val": val,
-        "best_val_acc": _scalar(ckpt.best_model_score) if ckpt.best_model_score is not None else None,
+        # the best value of the monitored metric (accuracy or MSE; runs before 2026-12-02 wrote it as best_val_acc)
+        "best_val": {"metric": module.monitor[0], "mode": module.monitor[1],
+                     "value": _scalar(ckpt.best_model_score) if ckpt.best_model_score is not None else None},
         "test": test,
         "wall_time_s": time.perf_counter() - t_start,
         "epoch_times_s": timer.times,
         "time_per_epoch_s": sum(timer.times) / len(timer.times) if timer.times else None,
         **({"time_to_target": to_target.result} if to_target is not None else {}),
+        "ema_decay": ema,
         "criteria": list(module.rule.criteria),
         "monitor": list(module.monitor),
         **extra,
