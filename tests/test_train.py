@@ -199,3 +199,16 @@ def test_resuming_an_averaged_run_restores_the_average_and_the_raw_weights(tmp_p
     # one more epoch of averaging with decay 0.5 moves the average towards the raw weights, from where it was
     a0, w1, a1 = before["state_dict"][k], after["current_model_state"][k], after["state_dict"][k]
     assert not torch.equal(a1, a0) and (a1 - w1).norm() < (a0 - w1).norm()
+
+
+def test_weight_average_waits_for_its_start_epoch(tmp_path):
+    plain, waiting = tmp_path / "plain", tmp_path / "wait"
+    run(compose(["+experiment=mnist_mlp", *SMALL]), plain)
+    m = run(compose(["+experiment=mnist_mlp", *SMALL, "ema.decay=0.5", "ema.start_epoch=1"]), waiting)
+    raw = torch.load(plain / "checkpoints" / "best.ckpt", weights_only=False)["state_dict"]
+    ckpt = torch.load(waiting / "checkpoints" / "best.ckpt", weights_only=False)
+    # the one epoch ran before the start: no average yet, so checkpoint and test hold the raw weights
+    assert "current_model_state" not in ckpt and "test_raw/acc" not in m["test"]
+    assert all(torch.equal(ckpt["state_dict"][k], v) for k, v in raw.items())
+    with pytest.raises(ValueError, match="ema.start_epoch must be >= 0"):
+        run(compose(["+experiment=mnist_mlp", *SMALL, "ema.decay=0.5", "ema.start_epoch=-1"]), tmp_path / "bad")

@@ -67,7 +67,7 @@ def run(cfg: DictConfig, out_dir: str | Path) -> dict[str, Any]:
         to_target = TimeToTarget(ttt.metric, ttt.target, ttt.get("mode", "max"))
         callbacks.append(to_target)
     if ema is not None:
-        callbacks.append(WeightEMA(ema))
+        callbacks.append(WeightEMA(ema, int(cfg.ema.get("start_epoch") or 0)))
     obs = cfg.get("observe")
     if obs is not None and obs.enabled and isinstance(module, BSDModule):
         callbacks.append(SpikeMonitor(obs.raster_every, obs.n_samples, out / "rasters"))
