@@ -95,7 +95,9 @@ class WeightEMA(EMAWeightAveraging):
     """
 
     def __init__(self, decay: float, start_epoch: int = 0) -> None:
-        self.check(decay)
+        if not 0.0 < decay < 1.0:
+            raise ValueError(f"ema.decay must lie in (0, 1) (e.g. 0.999), or be null to switch the average off; "
+                             f"got {decay}")
         if start_epoch < 0:
             raise ValueError(f"ema.start_epoch must be >= 0, got {start_epoch}")
         super().__init__(decay=decay)
@@ -132,13 +134,6 @@ class WeightEMA(EMAWeightAveraging):
     def on_train_end(self, trainer, pl_module) -> None:  # noqa: D102
         if self.started:
             super().on_train_end(trainer, pl_module)
-
-    @staticmethod
-    def check(decay: float) -> None:
-        """Refuse a decay outside (0, 1) with a message that says what to set."""
-        if not 0.0 < decay < 1.0:
-            raise ValueError(f"ema.decay must lie in (0, 1) (e.g. 0.999), or be null to switch the average off; "
-                             f"got {decay}")
 
     def on_load_checkpoint(self, trainer, pl_module, checkpoint) -> None:  # noqa: D102
         if self._average_model is None or trainer.state.fn != "fit":

@@ -40,13 +40,13 @@ def run(cfg: DictConfig, out_dir: str | Path) -> dict[str, Any]:
 
     dm = instantiate(cfg.data)
     module = build_module(cfg.model, dm, cfg.get("generation"))  # validates the model config before data work
-    ema = (cfg.get("ema") or {}).get("decay")
-    if ema is not None:
+    ema_cfg = cfg.get("ema") or {}
+    ema = None  # built (and so checked) before any data work
+    if ema_cfg.get("decay") is not None:
         if type(module) is not BSDModule:
             raise ValueError(f"ema.decay is supported for the image classifiers (model=mlp or model=cnn), not "
                              f"model.arch={cfg.model.arch!r}; set ema.decay=null")
-        ema = float(ema)
-        WeightEMA.check(ema)
+        ema = WeightEMA(float(ema_cfg.decay), int(ema_cfg.get("start_epoch") or 0))
     dm.prepare_data()
     dm.setup("fit")
     gen_info: dict[str, Any] = {}
@@ -67,7 +67,7 @@ def run(cfg: DictConfig, out_dir: str | Path) -> dict[str, Any]:
         to_target = TimeToTarget(ttt.metric, ttt.target, ttt.get("mode", "max"))
         callbacks.append(to_target)
     if ema is not None:
-        callbacks.append(WeightEMA(ema, int(cfg.ema.get("start_epoch") or 0)))
+        callbacks.append(ema)
     obs = cfg.get("observe")
     if obs is not None and obs.enabled and isinstance(module, BSDModule):
         callbacks.append(SpikeMonitor(obs.raster_every, obs.n_samples, out / "rasters"))
@@ -122,7 +122,7 @@ def run(cfg: DictConfig, out_dir: str | Path) -> dict[str, Any]:
         "epoch_times_s": timer.times,
         "time_per_epoch_s": sum(timer.times) / len(timer.times) if timer.times else None,
         **({"time_to_target": to_target.result} if to_target is not None else {}),
-        "ema_decay": ema,
+        "ema_decay": ema.decay if ema is not None else None,
         "criteria": list(module.rule.criteria),
         "monitor": list(module.monitor),
         **extra,
