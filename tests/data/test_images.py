@@ -83,3 +83,32 @@ def test_a_cache_built_by_another_run_meanwhile_is_kept(idx_dir, tmp_path, monke
     assert build_cache("mnist", cache, str(idx_dir), allow_hub=False) == nested[0] == cache / "mnist"
     assert len(load_from_disk(str(cache / "mnist"))["train"]) == 200
     assert len(set(calls)) == 2 and [p.name for p in cache.iterdir()] == ["mnist"]
+
+
+def test_random_shift_moves_each_image_by_its_own_offset_within_the_bound():
+    from bsd.data.images import random_shift
+
+    x = torch.zeros(64, 1, 9, 9)
+    x[:, 0, 4, 4] = 1.0  # one lit pixel in the centre of every image
+    y = random_shift(x, 2, torch.Generator().manual_seed(0))
+    assert y.shape == x.shape and torch.equal(y.sum((1, 2, 3)), torch.ones(64))  # nothing lost, nothing added
+    pos = torch.stack([(img[0] == 1).nonzero()[0] for img in y]) - 4
+    assert pos.abs().max() <= 2 and len({tuple(p.tolist()) for p in pos}) > 10  # offsets differ per image
+    assert torch.equal(random_shift(x, 0), x)
+    edge = torch.zeros(1, 1, 5, 5)
+    edge[0, 0, :, 0] = 1.0  # a left column pushed out of the frame is gone, not wrapped around
+    moved = [random_shift(edge, 1, torch.Generator().manual_seed(s)) for s in range(20)]
+    assert all(m[0, 0, :, -1].sum() == 0 for m in moved) and any(m.sum() < 5 for m in moved)
+
+
+def test_shift_applies_to_training_batches_only(idx_dir, tmp_path):
+    plain, shifted = make_dm(idx_dir, tmp_path), make_dm(idx_dir, tmp_path, shift=2)
+    for dm in (plain, shifted):
+        dm.setup()
+    idx = list(range(16))
+    assert torch.equal(plain.splits["val"][idx][0], shifted.splits["val"][idx][0])
+    assert torch.equal(plain.splits["test"][idx][0], shifted.splits["test"][idx][0])
+    torch.manual_seed(0)
+    assert not torch.equal(plain.splits["train"][idx][0], shifted.splits["train"][idx][0])
+    with pytest.raises(ValueError, match="data.shift"):
+        make_dm(idx_dir, tmp_path, shift=-1)

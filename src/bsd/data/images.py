@@ -87,17 +87,36 @@ def _columns(ds) -> tuple[np.ndarray, np.ndarray]:
     return images, labels
 
 
-class _Batches(Dataset):
-    """Index a whole batch at once: ``ds[list_of_indices] -> (x float [b, 1, H, W] in [0, 1], y)``."""
+def random_shift(x: torch.Tensor, shift: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Translate every image of ``x [b, C, H, W]`` by its own random whole-pixel offset in ``[-shift, shift]``.
 
-    def __init__(self, images: torch.Tensor, labels: torch.Tensor) -> None:
-        self.images, self.labels = images, labels
+    Each axis is drawn independently; pixels moved in from outside the frame are 0 (background).
+    """
+    if shift <= 0:
+        return x
+    b, _, h, w = x.shape
+    pad = torch.nn.functional.pad(x, (shift, shift, shift, shift))
+    dy, dx = torch.randint(0, 2 * shift + 1, (2, b), generator=generator, device=x.device)
+    rows = (torch.arange(h, device=x.device) + dy[:, None])[:, :, None]  # [b, H, 1]
+    cols = (torch.arange(w, device=x.device) + dx[:, None])[:, None, :]  # [b, 1, W]
+    idx = torch.arange(b, device=x.device)[:, None, None]
+    return pad.permute(0, 2, 3, 1)[idx, rows, cols].permute(0, 3, 1, 2).contiguous()
+
+
+class _Batches(Dataset):
+    """Index a whole batch at once: ``ds[list_of_indices] -> (x float [b, 1, H, W] in [0, 1], y)``.
+
+    ``shift > 0`` translates every image by a random offset of up to that many pixels (training only).
+    """
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor, shift: int = 0) -> None:
+        self.images, self.labels, self.shift = images, labels, shift
 
     def __len__(self) -> int:
         return len(self.labels)
 
     def __getitem__(self, idx):
-        return self.images[idx].float().div_(255.0), self.labels[idx]
+        return random_shift(self.images[idx].float().div_(255.0), self.shift), self.labels[idx]
 
 
 class ImageDataModule(L.LightningDataModule):
@@ -105,8 +124,10 @@ class ImageDataModule(L.LightningDataModule):
 
     def __init__(self, name: str = "mnist", data_dir: str | None = None, cache_dir: str = "~/.cache/bsd",
                  val_size: int = 5000, batch_size: int = 128, eval_batch_size: int = 1000,
-                 seed: int = 0, allow_hub: bool = True, train_subset: int | None = None) -> None:
+                 seed: int = 0, allow_hub: bool = True, train_subset: int | None = None, shift: int = 0) -> None:
         super().__init__()
+        if not isinstance(shift, int) or shift < 0:
+            raise ValueError(f"data.shift must be a whole number of pixels >= 0, got {shift!r}")
         if name not in SHAPES:
             raise ValueError(f"data.name={name!r} is unknown; choose one of {sorted(SHAPES)}")
         if batch_size < 1:
@@ -114,7 +135,7 @@ class ImageDataModule(L.LightningDataModule):
         self.name, self.data_dir, self.allow_hub = name, data_dir, allow_hub
         self.cache_dir = Path(cache_dir).expanduser()
         self.val_size, self.batch_size, self.eval_batch_size = val_size, batch_size, eval_batch_size
-        self.seed, self.train_subset = seed, train_subset
+        self.seed, self.train_subset, self.shift = seed, train_subset, shift
         self.in_shape, self.num_classes = SHAPES[name], len(CLASSES[name])
         self.splits: dict[str, _Batches] = {}
 
@@ -143,10 +164,10 @@ class ImageDataModule(L.LightningDataModule):
         if self.train_subset:
             tr_idx = tr_idx[: self.train_subset]
 
-        def mk(x, y):
-            return _Batches(torch.from_numpy(np.array(x)).unsqueeze(1), torch.from_numpy(np.array(y)))
+        def mk(x, y, shift=0):
+            return _Batches(torch.from_numpy(np.array(x)).unsqueeze(1), torch.from_numpy(np.array(y)), shift)
 
-        self.splits = {"train": mk(xtr[tr_idx], ytr[tr_idx]), "val": mk(xtr[val_idx], ytr[val_idx]),
+        self.splits = {"train": mk(xtr[tr_idx], ytr[tr_idx], self.shift), "val": mk(xtr[val_idx], ytr[val_idx]),
                        "test": mk(*arr["test"])}
 
     def _loader(self, split: str, shuffle: bool, bs: int) -> DataLoader:
