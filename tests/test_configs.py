@@ -39,7 +39,7 @@ def test_sequence_experiments_use_the_spiking_rnn(name):
     assert cfg.data.name == {"text_char": "shakespeare", "timeseries_elec": "vic_elec"}[name]
     assert (m.code.kind == "population") == (name == "timeseries_elec")
     if name == "timeseries_elec":  # the day's demand at every step, the change as the target (design.md screens)
-        assert (cfg.data.lags, cfg.data.predict, m.reco.lam) == (48, "change", 0.05)
+        assert (cfg.data.lags, cfg.data.predict, m.reco.lam, m.code.shape) == (48, "change", 0.2, "ramp")
     csv = compose(["+experiment=timeseries_elec", "data=csv_timeseries", "data.window=24"]).data
     assert (csv.predict, csv.lags) == ("change", 24)  # lags follow the window of a user's series
 

@@ -44,15 +44,18 @@ def test_main_refuses_an_empty_folder(tmp_path):
 
 
 def _seq_run(root, exp, rule, seed, test, floors, sample=None, limit=1.0, variant=None, best=None, width=512, T=4,
-             batch=None, data=None, reco=None):
+             batch=None, data=None, reco=None, code=None):
     tag = "".join(map(str, data.values())) if data else ""
     tag += "".join(map(str, reco.values())) if reco else ""
+    tag += "".join(map(str, code.values())) if code else ""
     d = root / exp / rule / f"seed{seed}{variant or ''}" / f"w{width}{batch or ''}{tag}"
     d.mkdir(parents=True)
     cfg = {"experiment_name": exp, "seed": seed, "model": {"arch": "rnn", "rule": rule, "widths": [width], "T": T},
            "trainer": {"limit_train_batches": limit}}
     if reco:
         cfg["model"]["reco"] = reco
+    if code:
+        cfg["model"]["code"] = code
     if batch:
         cfg["data"] = {"batch_size": batch}
     if data:
@@ -180,6 +183,24 @@ def test_forecast_rows_on_rates_keep_their_own_row_and_ratio(tmp_path):
     new = next(r for r in rows if r.startswith("| bsd (centred rates) |"))
     assert "| 4.00 |" in old and "| 3.50 |" in new
     assert rows.index(old) < rows.index(new) < rows.index(next(r for r in rows if r.startswith("| bp_ann |")))
+
+
+def test_forecast_rows_of_another_target_code_or_push_keep_their_own_row_and_pinned_command(tmp_path):
+    """The forecaster's default of 2026-12-03 (ramp code, λ 0.2) does not merge with the rows before it."""
+    from bsd.report import forecast_table, pinned_command, shapes_by_experiment
+
+    data = {"window": 48, "lags": 48, "predict": "change"}
+    for shape, lam, mse in (("gaussian", 0.05, 0.0034), ("ramp", 0.2, 0.0030)):
+        _seq_run(tmp_path, "timeseries_elec", "bsd", 0, {"test/mse": mse}, {}, width=256, data=data,
+                 reco={"on": "spikes", "center": "batch", "lam": lam}, code={"kind": "population", "shape": shape})
+    runs = find_runs([tmp_path])
+    rows = forecast_table(runs).splitlines()
+    assert any(r.startswith("| bsd (centred rates, gaussian code, λ 0.05) |") and "0.0034" in r for r in rows)
+    assert any(r.startswith("| bsd (centred rates, ramp code, λ 0.2) |") and "0.0030" in r for r in rows)
+    shapes = shapes_by_experiment(runs)
+    cmds = sorted(pinned_command(m, shapes) for m in runs)
+    assert cmds[0].endswith("model.code.shape=gaussian model.reco.lam=0.05")
+    assert cmds[1].endswith("model.code.shape=ramp model.reco.lam=0.2")
 
 
 def test_ablations_of_one_name_but_different_shapes_keep_their_own_rows(tmp_path):

@@ -91,7 +91,8 @@ def setting_overrides(cfg: dict) -> dict[str, str]:
     ae: the learning rate, the latent prior and what it is fitted to (``model.latent_prior`` and
     ``model.latent_space``, 2026-12-02) and, for
     ``bsd``, the push margin and the high band's push weight; mlp, cnn
-    and rnn ``bsd``: what ReCo compares (``model.reco.on``, ``center``, and for the cnn ``pool``). Runs
+    and rnn ``bsd``: what ReCo compares (``model.reco.on``, ``center``, and for the cnn ``pool``; for a
+    population-coded rnn the code's shape and λ, 2026-12-03). Runs
     from before a key existed get the value they ran with (the paper's hinge, no pooling).
     """
     m = cfg.get("model", {})
@@ -115,6 +116,9 @@ def setting_overrides(cfg: dict) -> dict[str, str]:
         if m.get("arch") == "cnn":
             pool = reco.get("pool")
             out["model.reco.pool"] = f"model.reco.pool={'null' if pool is None else pool}"
+        if m.get("arch") == "rnn" and (code := m.get("code") or {}).get("kind") == "population":
+            out["model.code.shape"] = f"model.code.shape={code.get('shape', 'gaussian')}"
+            out["model.reco.lam"] = f"model.reco.lam={reco.get('lam')}"
     return out
 
 
@@ -256,6 +260,9 @@ def reco_label(cfg: dict) -> str:
         label = f"centred {label}" if reco["center"] == "batch" else f"{label}, centred pushes"
     if (pool := reco.get("pool")) is not None and m.get("arch") == "cnn":
         label += f", {pool}x{pool}"
+    if m.get("arch") == "rnn" and on == "spikes" and (code := m.get("code") or {}).get("kind") == "population":
+        # the forecaster's target code and push weight (its default changed on 2026-12-03)
+        label += f", {code.get('shape', 'gaussian')} code, λ {float(reco.get('lam', 0.6)):g}"
     return label
 
 
