@@ -85,6 +85,12 @@ def _reco_on(reco: dict) -> str:
     return reco.get("on", reco.get(True, "voltage"))
 
 
+def _population_code(m: dict) -> dict | None:
+    """The ``model.code`` of a population-coded rnn (the forecaster), else ``None``."""
+    code = m.get("code") or {}
+    return code if m.get("arch") == "rnn" and code.get("kind") == "population" else None
+
+
 def setting_overrides(cfg: dict) -> dict[str, str]:
     """Overrides that pin the settings whose defaults changed on 2026-12-01, added to every command lacking them.
 
@@ -116,7 +122,7 @@ def setting_overrides(cfg: dict) -> dict[str, str]:
         if m.get("arch") == "cnn":
             pool = reco.get("pool")
             out["model.reco.pool"] = f"model.reco.pool={'null' if pool is None else pool}"
-        if m.get("arch") == "rnn" and (code := m.get("code") or {}).get("kind") == "population":
+        if code := _population_code(m):
             out["model.code.shape"] = f"model.code.shape={code.get('shape', 'gaussian')}"
             out["model.reco.lam"] = f"model.reco.lam={reco.get('lam')}"
     return out
@@ -260,7 +266,7 @@ def reco_label(cfg: dict) -> str:
         label = f"centred {label}" if reco["center"] == "batch" else f"{label}, centred pushes"
     if (pool := reco.get("pool")) is not None and m.get("arch") == "cnn":
         label += f", {pool}x{pool}"
-    if m.get("arch") == "rnn" and on == "spikes" and (code := m.get("code") or {}).get("kind") == "population":
+    if on == "spikes" and (code := _population_code(m)):
         # the forecaster's target code and push weight (its default changed on 2026-12-03)
         label += f", {code.get('shape', 'gaussian')} code, λ {float(reco.get('lam', 0.6)):g}"
     return label
