@@ -28,6 +28,7 @@ def last_position(model: SequenceBSDModule, dm: TimeSeriesDataModule, split: str
     idx = torch.linspace(0, len(ds) - 1, min(n, len(ds))).long()
     x = torch.stack([ds[int(i)][0] for i in idx])
     y = torch.stack([ds[int(i)][1] for i in idx])[:, -1]
+    y = y[:, 0] if y.dim() == 2 else y  # the scored horizon (data.aux_horizons adds columns)
     with torch.no_grad():
         spikes, _ = model.rule.run(model.stack, x)
         rates = reduce_positions(spikes[-1], model.rule.T)[-1]

@@ -423,3 +423,30 @@ def test_a_rerun_of_a_seed_replaces_the_earlier_run_in_the_table_and_its_command
     page = render(runs, [str(tmp_path)])
     assert "| 95.00 | 1 |" in page and "90.00" not in page
     assert "(seeds [0]): `python x seed=0 trainer.max_epochs=10`" in commands(runs)
+
+
+def test_weight_averaged_runs_get_their_own_row_and_a_paired_table(tmp_path):
+    """A run with ema.decay is labelled by its averaging and its test is paired with its own raw weights."""
+    from bsd.report import classification_table, weight_average_table
+
+    _run(tmp_path, "mnist_cnn", "bsd", 0, 0.9898)
+    for seed, (avg, raw) in enumerate(((0.9905, 0.9898), (0.9901, 0.9902))):
+        d = tmp_path / "ema" / "mnist_cnn" / "bsd" / f"seed{seed}"
+        d.mkdir(parents=True)
+        cfg = {"experiment_name": "mnist_cnn", "seed": seed, "ema": {"decay": 0.999, "start_epoch": 5},
+               "model": {"arch": "mlp", "rule": "bsd", "widths": [64, 64]}}
+        (d / "config_resolved.yaml").write_text(yaml.safe_dump(cfg))
+        (d / "metrics.json").write_text(json.dumps({
+            "experiment": "mnist_cnn", "rule": "bsd", "seed": seed, "epochs": 10, "device": "cpu", "command": "c",
+            "test": {"test/acc": avg, "test_raw/acc": raw}}))
+    runs = find_runs([tmp_path])
+    rows = [r for r in classification_table(runs).splitlines() if "| bsd |" in r]
+    assert len(rows) == 2  # the averaged runs do not merge into the plain row
+    ema_row = next(r for r in rows if "EMA 0.999 from epoch 5" in r)
+    assert "99.03 ± 0.03" in ema_row and "| 2 |" in ema_row
+    table = weight_average_table(runs).splitlines()
+    assert any("| 0 | 10 | 99.05 | 98.98 | +0.07 |" in r for r in table)
+    assert any("| 1 | 10 | 99.01 | 99.02 | -0.01 |" in r for r in table)
+    mean = next(r for r in table if "mean of 2" in r)
+    assert "99.03 ± 0.03" in mean and "99.00 ± 0.03" in mean and "+0.03" in mean
+    assert weight_average_table([r for r in runs if "test_raw/acc" not in r["test"]]) == ""

@@ -98,13 +98,19 @@ class PopulationCode(nn.Module):
     nearest centre, which serves as the "class" for ReCo's ``same_class`` handling.
     ``shape = ramp`` uses sigmoid steps at the same centres instead of bumps (a thermometer
     code: every unit's drive grows with the value, as a linear map of the input can).
+    ``targets = K > 1`` codes ``K`` values side by side (``[N, K] -> [N, K * dim]``, e.g. a forecast's
+    auxiliary horizons); ``group`` then bins the first.
     """
 
     kind = "population"
     SHAPES = ("gaussian", "ramp")
 
-    def __init__(self, dim: int = 32, lo: float = -3.0, hi: float = 3.0, shape: str = "gaussian") -> None:
+    def __init__(self, dim: int = 32, lo: float = -3.0, hi: float = 3.0, shape: str = "gaussian",
+                 targets: int = 1) -> None:
         super().__init__()
+        if targets < 1:
+            raise ValueError(f"a population code needs at least one target, got {targets}")
+        self.targets = int(targets)
         if shape not in self.SHAPES:
             raise ValueError(f"model.code.shape must be one of {self.SHAPES}, got {shape!r}")
         self.shape = shape
@@ -118,15 +124,18 @@ class PopulationCode(nn.Module):
 
     @property
     def dim(self) -> int:
-        """Width of the code."""
-        return self.centers.numel()
+        """Width of the code (all targets together)."""
+        return self.centers.numel() * self.targets
 
     def vectors(self, y: torch.Tensor) -> torch.Tensor:
-        """``[N] -> [N, dim]`` tuning-curve activations."""
+        """``[N] -> [N, dim]`` tuning-curve activations (``[N, K] -> [N, K * curves]`` for ``K`` targets)."""
         y = y.clamp(self.lo, self.hi).unsqueeze(-1)
         z = (y - self.centers) / self.width
-        return torch.exp(-0.5 * z ** 2) if self.shape == "gaussian" else torch.sigmoid(2.0 * z)
+        v = torch.exp(-0.5 * z ** 2) if self.shape == "gaussian" else torch.sigmoid(2.0 * z)
+        return v.flatten(-2) if self.targets > 1 else v
 
     def group(self, y: torch.Tensor) -> torch.Tensor:
-        """Index of the nearest centre of every value."""
+        """Index of the nearest centre of every value (of the first target's, for several)."""
+        if self.targets > 1:
+            y = y[..., 0]
         return (y.unsqueeze(-1) - self.centers).abs().argmin(-1)

@@ -37,7 +37,10 @@ def arch_label(cfg: dict) -> str:
             label += f" lags{d['lags']}"
         if (ctx := d.get("context") or 1) > 1:  # text: characters per input step
             label += f" ctx{ctx}"
-        return label + (" change" if d.get("predict") == "change" else "")
+        label += " change" if d.get("predict") == "change" else ""
+        if aux := d.get("aux_horizons"):  # forecasting: further horizons trained on (2026-12-03)
+            label += f" aux{'-'.join(map(str, aux))}"
+        return label
     if m.get("arch") == "ae":
         t = 1 if m.get("rule") == "bp_ann" else m.get("T")
         label = f"ae c{'-'.join(map(str, m.get('channels', [])))} z{m.get('latent')} T{t}"
@@ -249,6 +252,15 @@ def _device(ms: list[dict]) -> str:
     return ", ".join(sorted({m.get("device", "cpu") for m in ms}))
 
 
+def ema_label(cfg: dict) -> str:
+    """Weight averaging of a run (``ema.decay``, 2026-12-02), e.g. ``EMA 0.999 from epoch 5``; ``""`` without."""
+    ema = cfg.get("ema") or {}
+    if ema.get("decay") is None:
+        return ""
+    start = int(ema.get("start_epoch") or 0)
+    return f"EMA {float(ema['decay']):g}" + (f" from epoch {start}" if start else "")
+
+
 def reco_label(cfg: dict) -> str:
     """What a classifier's ``bsd`` ReCo compares, e.g. ``voltages`` or ``centred rates, 4x4``; ``""`` for BP rules.
 
@@ -269,6 +281,8 @@ def reco_label(cfg: dict) -> str:
     if on == "spikes" and (code := _population_code(m)):
         # the forecaster's target code and push weight (its default changed on 2026-12-03)
         label += f", {code.get('shape', 'gaussian')} code, λ {float(reco.get('lam', 0.6)):g}"
+    if ema := ema_label(cfg):
+        label += f", {ema}"
     return label
 
 
@@ -280,7 +294,7 @@ def classification_table(runs: list[dict]) -> str:
     main = [m for m in runs if not m.get("variant") and m.get("experiment", "").endswith(("_mlp", "_cnn"))]
     groups = group(main, lambda m: (m["experiment"], f"{m['_arch']} ({_device([m])})", m["rule"],
                                     m.get("_reco", "")))
-    lines = ["| experiment | architecture | rule | ReCo on | test acc % (mean ± std) | seeds | epochs | s / epoch "
+    lines = ["| experiment | architecture | rule | bsd setting | test acc % (mean ± std) | seeds | epochs | s / epoch "
              "| gap to bp_snn | gap to bp_ann | device | paper |", "|" + "---|" * 12]
     exps = sorted({(e, a) for e, a, _, _ in groups}, key=lambda ea: (ea[0].split("_")[1], ea[0], ea[1]))
     for exp, arch in exps:
@@ -606,6 +620,31 @@ def variant_table(runs: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def weight_average_table(runs: list[dict]) -> str:
+    """Weight averaging paired within each run: the average's test accuracy against its own raw weights.
+
+    ``test_raw/acc`` tests the raw weights of the same checkpoint; one row per run and a mean row per
+    setting (empty string if no run has both).
+    """
+    rows = [m for m in runs if {"test/acc", "test_raw/acc"} <= set(m.get("test") or {})]
+    if not rows:
+        return ""
+    lines = ["| experiment | setting | seed | epochs | test acc %, average | test acc %, raw weights | average - raw "
+             "(points) | command |", "|" + "---|" * 8]
+    by_setting: dict = defaultdict(list)
+    for m in sorted(rows, key=lambda m: m.get("seed", 0)):
+        by_setting[(m["experiment"], m.get("variant") or m.get("_reco") or "-")].append(m)
+    for (exp, setting), ms in sorted(by_setting.items()):
+        avg, raw = ([100.0 * m["test"][k] for m in ms] for k in ("test/acc", "test_raw/acc"))
+        for m, a, r in zip(ms, avg, raw, strict=True):
+            lines.append(f"| {exp} | {setting} | {m.get('seed')} | {m.get('epochs')} | {a:.2f} | {r:.2f} "
+                         f"| {a - r:+.2f} | `{m.get('command', '')}` |")
+        if len(ms) > 1:
+            lines.append(f"| {exp} | {setting} | mean of {len(ms)} | | {_mean_std(avg)} | {_mean_std(raw)} | "
+                         f"{statistics.mean(a - r for a, r in zip(avg, raw, strict=True)):+.2f} | |")
+    return "\n".join(lines)
+
+
 def time_to_target_table(runs: list[dict]) -> str:
     """Time to accuracy: one row per run that recorded ``time_to_target`` (empty string if none)."""
     rows = [m for m in runs if m.get("time_to_target")]
@@ -744,6 +783,11 @@ def render(runs: list[dict], sources: list[str], unfinished: list[dict] | None =
                   "prior is fitted to the latent layer's time-mean basal voltages instead (`model.latent_space="
                   "current`) and each sample drives the latent LIF soma (ReLU for `bp_ann`) for T steps.", "",
                   prior_table(prior_screens, link_base)]
+    if wa := weight_average_table(runs):
+        parts += ["", "## Weight averaging, paired within each run", "",
+                  "Runs with `ema.decay` test the weight average (validation, the best checkpoint and `test/acc` use "
+                  "it) and, beside it, the raw weights of the same checkpoint (`test_raw/acc`); training steps the raw "
+                  "weights exactly as without averaging, so the difference is free of seed noise.", "", wa]
     if any(m.get("variant") for m in runs):
         parts += ["", "## Ablations", "", "Each row is a variant of the default configuration, labelled with "
                   "`variant=NAME` on its command line.", "", variant_table(runs)]

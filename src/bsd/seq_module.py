@@ -34,12 +34,12 @@ def build_seq_from_config(model_cfg: Any, in_dim: int, num_outputs: int, task: s
         if c.kind != "population":
             raise ValueError(f"forecasting needs model.code.kind=population, got {c.kind!r}")
         code = PopulationCode(int(c.dim or 32), float(c.get("lo", -3.0)), float(c.get("hi", 3.0)),
-                              str(c.get("shape", "gaussian")))
+                              str(c.get("shape", "gaussian")), targets=num_outputs)
     lif = lif_config(model_cfg)
     input_code = None
     if model_cfg.encoder == "population":
         ic = model_cfg.input_code
-        input_code = PopulationCode(int(ic.dim), float(ic.lo), float(ic.hi))
+        input_code = PopulationCode(int(ic.dim), float(ic.lo), float(ic.hi), str(ic.get("shape", "gaussian")))
         in_dim = in_dim * input_code.dim
     stack = SeqStack(in_dim, list(model_cfg.widths), num_outputs, code.dim, lif, norm=str(model_cfg.norm),
                      recurrent_gain=float(model_cfg.get("recurrent_gain", 0.1)),
@@ -128,7 +128,8 @@ class SequenceBSDModule(RuleModule):
             metrics[f"{prefix}bpc"].update(bits)
         else:
             k = self.level_scale  # the forecast after the whole window, error on the normalised level
-            pred, target = out[:, -1, 0] * k, y[:, -1].to(out.dtype) * k
+            last = y[:, -1, 0] if y.dim() == 3 else y[:, -1]  # auxiliary horizons (data.aux_horizons) unscored
+            pred, target = out[:, -1, 0] * k, last.to(out.dtype) * k
             metrics[f"{prefix}mse"].update(pred, target)
             metrics[f"{prefix}mae"].update((pred - target).abs() * self.target_scale)
             metrics[f"{prefix}rmse"].update(pred * self.target_scale, target * self.target_scale)

@@ -108,3 +108,32 @@ def test_change_targets_are_the_scaled_step_from_the_last_observed_value(tmp_pat
     assert change.floors() == dm(path, horizon=2).floors()  # the floors forecast the level either way
     with pytest.raises(ValueError, match="data.predict"):
         dm(path, predict="delta")
+
+
+def test_aux_horizons_add_target_columns_and_keep_training_inside_its_span(tmp_path):
+    path = csv(tmp_path)
+    base, aux = dm(path, predict="change"), dm(path, predict="change", aux_horizons=[3, 6])
+    assert aux.num_classes == 3 and aux.module_kwargs()["num_classes"] == 3 and base.num_classes == 1
+    z = aux.series[:, 0]
+    for split in ("train", "val", "test"):
+        (bx, by), (ax, ay) = base.windows(split)[5], aux.windows(split)[5]
+        assert ay.shape == (12, 3) and torch_equal(ax, bx) and torch_equal(ay[:, 0], by)  # scored column unchanged
+    a, b = aux.spans[0]
+    x, y = aux.windows("train")[4]
+    last = a + 4 + 11
+    scale6 = float((z[a + 6:b] - z[a:b - 6]).std())
+    assert float(y[-1, 2]) * scale6 == pytest.approx(float(z[last + 6] - z[last]), rel=1e-4)
+    # training windows stop where the farthest target leaves the span; evaluation keeps every window
+    assert len(aux.windows("train")) == len(base.windows("train")) - 5
+    assert len(aux.windows("test")) == len(base.windows("test"))
+    assert a + int(aux.windows("train").starts[-1]) + 11 + 6 < b
+    with pytest.raises(ValueError, match="aux_horizons"):
+        dm(path, aux_horizons=[1])
+    with pytest.raises(ValueError, match="aux_horizons"):
+        dm(path, aux_horizons=[0])
+
+
+def torch_equal(a, b) -> bool:
+    import torch
+
+    return bool(torch.equal(a, b))

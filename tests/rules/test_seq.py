@@ -101,6 +101,30 @@ def test_regress_targets_go_through_a_population_code():
         PopulationCode(1)
 
 
+def test_several_targets_share_one_population_code_and_train_every_output():
+    code = PopulationCode(8, -2, 2, shape="ramp", targets=3)
+    y = torch.tensor([[-2.0, 0.0, 2.0], [1.0, 1.0, -1.0]])
+    v = code.vectors(y)
+    one = PopulationCode(8, -2, 2, shape="ramp")
+    assert code.dim == 24 and v.shape == (2, 24) and torch.allclose(v[:, 8:16], one.vectors(y[:, 1]))
+    assert torch.equal(code.group(y), one.group(y[:, 0]))  # same_class bins follow the scored target
+    torch.manual_seed(0)
+    x, yk = torch.randn(10, 6, 4), torch.randn(10, 6, 3)
+    stack = SeqStack(4, [16, 12], 3, code.dim, LIF, norm="batch")
+    rule = SEQ_RULES["bsd"](RuleConfig(T=3, lam=0.1, reco_on="spikes", reco_center="batch"), "regress")
+    losses, _ = rule.layer_losses(stack, code, x, yk)
+    assert_losses_are_local(stack, losses)
+    out = rule.readout(stack, rule.run(stack, x)[0][-1])
+    for k in range(3):  # the readout's MSE covers every horizon's output
+        yk2 = yk.clone()
+        yk2[..., k] += 1.0
+        assert not torch.allclose(rule.top_loss(out, yk2), rule.top_loss(out, yk))
+    bp = SEQ_RULES["bp_snn"](RuleConfig(T=3), "regress")
+    assert torch.isfinite(bp.loss(stack, code, x, yk)[0])
+    with pytest.raises(ValueError, match="target"):
+        PopulationCode(8, targets=0)
+
+
 def test_ramp_population_code_is_a_thermometer():
     code = PopulationCode(8, -2, 2, shape="ramp")
     y = torch.linspace(-3, 3, 61)

@@ -9,6 +9,10 @@ last one (one day of history by default), the same forecasts the floors are scor
 With ``predict = change`` the models' target is the change from the last observed value
 (scaled by its training-span std) and their level forecast is that value plus the change, so
 every metric stays on the level, comparable with the floors.
+With ``aux_horizons`` every position also carries the targets of further horizons (their own
+level or change, each scaled by its own training-span std): ``y [B, P, 1 + K]``, the scored
+horizon first. The models train on all of them (bsd: they join the target code) and are scored
+on the first only; training windows end early enough that no target leaves the training span.
 """
 
 from __future__ import annotations
@@ -122,11 +126,16 @@ def lagged(z: np.ndarray, lags: int) -> np.ndarray:
 
 
 class _Windows(Dataset):
-    """Window ``k``: inputs ``x[k : k+W]``, targets ``target[k+h : k+W+h]`` (normalised level or change)."""
+    """Window ``k``: inputs ``x[k : k+W]``, targets ``y[k+h : k+W+h]`` (normalised level or change).
 
-    def __init__(self, x: torch.Tensor, y: torch.Tensor, window: int, horizon: int, stride: int = 1) -> None:
+    ``reach`` (default ``horizon``): how far past the window's end its targets look; windows end ``reach``
+    steps before the span does.
+    """
+
+    def __init__(self, x: torch.Tensor, y: torch.Tensor, window: int, horizon: int, stride: int = 1,
+                 reach: int | None = None) -> None:
         self.x, self.y, self.window, self.horizon = x, y, window, horizon
-        self.starts = torch.arange(0, len(x) - window - horizon + 1, stride)
+        self.starts = torch.arange(0, len(x) - window - (horizon if reach is None else reach) + 1, stride)
 
     def __len__(self) -> int:
         return len(self.starts)
@@ -146,7 +155,7 @@ class TimeSeriesDataModule(L.LightningDataModule):
                  calendar: bool = True, window: int = 48, horizon: int = 1, season: int = 48,
                  splits: Sequence[float] = (0.7, 0.1, 0.2), batch_size: int = 128, eval_batch_size: int = 1024,
                  train_stride: int = 1, seed: int = 0, unit: str = "", lags: int = 0,
-                 predict: str = "level") -> None:
+                 predict: str = "level", aux_horizons: Sequence[int] = ()) -> None:
         super().__init__()
         if name not in ("vic_elec", "csv"):
             raise ValueError(f"data.name={name!r} is unknown for time series; choose vic_elec or csv")
@@ -160,6 +169,11 @@ class TimeSeriesDataModule(L.LightningDataModule):
             raise ValueError(f"data.lags must be >= 0, got {lags}")
         if predict not in PREDICT:
             raise ValueError(f"data.predict must be one of {PREDICT}, got {predict!r}")
+        self.aux_horizons = [int(h) for h in aux_horizons or ()]
+        if any(h < 1 for h in self.aux_horizons) or int(horizon) in self.aux_horizons \
+                or len(set(self.aux_horizons)) < len(self.aux_horizons):
+            raise ValueError(f"data.aux_horizons must be distinct steps >= 1 other than data.horizon={horizon}, "
+                             f"got {list(aux_horizons)}")
         self.name, self.window, self.horizon, self.season = name, int(window), int(horizon), int(season)
         self.batch_size, self.eval_batch_size, self.train_stride, self.seed = batch_size, eval_batch_size, \
             train_stride, seed
@@ -172,9 +186,9 @@ class TimeSeriesDataModule(L.LightningDataModule):
                                                         calendar)
         self.spans = split_spans(len(raw), [float(f) for f in splits])
         for split, (a, b) in zip(("train", "val", "test"), self.spans, strict=True):
-            if b - a < self.window + self.horizon:
+            if b - a < self.window + self.reach:
                 raise DataSourceError(f"{self.source}: the {split} span has {b - a} rows, fewer than data.window + "
-                                      f"data.horizon = {self.window + self.horizon}; use a longer series, a "
+                                      f"the farthest horizon = {self.window + self.reach}; use a longer series, a "
                                       "shorter window or other data.splits")
         a, b = self.spans[0]
         n_num = len(features) + 1
@@ -191,12 +205,26 @@ class TimeSeriesDataModule(L.LightningDataModule):
         # in units of its training-span std; the forecast of the level is z[t] + change_scale * output
         self.predict = predict
         z = self.series[:, 0]
-        self.change_scale, self.targets = 1.0, z
-        if predict == "change":
-            change = np.zeros_like(z)
-            change[self.horizon:] = z[self.horizon:] - z[:-self.horizon]
-            self.change_scale = float(change[a + self.horizon:b].std()) + 1e-8
-            self.targets = (change / self.change_scale).astype(np.float32)
+        self.change_scale, self.targets = self._target(z, self.horizon)
+        # aux_horizons: column j of aux holds horizon h_j's target of the input step at that row (0 past the end)
+        self.aux = np.zeros((len(z), len(self.aux_horizons)), dtype=np.float32)
+        for j, h in enumerate(self.aux_horizons):
+            self.aux[:-h, j] = self._target(z, h)[1][h:]
+
+    @property
+    def reach(self) -> int:
+        """How many steps past the last input the farthest target lies."""
+        return max([self.horizon, *self.aux_horizons])
+
+    def _target(self, z: np.ndarray, h: int) -> tuple[float, np.ndarray]:
+        """The scale and the targets ``h`` steps ahead, stored at the row they are about (row ``t+h``)."""
+        if self.predict != "change":
+            return 1.0, z
+        a, b = self.spans[0]
+        change = np.zeros_like(z)
+        change[h:] = z[h:] - z[:-h]
+        scale = float(change[a + h:b].std()) + 1e-8
+        return scale, (change / scale).astype(np.float32)
 
     @property
     def in_shape(self) -> tuple[int]:
@@ -205,12 +233,12 @@ class TimeSeriesDataModule(L.LightningDataModule):
 
     @property
     def num_classes(self) -> int:
-        """One regression output."""
-        return 1
+        """Regression outputs: the scored horizon and the auxiliary ones."""
+        return 1 + len(self.aux_horizons)
 
     def module_kwargs(self) -> dict:
         """What the model needs to know about this data (saved with the checkpoint)."""
-        return {"in_shape": list(self.in_shape), "num_classes": 1, "task": self.task,
+        return {"in_shape": list(self.in_shape), "num_classes": self.num_classes, "task": self.task,
                 "target_scale": float(self.std[0]), "columns": list(self.columns),
                 "level_scale": self.change_scale}
 
@@ -218,8 +246,15 @@ class TimeSeriesDataModule(L.LightningDataModule):
         """Forecast windows lying inside one span (inputs and targets)."""
         a, b = self.spans[["train", "val", "test"].index(split)]
         x = torch.from_numpy(self.inputs[a:b])
-        y = torch.from_numpy(self.targets[a:b].copy())
-        return _Windows(x, y, self.window, self.horizon, self.train_stride if split == "train" else 1)
+        stride = self.train_stride if split == "train" else 1
+        if not self.aux_horizons:
+            return _Windows(x, torch.from_numpy(self.targets[a:b].copy()), self.window, self.horizon, stride)
+        # [rows, 1 + K] by input row; training windows stop where their farthest target leaves the span,
+        # evaluation windows are the same as without auxiliary horizons (only the first column is scored)
+        h = self.horizon
+        first = np.concatenate([self.targets[a + h:b], np.zeros(h, np.float32)])
+        y = torch.from_numpy(np.concatenate([first[:, None], self.aux[a:b]], axis=1))
+        return _Windows(x, y, self.window, 0, stride, reach=self.reach if split == "train" else h)
 
     def floors(self) -> dict[str, dict[str, float]]:
         """Last value, seasonal naive and a least-squares linear autoregressive model, on the test forecasts."""

@@ -1,7 +1,8 @@
 """Learning rules for spiking RNNs (text, time series) over one :class:`~bsd.recurrent.SeqStack`.
 
 Batches are ``x [B, P, F]`` (one input step per position) and targets ``y [B, P]``: the next
-token's index (``task = classify``) or a normalised value (``task = regress``). Every
+token's index (``task = classify``) or a normalised value (``task = regress``; ``[B, P, K]`` with
+a forecast's auxiliary horizons, the scored one first). Every
 position is simulated for ``T`` spiking steps with the membrane carried across positions.
 
 ``bsd``: the forward stream runs without a graph; the backward stream maps each position's
@@ -91,10 +92,15 @@ class SeqRule(abc.ABC):
         return stack.readout.basal(reduce_positions(s_top, self.T))
 
     def top_loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """Cross-entropy over tokens or MSE on the value, averaged over positions and batch."""
+        """Cross-entropy over tokens or MSE on the value(s), averaged over positions and batch.
+
+        Forecast targets ``[B, P, K]`` (auxiliary horizons) train all ``K`` outputs, each weighted alike.
+        """
         yt = y.transpose(0, 1)
         if self.task == "classify":
             return F.cross_entropy(out.reshape(-1, out.shape[-1]), yt.reshape(-1))
+        if yt.dim() == 3:
+            return F.mse_loss(out, yt.to(out.dtype))
         return F.mse_loss(out[..., 0], yt.to(out.dtype))
 
     @abc.abstractmethod
@@ -154,13 +160,13 @@ class SeqBSD(SeqRule):
                      ) -> tuple[dict[int, torch.Tensor], dict[str, torch.Tensor]]:
         """Weighted local loss of every layer 0..L (each touches only that layer's parameters)."""
         cfg, T, n = self.cfg, self.T, stack.depth
-        B, P = y.shape
-        flat = y.transpose(0, 1).reshape(-1)  # position-major [P*B]
+        B, P = y.shape[:2]
+        flat = y.transpose(0, 1).reshape(P * B, *y.shape[2:])  # position-major [P*B] ([P*B, K]: aux horizons)
         if self.task == "classify":
             uniq, inv = torch.unique(flat, return_inverse=True)
             counts = torch.bincount(inv, minlength=uniq.numel())
         else:
-            uniq, inv, counts = flat, torch.arange(flat.numel(), device=flat.device), None
+            uniq, inv, counts = flat, torch.arange(flat.shape[0], device=flat.device), None
         groups = code.group(flat).reshape(P, B)
         push_w = margin = None
         if cfg.push_weight != "uniform" or cfg.push_margin != "zero":
