@@ -168,3 +168,13 @@ def test_maps_no_larger_than_the_pool_grid_are_compared_as_they_are():
     assert torch.equal(got[6]["reco/pull_1"], got[None]["reco/pull_1"])
     assert not torch.equal(got[3]["reco/pull_1"], got[None]["reco/pull_1"])
     assert torch.equal(got[3]["reco/pull_2"], got[None]["reco/pull_2"])
+
+
+def test_the_forecasters_codes_follow_their_config():
+    """model.input_code.shape reaches the input code (it was ignored before 2026-12-03); aux horizons widen the code."""
+    cfg = compose(["+experiment=timeseries_elec", "model.widths=[16]", "model.encoder=population",
+                   "model.input_code.dim=4", "model.input_code.shape=ramp"])
+    stack, code, rule = build_seq_from_config(cfg.model, 5, 3, "regress")
+    assert rule.input_code.shape == "ramp" and rule.input_code.dim == 4
+    assert code.targets == 3 and code.dim == 3 * int(cfg.model.code.dim)
+    assert stack.readout.basal.out_features == 3
