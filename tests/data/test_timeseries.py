@@ -5,6 +5,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from bsd.data.sources import DataSourceError
 from bsd.data.timeseries import TimeSeriesDataModule
@@ -117,7 +118,7 @@ def test_aux_horizons_add_target_columns_and_keep_training_inside_its_span(tmp_p
     z = aux.series[:, 0]
     for split in ("train", "val", "test"):
         (bx, by), (ax, ay) = base.windows(split)[5], aux.windows(split)[5]
-        assert ay.shape == (12, 3) and torch_equal(ax, bx) and torch_equal(ay[:, 0], by)  # scored column unchanged
+        assert ay.shape == (12, 3) and torch.equal(ax, bx) and torch.equal(ay[:, 0], by)  # scored column unchanged
     a, b = aux.spans[0]
     x, y = aux.windows("train")[4]
     last = a + 4 + 11
@@ -131,9 +132,3 @@ def test_aux_horizons_add_target_columns_and_keep_training_inside_its_span(tmp_p
         dm(path, aux_horizons=[1])
     with pytest.raises(ValueError, match="aux_horizons"):
         dm(path, aux_horizons=[0])
-
-
-def torch_equal(a, b) -> bool:
-    import torch
-
-    return bool(torch.equal(a, b))

@@ -126,23 +126,24 @@ def lagged(z: np.ndarray, lags: int) -> np.ndarray:
 
 
 class _Windows(Dataset):
-    """Window ``k``: inputs ``x[k : k+W]``, targets ``y[k+h : k+W+h]`` (normalised level or change).
+    """Window ``k``: inputs ``x[k : k+W]``, targets ``y[k+offset : k+W+offset]`` (normalised level or change).
 
-    ``reach`` (default ``horizon``): how far past the window's end its targets look; windows end ``reach``
-    steps before the span does.
+    ``offset``: the row of ``y`` that holds the first input step's target (the horizon when ``y`` is stored at
+    the row each target is about, 0 when stored by input row); ``reach``: how far past the window's end its
+    targets look, so windows end ``reach`` steps before the span does.
     """
 
-    def __init__(self, x: torch.Tensor, y: torch.Tensor, window: int, horizon: int, stride: int = 1,
-                 reach: int | None = None) -> None:
-        self.x, self.y, self.window, self.horizon = x, y, window, horizon
-        self.starts = torch.arange(0, len(x) - window - (horizon if reach is None else reach) + 1, stride)
+    def __init__(self, x: torch.Tensor, y: torch.Tensor, window: int, offset: int, reach: int, stride: int = 1
+                 ) -> None:
+        self.x, self.y, self.window, self.offset = x, y, window, offset
+        self.starts = torch.arange(0, len(x) - window - reach + 1, stride)
 
     def __len__(self) -> int:
         return len(self.starts)
 
     def __getitem__(self, idx):
         k = int(self.starts[idx])
-        return self.x[k: k + self.window], self.y[k + self.horizon: k + self.window + self.horizon]
+        return self.x[k: k + self.window], self.y[k + self.offset: k + self.window + self.offset]
 
 
 class TimeSeriesDataModule(L.LightningDataModule):
@@ -247,14 +248,14 @@ class TimeSeriesDataModule(L.LightningDataModule):
         a, b = self.spans[["train", "val", "test"].index(split)]
         x = torch.from_numpy(self.inputs[a:b])
         stride = self.train_stride if split == "train" else 1
+        h = self.horizon
         if not self.aux_horizons:
-            return _Windows(x, torch.from_numpy(self.targets[a:b].copy()), self.window, self.horizon, stride)
+            return _Windows(x, torch.from_numpy(self.targets[a:b].copy()), self.window, h, h, stride)
         # [rows, 1 + K] by input row; training windows stop where their farthest target leaves the span,
         # evaluation windows are the same as without auxiliary horizons (only the first column is scored)
-        h = self.horizon
         first = np.concatenate([self.targets[a + h:b], np.zeros(h, np.float32)])
         y = torch.from_numpy(np.concatenate([first[:, None], self.aux[a:b]], axis=1))
-        return _Windows(x, y, self.window, 0, stride, reach=self.reach if split == "train" else h)
+        return _Windows(x, y, self.window, 0, self.reach if split == "train" else h, stride)
 
     def floors(self) -> dict[str, dict[str, float]]:
         """Last value, seasonal naive and a least-squares linear autoregressive model, on the test forecasts."""
