@@ -32,7 +32,7 @@ def last_position(model: SequenceBSDModule, dm: TimeSeriesDataModule, split: str
     with torch.no_grad():
         spikes, _ = model.rule.run(model.stack, x)
         rates = reduce_positions(spikes[-1], model.rule.T)[-1]
-        out = model.rule.readout(model.stack, spikes[-1])[-1, :, 0]
+        out = model.rule.readout(model.stack, spikes)[-1, :, 0]
     return tuple(t.double().numpy() for t in (rates, x[:, -1], out, y))
 
 

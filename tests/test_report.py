@@ -161,6 +161,8 @@ def test_forecast_rows_name_their_inputs_and_target_and_are_pinned(tmp_path):
     text = {"model": {"arch": "rnn", "rule": "bsd", "widths": [1024], "T": 1},
             "data": {"batch_size": 64, "seq_len": 50, "context": 4}}
     assert arch_label(text) == "rnn 1024 T1 b64 ctx4"
+    text["model"]["readout_skip"] = True
+    assert arch_label(text) == "rnn 1024 T1 b64 ctx4 skip"
     lines = commands(runs).splitlines()
     assert any(x.startswith("- timeseries_elec / bsd (rnn 256 T4 b128) ") and x.endswith(
         "data.batch_size=128 data.lags=0 data.predict=level model.reco.on=voltage model.reco.center=none`")

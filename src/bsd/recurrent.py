@@ -172,10 +172,15 @@ class RecurrentLayer(nn.Module):
 
 
 class SeqStack(Stack):
-    """Layers 0..L of a spiking RNN: stimulus (recall ``Theta_0`` only), recurrent hidden layers, readout ``W_L``."""
+    """Layers 0..L of a spiking RNN: stimulus (recall ``Theta_0`` only), recurrent hidden layers, readout ``W_L``.
+
+    With ``readout_skip`` the readout ``W_L`` reads the stimulus beside the top hidden layer's spikes
+    (a skip connection: a linear map of the input plus one of the spikes).
+    """
 
     def __init__(self, in_dim: int, widths: Sequence[int], out_dim: int, code_dim: int, lif_kwargs: dict,
-                 norm: str = "layer", recurrent_gain: float = 0.1, bias_spread: float = 0.0) -> None:
+                 norm: str = "layer", recurrent_gain: float = 0.1, bias_spread: float = 0.0,
+                 readout_skip: bool = False) -> None:
         widths = [int(w) for w in widths]
         if not widths or min(widths) < 1:
             raise ValueError(f"model.widths must list at least one positive width, got {widths}")
@@ -185,9 +190,11 @@ class SeqStack(Stack):
         hidden = [RecurrentLayer(dims[i], dims[i + 1], (widths + [code_dim])[i + 1], LIF(**lif_kwargs), norm,
                                  recurrent_gain, bias_spread) for i in range(len(widths))]
         stimulus = PyramidalLayer((in_dim,), None, nn.Linear(widths[0], in_dim), LIF(**lif_kwargs), False, False)
-        readout = PyramidalLayer((out_dim,), nn.Linear(widths[-1], out_dim), None, LIF(**lif_kwargs), False, False)
+        reads = widths[-1] + (in_dim if readout_skip else 0)
+        readout = PyramidalLayer((out_dim,), nn.Linear(reads, out_dim), None, LIF(**lif_kwargs), False, False)
         super().__init__([stimulus, *hidden, readout], (in_dim,))
         self.in_dim, self.out_dim, self.code_dim = in_dim, out_dim, code_dim
+        self.readout_skip = bool(readout_skip)
 
     @property
     def readout(self) -> PyramidalLayer:

@@ -40,6 +40,8 @@ def arch_label(cfg: dict) -> str:
         label += " change" if d.get("predict") == "change" else ""
         if aux := d.get("aux_horizons"):  # forecasting: further horizons trained on (2026-12-03)
             label += f" aux{'-'.join(map(str, aux))}"
+        if m.get("readout_skip"):  # the readout also reads the stimulus (2026-12-03)
+            label += " skip"
         return label
     if m.get("arch") == "ae":
         t = 1 if m.get("rule") == "bp_ann" else m.get("T")

@@ -43,7 +43,8 @@ def build_seq_from_config(model_cfg: Any, in_dim: int, num_outputs: int, task: s
         in_dim = in_dim * input_code.dim
     stack = SeqStack(in_dim, list(model_cfg.widths), num_outputs, code.dim, lif, norm=str(model_cfg.norm),
                      recurrent_gain=float(model_cfg.get("recurrent_gain", 0.1)),
-                     bias_spread=float(model_cfg.neuron.get("bias_spread", 0.0)))
+                     bias_spread=float(model_cfg.neuron.get("bias_spread", 0.0)),
+                     readout_skip=bool(model_cfg.get("readout_skip", False)))
     apply_theta_mode(stack, model_cfg)
     if model_cfg.rule not in SEQ_RULES:
         raise ValueError(f"model.rule={model_cfg.rule!r} is unknown; choose one of {sorted(SEQ_RULES)}")
@@ -111,7 +112,7 @@ class SequenceBSDModule(RuleModule):
         if not self.stateful_eval:
             return self(x)
         spikes, self._states = self.rule.run(self.stack, self.inputs(x), self._states)
-        return self.rule.readout(self.stack, spikes[-1]).transpose(0, 1)
+        return self.rule.readout(self.stack, spikes).transpose(0, 1)
 
     def on_validation_epoch_start(self) -> None:  # noqa: D102
         self._states = None
@@ -173,7 +174,7 @@ class SequenceBSDModule(RuleModule):
         states = None
         for _ in range(length):
             spikes, states = self.rule.run(self.stack, self.inputs(x), states)
-            logits = self.rule.readout(self.stack, spikes[-1][-self.rule.T:])[-1, 0].float().cpu()
+            logits = self.rule.readout(self.stack, [s[-self.rule.T:] for s in spikes])[-1, 0].float().cpu()
             logits[0] = float("-inf")  # never emit <unk> (index 0), greedy or sampled
             if temperature == 0:
                 nxt = int(logits.argmax())

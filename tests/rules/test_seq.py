@@ -114,7 +114,7 @@ def test_several_targets_share_one_population_code_and_train_every_output():
     rule = SEQ_RULES["bsd"](RuleConfig(T=3, lam=0.1, reco_on="spikes", reco_center="batch"), "regress")
     losses, _ = rule.layer_losses(stack, code, x, yk)
     assert_losses_are_local(stack, losses)
-    out = rule.readout(stack, rule.run(stack, x)[0][-1])
+    out = rule.readout(stack, rule.run(stack, x)[0])
     for k in range(3):  # the readout's MSE covers every horizon's output
         yk2 = yk.clone()
         yk2[..., k] += 1.0
@@ -201,3 +201,23 @@ def test_reco_on_own_rates_changes_the_hidden_terms_only():
     assert gs["reco/pull_1"].item() != pytest.approx(gv["reco/pull_1"].item())
     rates = spk.own_rates(stack.hidden[0], torch.randn(2, 5, 16))
     assert torch.equal(rates * 3, (rates * 3).round()) and rates.min() >= 0 and rates.max() <= 1  # counts / T
+
+
+@pytest.mark.parametrize("rule_name", ["bsd", "bp_snn", "bp_ann"])
+def test_readout_skip_reads_the_stimulus_beside_the_top_spikes(rule_name):
+    torch.manual_seed(0)
+    code, x, y = PopulationCode(8), torch.randn(10, 6, 4), torch.randn(10, 6)
+    stack = SeqStack(4, [16], 1, code.dim, LIF, norm="batch", readout_skip=True)
+    assert stack.readout.basal.in_features == 16 + 4
+    rule = SEQ_RULES[rule_name](RuleConfig(T=3, lam=0.1, reco_on="spikes", reco_center="batch"), "regress")
+    spikes, _ = rule.run(stack, x)
+    w, b = stack.readout.basal.weight, stack.readout.basal.bias
+    top, stim = reduce_positions(spikes[-1], rule.T), reduce_positions(spikes[0], rule.T)
+    want = top @ w[:, :16].T + stim @ w[:, 16:].T + b
+    assert torch.allclose(rule.readout(stack, spikes), want, atol=1e-6)
+    with torch.no_grad():  # the stimulus columns matter: zeroing them changes the forecast
+        w[:, 16:] = 0
+    assert not torch.allclose(rule.readout(stack, spikes), want, atol=1e-4)
+    if rule_name == "bsd":  # still one local loss per layer (C2): the readout's MSE reaches W_L only
+        losses, _ = rule.layer_losses(stack, code, x, y)
+        assert_losses_are_local(stack, losses)

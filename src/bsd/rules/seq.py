@@ -16,6 +16,7 @@ with ReLU and one step per position.
 from __future__ import annotations
 
 import abc
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -87,9 +88,16 @@ class SeqRule(abc.ABC):
             new_states.append(st)
         return spikes, new_states
 
-    def readout(self, stack: SeqStack, s_top: torch.Tensor) -> torch.Tensor:
-        """Per-position output ``[P, B, O]`` from the last hidden layer's spikes (mean over each position's steps)."""
-        return stack.readout.basal(reduce_positions(s_top, self.T))
+    def readout(self, stack: SeqStack, spikes: Sequence[torch.Tensor]) -> torch.Tensor:
+        """Per-position output ``[P, B, O]`` from the last hidden layer's spikes (mean over each position's steps).
+
+        ``spikes`` as :meth:`run` returns them (index 0: the stimulus, -1: the top hidden layer). With
+        ``stack.readout_skip`` the readout also reads the stimulus, the same tensor layer 1 receives.
+        """
+        s = reduce_positions(spikes[-1], self.T)
+        if stack.readout_skip:
+            s = torch.cat([s, reduce_positions(spikes[0], self.T).to(s.dtype)], -1)
+        return stack.readout.basal(s)
 
     def top_loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Cross-entropy over tokens or MSE on the value(s), averaged over positions and batch.
@@ -112,7 +120,7 @@ class SeqRule(abc.ABC):
     def predict(self, stack: SeqStack, x: torch.Tensor) -> torch.Tensor:
         """Output ``[B, P, O]`` of the forward net at every position."""
         spikes, _ = self.run(stack, x)
-        return self.readout(stack, spikes[-1]).transpose(0, 1)
+        return self.readout(stack, spikes).transpose(0, 1)
 
 
 class SeqBSD(SeqRule):
@@ -202,7 +210,7 @@ class SeqBSD(SeqRule):
             losses[i] = cfg.hidden_weight(i, n - 1) * li
             logs[f"reco/pull_{i}"], logs[f"reco/push_{i}"] = pull.detach(), push.detach()
             logs[f"rate/fwd_{i}"], logs[f"rate/bwd_{i}"] = spikes[i].mean(), above[i - 1].mean()
-        top = self.top_loss(self.readout(stack, spikes[-1]), y)
+        top = self.top_loss(self.readout(stack, spikes), y)
         recon = stack.stimulus.apical(above[0])[inv].reshape(P, B, -1)
         recall = F.mse_loss(recon, reduce_positions(spikes[0], T))
         losses[0], losses[n] = cfg.w_recall * recall, cfg.w_concept * top
@@ -218,7 +226,7 @@ class SeqBPSNN(SeqRule):
 
     def loss(self, stack, code, x, y):  # noqa: D102
         spikes, _ = self.run(stack, x)
-        top = self.top_loss(self.readout(stack, spikes[-1]), y)
+        top = self.top_loss(self.readout(stack, spikes), y)
         return top, {"loss/concept": top.detach()}
 
 
