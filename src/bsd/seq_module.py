@@ -36,6 +36,9 @@ def build_seq_from_config(model_cfg: Any, in_dim: int, num_outputs: int, task: s
         code = PopulationCode(int(c.dim or 32), float(c.get("lo", -3.0)), float(c.get("hi", 3.0)),
                               str(c.get("shape", "gaussian")), targets=num_outputs)
     lif = lif_config(model_cfg)
+    skip = model_cfg.get("readout_skip", False)
+    if not isinstance(skip, bool):
+        raise ValueError(f"model.readout_skip must be true or false, got {skip!r}")
     input_code = None
     if model_cfg.encoder == "population":
         ic = model_cfg.input_code
@@ -44,7 +47,7 @@ def build_seq_from_config(model_cfg: Any, in_dim: int, num_outputs: int, task: s
     stack = SeqStack(in_dim, list(model_cfg.widths), num_outputs, code.dim, lif, norm=str(model_cfg.norm),
                      recurrent_gain=float(model_cfg.get("recurrent_gain", 0.1)),
                      bias_spread=float(model_cfg.neuron.get("bias_spread", 0.0)),
-                     readout_skip=bool(model_cfg.get("readout_skip", False)))
+                     readout_skip=skip)
     apply_theta_mode(stack, model_cfg)
     if model_cfg.rule not in SEQ_RULES:
         raise ValueError(f"model.rule={model_cfg.rule!r} is unknown; choose one of {sorted(SEQ_RULES)}")

@@ -178,3 +178,14 @@ def test_the_forecasters_codes_follow_their_config():
     assert rule.input_code.shape == "ramp" and rule.input_code.dim == 4
     assert code.targets == 3 and code.dim == 3 * int(cfg.model.code.dim)
     assert stack.readout.basal.out_features == 3
+
+
+def test_the_forecasters_readout_skip_follows_its_config_and_refuses_a_non_boolean():
+    cfg = compose(["+experiment=timeseries_elec", "model.widths=[16]", "model.readout_skip=true"])
+    stack, _, _ = build_seq_from_config(cfg.model, 5, 1, "regress")
+    assert stack.readout_skip and stack.readout.basal.in_features == 16 + 5
+    cfg = compose(["+experiment=timeseries_elec", "model.widths=[16]"])
+    assert build_seq_from_config(cfg.model, 5, 1, "regress")[0].readout.basal.in_features == 16
+    cfg = compose(["+experiment=timeseries_elec", "model.widths=[16]", "model.readout_skip=maybe"])
+    with pytest.raises(ValueError, match="model.readout_skip must be true or false"):
+        build_seq_from_config(cfg.model, 5, 1, "regress")
