@@ -9,3 +9,8 @@ one() {
     trainer.enable_progress_bar=false hydra.run.dir="$OUT/$exp/$rule/seed$seed$sfx" "$@" \
     > "$OUT/logs/$exp-$rule$tag.log" 2>&1 || echo "FAILED: $exp $rule seed $seed (see $OUT/logs/$exp-$rule$tag.log)"
 }
+
+# `picked NAME`: true when ONLY (space-separated names, env) is empty or names NAME; screens use it to run a subset.
+picked() {
+  [ -z "${ONLY:-}" ] || [[ " $ONLY " == *" $1 "* ]]
+}

@@ -14,7 +14,7 @@ source scripts/lanes.sh
 mkdir -p "$OUT/logs"
 run() {  # run VARIANT RULE OVERRIDES...: one run (seed $SEED, default 0) into $OUT/timeseries_elec/RULE/seedS_VARIANT
   local v=$1 rule=$2; shift 2
-  [ -z "${ONLY:-}" ] || [[ " $ONLY " == *" $v "* ]] || return 0
+  picked "$v" || return 0
   SUFFIX="_$v" one timeseries_elec "$rule" variant="$v" "$@"
 }
 AUX4='data.aux_horizons=[2,4,8,16]'

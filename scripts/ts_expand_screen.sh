@@ -15,7 +15,7 @@ source scripts/lanes.sh
 mkdir -p "$OUT/logs"
 run() {  # run VARIANT RULE OVERRIDES...: one run into $OUT/timeseries_elec/RULE/seedS_VARIANT
   local v=$1 rule=$2; shift 2
-  [ -z "${ONLY:-}" ] || [[ " $ONLY " == *" $v "* ]] || return 0
+  picked "$v" || return 0
   SUFFIX="_$v" one timeseries_elec "$rule" variant="$v" "$@"
 }
 run expand512 bsd 'model.widths=[512,256]' 'model.loss_weights.hidden=[0,1]'

@@ -18,7 +18,7 @@ mkdir -p "$OUT/logs"
 OLD=(model.code.shape=gaussian model.reco.lam=0.05)
 run() {  # run VARIANT OVERRIDES...: one run (seed $SEED, default 0) into $OUT/timeseries_elec/bsd/seedS_VARIANT
   local v=$1; shift
-  [ -z "${ONLY:-}" ] || [[ " $ONLY " == *" $v "* ]] || return 0
+  picked "$v" || return 0
   SUFFIX="_$v" one timeseries_elec bsd variant="$v" "$@"
 }
 lane1() {

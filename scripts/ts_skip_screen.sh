@@ -12,6 +12,6 @@ PY=${PY:-.venv/bin/python}
 source scripts/lanes.sh
 mkdir -p "$OUT/logs"
 for rule in bsd bp_ann bp_snn; do
-  [ -z "${ONLY:-}" ] || [[ " $ONLY " == *" $rule "* ]] || continue
+  picked "$rule" || continue
   SUFFIX="_skip" one timeseries_elec "$rule" variant=skip model.readout_skip=true
 done
