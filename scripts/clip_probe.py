@@ -1,0 +1,63 @@
+"""How often the joint gradient clip of an experiment is active during its first training steps.
+
+With layer-local losses a per-layer loss weight only rescales AdamW's epsilon for that layer's parameters
+(tests/rules/test_loss_weights.py); it reaches the other layers only through a clip of the joint gradient
+norm, and only on steps where that clip is active. This trains the experiment's default for STEPS steps
+(AdamW at the config's learning rate, no schedule, seed 0) and prints the gradient norm and how many steps
+were clipped so far.
+
+    python scripts/clip_probe.py mnist_mlp 200 [overrides...]
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import torch
+from hydra import compose, initialize_config_dir
+from hydra.utils import instantiate
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from bsd.train import build_module  # noqa: E402
+
+
+def main(argv: list[str]) -> None:
+    """Print the joint gradient norm at a few steps and the count of clipped steps."""
+    if len(argv) < 2:
+        raise SystemExit("usage: python scripts/clip_probe.py EXPERIMENT STEPS [overrides...]")
+    exp, steps, overrides = argv[0], int(argv[1]), argv[2:]
+    torch.set_num_threads(1)
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base=None):
+        cfg = compose("config", overrides=[f"+experiment={exp}", "seed=0", *overrides])
+    clip = cfg.trainer.gradient_clip_val
+    if clip is None:
+        print(f"{exp}: trainer.gradient_clip_val is null, so no step is clipped and a loss weight only "
+              "rescales AdamW's epsilon")
+        return
+    torch.manual_seed(0)
+    dm = instantiate(cfg.data)
+    module = build_module(cfg.model, dm)
+    dm.prepare_data()
+    dm.setup("fit")
+    o = cfg.model.optimizer
+    opt = torch.optim.AdamW(module.parameters(), lr=o.lr, weight_decay=o.weight_decay)
+    clipped = 0
+    for i, (x, y, *_) in enumerate(dm.train_dataloader()):
+        if i >= steps:
+            break
+        loss, _ = module.rule.loss(module.stack, module.code, x, y)
+        opt.zero_grad()
+        loss.backward()
+        norm = float(torch.nn.utils.clip_grad_norm_(module.parameters(), clip))
+        clipped += norm > clip
+        opt.step()
+        if i in (0, 9, 24, 49, 99) or i == steps - 1:
+            print(f"step {i + 1}: gradient norm {norm:.3f}, clipped {clipped} of {i + 1} steps (clip {clip})",
+                  flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
