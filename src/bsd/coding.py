@@ -139,3 +139,46 @@ class PopulationCode(nn.Module):
         if self.targets > 1:
             y = y[..., 0]
         return (y.unsqueeze(-1) - self.centers).abs().argmin(-1)
+
+
+class GatedCode(nn.Module):
+    """A population code placed in one of ``bins`` blocks, chosen per sample by a context bin (our extension).
+
+    ``vectors(y, bins) -> [N, bins * base.dim]``: the base code of ``y`` in block ``bins[n]``, zeros elsewhere.
+    For the forecaster the context is the time-of-day bin of the input step, so every hidden unit's apical
+    target (through ``Theta``) belongs mostly to one part of the day, and the unit is asked to follow the
+    target there only: a gating that a unit fed a linear drive of the time of day can learn. ``group`` (the
+    "class" of ReCo's ``same_class`` handling) is the base group within the block. ``keep_base`` puts the
+    ungated code in front of the blocks as well (``[N, (bins + 1) * base.dim]``), so two samples with near targets
+    in different bins still have similar codes.
+    """
+
+    kind = "population"
+
+    def __init__(self, base: PopulationCode, bins: int, keep_base: bool = False) -> None:
+        super().__init__()
+        if bins < 2:
+            raise ValueError(f"model.code.context_bins must be 0 (off) or >= 2, got {bins}")
+        self.base, self.bins, self.keep_base = base, int(bins), bool(keep_base)
+
+    @property
+    def dim(self) -> int:
+        """Width of the code: one block of the base code per bin (and one more with ``keep_base``)."""
+        return self.base.dim * (self.bins + self.keep_base)
+
+    def vectors(self, y: torch.Tensor, bins: torch.Tensor) -> torch.Tensor:
+        """``[N] (or [N, K]), [N] -> [N, bins * base.dim]`` (``(bins + 1) * base.dim`` with ``keep_base``)."""
+        v = self.base.vectors(y)
+        gate = F.one_hot(bins.long(), self.bins).to(v.dtype)
+        gated = (gate.unsqueeze(-1) * v.unsqueeze(-2)).flatten(-2)
+        return torch.cat([v, gated], -1) if self.keep_base else gated
+
+    def group(self, y: torch.Tensor, bins: torch.Tensor) -> torch.Tensor:
+        """Nearest centre of the (first) target, distinct per bin."""
+        return bins.long() * self.base.centers.numel() + self.base.group(y)
+
+
+def day_bins(sin: torch.Tensor, cos: torch.Tensor, bins: int) -> torch.Tensor:
+    """Index in ``[0, bins)`` of the part of the day whose phase has sine ``sin`` and cosine ``cos``."""
+    phase = torch.remainder(torch.atan2(sin, cos) / (2 * torch.pi), 1.0)
+    return (phase * bins + 1e-6).floor().long().clamp_max(bins - 1)

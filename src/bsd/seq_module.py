@@ -17,14 +17,15 @@ from omegaconf import DictConfig, OmegaConf
 from torchmetrics import MeanMetric, MeanSquaredError, MetricCollection
 from torchmetrics.classification import MulticlassAccuracy
 
-from .coding import LabelCode, PopulationCode
+from .coding import GatedCode, LabelCode, PopulationCode
 from .module import RuleModule, apply_theta_mode, lif_config, rule_config
 from .recurrent import SeqStack
 from .rules.seq import SEQ_RULES, TASKS
 
 
-def build_seq_from_config(model_cfg: Any, in_dim: int, num_outputs: int, task: str):
-    """SeqStack, target code and sequence rule from the ``model`` config group."""
+def build_seq_from_config(model_cfg: Any, in_dim: int, num_outputs: int, task: str,
+                          columns: list[str] | None = None):
+    """SeqStack, target code and sequence rule from the ``model`` config group (``columns``: the input's)."""
     if task not in TASKS:
         raise ValueError(f"task must be one of {TASKS}, got {task!r}")
     c = model_cfg.code
@@ -35,6 +36,21 @@ def build_seq_from_config(model_cfg: Any, in_dim: int, num_outputs: int, task: s
             raise ValueError(f"forecasting needs model.code.kind=population, got {c.kind!r}")
         code = PopulationCode(int(c.dim or 32), float(c.get("lo", -3.0)), float(c.get("hi", 3.0)),
                               str(c.get("shape", "gaussian")), targets=num_outputs)
+    day_columns = None
+    bins = c.get("context_bins") or 0
+    if isinstance(bins, bool) or not isinstance(bins, int) or bins < 0:
+        raise ValueError(f"model.code.context_bins must be 0 (off) or an integer >= 2, got {bins!r}")
+    if bins:
+        if task != "regress":
+            raise ValueError("model.code.context_bins gates a forecast's population code; set it to 0 for text")
+        if not columns or "tod_sin" not in columns or "tod_cos" not in columns:
+            raise ValueError("model.code.context_bins needs the input's time of day (columns tod_sin and tod_cos, "
+                             f"from data.calendar=true); the input columns are {columns}")
+        keep = c.get("context_keep", False)
+        if not isinstance(keep, bool):
+            raise ValueError(f"model.code.context_keep must be true or false, got {keep!r}")
+        code = GatedCode(code, bins, keep)
+        day_columns = (columns.index("tod_sin"), columns.index("tod_cos"))
     lif = lif_config(model_cfg)
     skip = model_cfg.get("readout_skip", False)
     if not isinstance(skip, bool):
@@ -51,7 +67,7 @@ def build_seq_from_config(model_cfg: Any, in_dim: int, num_outputs: int, task: s
     apply_theta_mode(stack, model_cfg)
     if model_cfg.rule not in SEQ_RULES:
         raise ValueError(f"model.rule={model_cfg.rule!r} is unknown; choose one of {sorted(SEQ_RULES)}")
-    return stack, code, SEQ_RULES[model_cfg.rule](rule_config(model_cfg), task, input_code)
+    return stack, code, SEQ_RULES[model_cfg.rule](rule_config(model_cfg), task, input_code, day_columns)
 
 
 class SequenceBSDModule(RuleModule):
@@ -74,7 +90,7 @@ class SequenceBSDModule(RuleModule):
         self.level_scale = float(level_scale)
         self.in_dim = int(in_shape[0])
         self.context = int(context)  # text: characters per input step (ids [B, P, context] when > 1)
-        self.stack, self.code, self.rule = build_seq_from_config(model, self.in_dim, num_classes, task)
+        self.stack, self.code, self.rule = build_seq_from_config(model, self.in_dim, num_classes, task, columns)
         if task == "classify":
             self.monitor = ("val/acc", "max")
             metric = MetricCollection({"acc": MulticlassAccuracy(num_classes, average="micro"),

@@ -189,3 +189,26 @@ def test_the_forecasters_readout_skip_follows_its_config_and_refuses_a_non_boole
     cfg = compose(["+experiment=timeseries_elec", "model.widths=[16]", "model.readout_skip=maybe"])
     with pytest.raises(ValueError, match="model.readout_skip must be true or false"):
         build_seq_from_config(cfg.model, 5, 1, "regress")
+
+
+def test_the_forecasters_context_bins_gate_its_code_by_the_time_of_day_and_refuse_what_cannot_work():
+    from bsd.coding import GatedCode
+
+    cols = ["Demand", "Temperature", "Holiday", "tod_sin", "tod_cos", "dow_sin", "dow_cos"]
+    cfg = compose(["+experiment=timeseries_elec", "model.widths=[16]", "model.code.context_bins=8"])
+    stack, code, rule = build_seq_from_config(cfg.model, 7, 1, "regress", cols)
+    assert isinstance(code, GatedCode) and code.dim == 8 * int(cfg.model.code.dim)
+    assert stack.hidden[-1].apical.in_features == code.dim and rule.day_columns == (3, 4)
+    assert not isinstance(build_seq_from_config(compose(["+experiment=timeseries_elec", "model.widths=[16]"]).model,
+                                                7, 1, "regress", cols)[1], GatedCode)  # off by default
+    with pytest.raises(ValueError, match="tod_sin and tod_cos"):
+        build_seq_from_config(cfg.model, 3, 1, "regress", cols[:3])
+    with pytest.raises(ValueError, match="set it to 0 for text"):
+        build_seq_from_config(compose(["+experiment=text_char", "model.code.context_bins=8"]).model, 7, 7, "classify")
+    cfg = compose(["+experiment=timeseries_elec", "model.widths=[16]", "model.code.context_bins=8",
+                   "model.code.context_keep=true"])
+    assert build_seq_from_config(cfg.model, 7, 1, "regress", cols)[1].dim == 9 * int(cfg.model.code.dim)
+    for bad in ("1", "-2", "2.5", "true"):
+        c = compose(["+experiment=timeseries_elec", "model.widths=[16]", f"model.code.context_bins={bad}"])
+        with pytest.raises(ValueError, match="context_bins"):
+            build_seq_from_config(c.model, 7, 1, "regress", cols)

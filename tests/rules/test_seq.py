@@ -221,3 +221,39 @@ def test_readout_skip_reads_the_stimulus_beside_the_top_spikes(rule_name):
     if rule_name == "bsd":  # still one local loss per layer (C2): the readout's MSE reaches W_L only
         losses, _ = rule.layer_losses(stack, code, x, y)
         assert_losses_are_local(stack, losses)
+
+
+def test_day_bins_split_the_day_into_equal_consecutive_parts():
+    from bsd.coding import day_bins
+
+    day = torch.arange(48) / 48.0  # the half-hours of one day
+    b = day_bins(torch.sin(2 * torch.pi * day), torch.cos(2 * torch.pi * day), 8)
+    assert torch.equal(b, torch.arange(48) // 6)
+
+
+def test_a_gated_code_puts_the_target_in_its_bins_block_and_keeps_the_losses_local():
+    from bsd.coding import GatedCode
+
+    base = PopulationCode(8, shape="ramp")
+    code = GatedCode(base, 4)
+    y, bins = torch.tensor([0.5, 0.5, -1.0]), torch.tensor([0, 3, 3])
+    v = code.vectors(y, bins).reshape(3, 4, 8)
+    assert torch.allclose(v[0, 0], base.vectors(y)[0]) and torch.equal(v[1, 3], v[0, 0])
+    assert v[0, 1:].abs().sum() == 0 and v[1, :3].abs().sum() == 0
+    assert code.group(y, bins).unique().numel() == 3  # the same value in two bins is two groups
+    kept = GatedCode(base, 4, keep_base=True)
+    assert kept.dim == 5 * 8 and torch.equal(kept.vectors(y, bins)[:, 8:], code.vectors(y, bins))
+    assert torch.allclose(kept.vectors(y, bins)[:, :8], base.vectors(y))
+    # a forecaster whose first two input columns are the time of day's sine and cosine
+    torch.manual_seed(0)
+    phase = torch.rand(10, 6) * 2 * torch.pi
+    x = torch.cat([torch.sin(phase)[..., None], torch.cos(phase)[..., None], torch.randn(10, 6, 2)], -1)
+    stack = SeqStack(4, [16, 12], 1, code.dim, LIF, norm="batch")
+    rule = SEQ_RULES["bsd"](RuleConfig(T=3, lam=0.1, reco_on="spikes", reco_center="batch"), "regress",
+                            day_columns=(0, 1))
+    losses, _ = rule.layer_losses(stack, code, x, torch.randn(10, 6))
+    assert_losses_are_local(stack, losses)
+    bins = rule.context_bins(code, x)
+    assert bins.shape == (60,) and bins.unique().numel() > 1
+    with pytest.raises(ValueError, match="time of day"):
+        SEQ_RULES["bsd"](RuleConfig(T=3), "regress").context_bins(code, x)

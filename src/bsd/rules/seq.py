@@ -21,7 +21,7 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
-from ..coding import PopulationCode, encode_stimulus
+from ..coding import GatedCode, PopulationCode, day_bins, encode_stimulus
 from ..losses import code_cosines, code_push_weight, decorrelation_loss, grouped_reco_terms
 from ..neurons import LIFState
 from ..recurrent import RecurrentLayer, SeqStack
@@ -49,7 +49,8 @@ class SeqRule(abc.ABC):
     signed_losses: tuple[str, ...] = ("all (back-propagation through the sequence)",)
     spiking = True
 
-    def __init__(self, cfg: RuleConfig, task: str, input_code: PopulationCode | None = None) -> None:
+    def __init__(self, cfg: RuleConfig, task: str, input_code: PopulationCode | None = None,
+                 day_columns: tuple[int, int] | None = None) -> None:
         if task not in TASKS:
             raise ValueError(f"task must be one of {TASKS}, got {task!r}")
         if cfg.reduce_T != "mean":
@@ -57,6 +58,8 @@ class SeqRule(abc.ABC):
         if cfg.encoder == "population" and input_code is None:
             raise ValueError("model.encoder=population needs an input population code")
         self.cfg, self.task, self.input_code = cfg, task, input_code
+        #: the input columns holding the sine and cosine of the time of day (for a :class:`GatedCode`)
+        self.day_columns = day_columns
 
     @property
     def T(self) -> int:
@@ -130,14 +133,26 @@ class SeqBSD(SeqRule):
     criteria = ("C1", "C2", "C3", "C4", "C5")
     signed_losses = ("readout cross-entropy (text) / MSE (time series)",)
 
-    def backward_stream(self, stack: SeqStack, code, targets: torch.Tensor, counts: torch.Tensor | None
-                        ) -> list[torch.Tensor]:
+    def context_bins(self, code, x: torch.Tensor) -> torch.Tensor | None:
+        """``[P*B]`` (position-major) time-of-day bin of every input step for a :class:`GatedCode`, else None."""
+        if not isinstance(code, GatedCode):
+            return None
+        if self.day_columns is None:
+            raise ValueError("model.code.context_bins needs the input's time of day (columns tod_sin and tod_cos, "
+                             "data.calendar=true)")
+        xs = x.transpose(0, 1).reshape(-1, x.shape[-1])
+        return day_bins(xs[:, self.day_columns[0]], xs[:, self.day_columns[1]], code.bins)
+
+    def backward_stream(self, stack: SeqStack, code, targets: torch.Tensor, counts: torch.Tensor | None,
+                        bins: torch.Tensor | None = None) -> list[torch.Tensor]:
         """Time-reduced input of every apical dendrite: ``above[i]`` reaches layer ``i`` (0 = stimulus recall).
 
         The target code drives the top hidden layer; each hidden layer's backward spikes
-        (``T`` steps of its apical voltage) drive the layer below.
+        (``T`` steps of its apical voltage) drive the layer below. ``bins``: the context of each target
+        (:meth:`context_bins`), for a :class:`GatedCode`.
         """
-        s = code.vectors(targets).to(stack.readout.basal.weight.dtype)
+        s = (code.vectors(targets) if bins is None else code.vectors(targets, bins))
+        s = s.to(stack.readout.basal.weight.dtype)
         n = stack.depth
         above: list[torch.Tensor] = [s] * n
         for i in range(n - 1, 0, -1):
@@ -175,17 +190,18 @@ class SeqBSD(SeqRule):
             counts = torch.bincount(inv, minlength=uniq.numel())
         else:
             uniq, inv, counts = flat, torch.arange(flat.shape[0], device=flat.device), None
-        groups = code.group(flat).reshape(P, B)
+        bins = self.context_bins(code, x)
+        groups = (code.group(flat) if bins is None else code.group(flat, bins)).reshape(P, B)
         push_w = margin = None
         if cfg.push_weight != "uniform" or cfg.push_margin != "zero":
-            codes = code.vectors(flat).reshape(P, B, -1).to(x.dtype)
+            codes = (code.vectors(flat) if bins is None else code.vectors(flat, bins)).reshape(P, B, -1).to(x.dtype)
             if cfg.push_weight == "code":  # pairs pushed by how far apart their targets' codes are
                 push_w = code_push_weight(codes)
             if cfg.push_margin == "code":  # pushes start at the cosine of the two targets' codes
                 margin = code_cosines(codes)
         with torch.no_grad():
             spikes, _ = self.run(stack, x)
-            above = self.backward_stream(stack, code, uniq, counts)
+            above = self.backward_stream(stack, code, uniq, counts, bins)
         losses: dict[int, torch.Tensor] = {}
         logs: dict[str, torch.Tensor] = {}
         for i, layer in enumerate(stack.hidden, start=1):
