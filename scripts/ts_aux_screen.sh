@@ -15,7 +15,7 @@ mkdir -p "$OUT/logs"
 run() {  # run VARIANT RULE OVERRIDES...: one run (seed $SEED, default 0) into $OUT/timeseries_elec/RULE/seedS_VARIANT
   local v=$1 rule=$2; shift 2
   picked "$v" || return 0
-  SUFFIX="_$v" one timeseries_elec "$rule" variant="$v" "$@"
+  SUFFIX="_$v" one timeseries_elec "$rule" variant="$v" data.predict=change "$@"  # measured on the change target
 }
 AUX4='data.aux_horizons=[2,4,8,16]'
 AUX48='data.aux_horizons=[2,4,8,16,32,48]'

@@ -16,7 +16,7 @@ mkdir -p "$OUT/logs"
 run() {  # run VARIANT RULE OVERRIDES...: one run into $OUT/timeseries_elec/RULE/seedS_VARIANT
   local v=$1 rule=$2; shift 2
   picked "$v" || return 0
-  SUFFIX="_$v" one timeseries_elec "$rule" variant="$v" "$@"
+  SUFFIX="_$v" one timeseries_elec "$rule" variant="$v" data.predict=change "$@"  # measured on the change target
 }
 run expand512 bsd 'model.widths=[512,256]' 'model.loss_weights.hidden=[0,1]'
 run expand512_trained bsd 'model.widths=[512,256]'

@@ -19,7 +19,7 @@ OLD=(model.code.shape=gaussian model.reco.lam=0.05)
 run() {  # run VARIANT OVERRIDES...: one run (seed $SEED, default 0) into $OUT/timeseries_elec/bsd/seedS_VARIANT
   local v=$1; shift
   picked "$v" || return 0
-  SUFFIX="_$v" one timeseries_elec bsd variant="$v" "$@"
+  SUFFIX="_$v" one timeseries_elec bsd variant="$v" data.predict=change "$@"  # measured on the change target
 }
 lane1() {
   run rates_base "${OLD[@]}"  # the old default itself, rerun beside the variants as their paired control

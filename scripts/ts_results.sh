@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The CPU runs behind the forecasting rows of docs/results.md at today's default (timeseries_elec:
-# the day's demand as lags at every step, the change from the last value as the target): bsd over seeds
+# The CPU runs behind the forecasting rows of docs/results.md at the experiment's default (timeseries_elec:
+# the day's demand as lags at every step; since 2026-12-03 the residual of a least-squares linear map of the input
+# step as the target, the change from the last value before; results/cpu-2026-12-04-tsmain): bsd over seeds
 # 0-2, bp_snn and bp_ann on seed 0, the experiment's own epochs. Two lanes side by side, one thread each
 # (2-core machine); bp_snn back-propagates through 48 x 4 steps and takes most of the time.
 # Usage: bash scripts/ts_results.sh [OUT=results/cpu-2026-11-29-tsmain]

@@ -13,5 +13,5 @@ source scripts/lanes.sh
 mkdir -p "$OUT/logs"
 for rule in bsd bp_ann bp_snn; do
   picked "$rule" || continue
-  SUFFIX="_skip" one timeseries_elec "$rule" variant=skip model.readout_skip=true
+  SUFFIX="_skip" one timeseries_elec "$rule" variant=skip model.readout_skip=true data.predict=change
 done

@@ -38,10 +38,10 @@ def test_sequence_experiments_use_the_spiking_rnn(name):
     assert (m.arch, m.T, m.neuron.threshold, cfg.data.batch_size) == ("rnn", T, 0.6, batch)
     assert cfg.data.name == {"text_char": "shakespeare", "timeseries_elec": "vic_elec"}[name]
     assert (m.code.kind == "population") == (name == "timeseries_elec")
-    if name == "timeseries_elec":  # the day's demand at every step, the change as the target (design.md screens)
-        assert (cfg.data.lags, cfg.data.predict, m.reco.lam, m.code.shape) == (48, "change", 0.2, "ramp")
+    if name == "timeseries_elec":  # the day's demand at every step, a linear map's residual as target
+        assert (cfg.data.lags, cfg.data.predict, m.reco.lam, m.code.shape) == (48, "residual", 0.2, "ramp")
     csv = compose(["+experiment=timeseries_elec", "data=csv_timeseries", "data.window=24"]).data
-    assert (csv.predict, csv.lags) == ("change", 24)  # lags follow the window of a user's series
+    assert (csv.predict, csv.lags) == ("residual", 24)  # lags follow the window of a user's series
 
 
 @pytest.mark.parametrize("name", GENERATION)

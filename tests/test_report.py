@@ -88,20 +88,20 @@ def test_sequence_tables_show_floors_ratios_and_samples(tmp_path):
              best={"metric": "val/acc", "mode": "max", "value": 0.43})
     text = render(find_runs([tmp_path]), [str(tmp_path)])
     lines = text.splitlines()
-    assert any(x.startswith("| timeseries_elec | epochs5 | bsd | 0.0200 |") and "| 0.0300 |" in x for x in lines)
+    assert any(x.startswith("| timeseries_elec | epochs5 | bsd | 0.02000 |") and "| 0.03000 |" in x for x in lines)
     assert any(x.startswith("| text_char | long | bsd | 42.00 |") and "| 43.00 |" in x for x in lines)
     bsd = next(x for x in lines if x.startswith("| bsd | rnn 512 T4 | 45.00"))
     assert "2.500" in bsd and "-5.00" in bsd and "| all |" in bsd
     assert any(x.startswith("| bp_snn |") and "| 100 |" in x for x in lines)
     assert any(x.startswith("| 3-gram count model (floor)") and "41.00" in x for x in lines)
     assert "ROMEO:\nThou art" in text
-    fc = next(x for x in lines if x.startswith("| bsd | rnn 512 T4 | 0.0100"))
+    fc = next(x for x in lines if x.startswith("| bsd | rnn 512 T4 | 0.01000"))
     assert "| 1.25 |" in fc  # MSE ratio to bp_ann
-    assert "The linear AR (least squares) floor (MSE 0.0040) beats `bsd`" in text
+    assert "The linear AR (least squares) floor (MSE 0.00400) beats `bsd`" in text
     assert "The last value floor" not in text
     assert "- Best `bsd` ablation (table below): `long`, 42.00 % test; floors it beats: 2-gram (26.00), " \
            "3-gram (41.00)." in text
-    assert "- Best `bsd` ablation (table below): `epochs5`, MSE 0.0200 (2.50 x the best default `bp_ann` MSE)." in text
+    assert "- Best `bsd` ablation (table below): `epochs5`, MSE 0.02000 (2.50 x the best default `bp_ann` MSE)." in text
     assert "Best `bp_ann` ablation" not in text
 
 
@@ -163,6 +163,9 @@ def test_forecast_rows_name_their_inputs_and_target_and_are_pinned(tmp_path):
     assert arch_label(text) == "rnn 1024 T1 b64 ctx4"
     text["model"]["readout_skip"] = True
     assert arch_label(text) == "rnn 1024 T1 b64 ctx4 skip"
+    forecast = {"model": {"arch": "rnn", "rule": "bsd", "widths": [256], "T": 4},
+                "data": {"batch_size": 128, "lags": 48, "predict": "residual"}}
+    assert arch_label(forecast) == "rnn 256 T4 b128 lags48 residual"
     lines = commands(runs).splitlines()
     assert any(x.startswith("- timeseries_elec / bsd (rnn 256 T4 b128) ") and x.endswith(
         "data.batch_size=128 data.lags=0 data.predict=level model.reco.on=voltage model.reco.center=none`")
@@ -216,8 +219,8 @@ def test_ablations_of_one_name_but_different_shapes_keep_their_own_rows(tmp_path
              data={"window": 48})
     rows = [x for x in variant_table(find_runs([tmp_path])).splitlines() if x.startswith("| timeseries_elec")]
     assert [r.split(" | ")[1:4] for r in rows] == [
-        ["epochs5 (rnn 256 b128 lags48 change)", "bsd", "0.0037"], ["epochs5 (rnn 256 b128)", "bsd", "0.0250"],
-        ["T8", "bsd", "0.0300"]]
+        ["epochs5 (rnn 256 b128 lags48 change)", "bsd", "0.00370"], ["epochs5 (rnn 256 b128)", "bsd", "0.02500"],
+        ["T8", "bsd", "0.03000"]]
 
 
 def test_generation_table_shows_fid_ratio_feature_net_and_grid_links(tmp_path):
@@ -452,3 +455,16 @@ def test_weight_averaged_runs_get_their_own_row_and_a_paired_table(tmp_path):
     mean = next(r for r in table if "mean of 2" in r)
     assert "99.03 ± 0.03" in mean and "99.00 ± 0.03" in mean and "+0.03" in mean
     assert weight_average_table([r for r in runs if "test_raw/acc" not in r["test"]]) == ""
+
+
+def test_soft_reset_classifier_runs_get_their_own_row():
+    """A bsd classifier whose LIF resets by subtraction is not merged with the hard-reset runs."""
+    from bsd.report import reco_label
+
+    cfg = {"model": {"arch": "cnn", "rule": "bsd", "reco": {"on": "spikes", "center": "batch", "pool": 4},
+                     "neuron": {"reset": "hard"}}}
+    assert reco_label(cfg) == "centred rates, 4x4"
+    cfg["model"]["neuron"]["reset"] = "soft"
+    assert reco_label(cfg) == "centred rates, 4x4, soft reset"
+    cfg["model"]["rule"] = "bp_snn"
+    assert reco_label(cfg) == ""

@@ -37,7 +37,8 @@ def arch_label(cfg: dict) -> str:
             label += f" lags{d['lags']}"
         if (ctx := d.get("context") or 1) > 1:  # text: characters per input step
             label += f" ctx{ctx}"
-        label += " change" if d.get("predict") == "change" else ""
+        if d.get("predict") in ("change", "residual"):  # what the models output (residual: 2026-12-03)
+            label += f" {d['predict']}"
         if aux := d.get("aux_horizons"):  # forecasting: further horizons trained on (2026-12-03)
             label += f" aux{'-'.join(map(str, aux))}"
         if m.get("readout_skip"):  # the readout also reads the stimulus (2026-12-03)
@@ -280,6 +281,8 @@ def reco_label(cfg: dict) -> str:
         label = f"centred {label}" if reco["center"] == "batch" else f"{label}, centred pushes"
     if (pool := reco.get("pool")) is not None and m.get("arch") == "cnn":
         label += f", {pool}x{pool}"
+    if m.get("arch") in ("mlp", "cnn") and (m.get("neuron") or {}).get("reset", "hard") == "soft":
+        label += ", soft reset"  # the classifiers' LIF resets by subtraction (screened 2026-12-03)
     if on == "spikes" and (code := _population_code(m)):
         # the forecaster's target code and push weight (its default changed on 2026-12-03)
         label += f", {code.get('shape', 'gaussian')} code, λ {float(reco.get('lam', 0.6)):g}"
@@ -435,23 +438,23 @@ def forecast_table(runs: list[dict], experiment: str = "timeseries_elec") -> str
         tpe = [m["time_per_epoch_s"] for m in ms if m.get("time_per_epoch_s")]
         ann = mse_mean.get((arch, dev, "bp_ann"))
         ratio = f"{statistics.mean(mse) / ann:.2f}" if ann and mse else "-"
-        lines.append(f"| {rule} | {ms[0]['_arch']} | {_fmt(mse, 4)} | {_fmt(mae, 1)} | {_fmt(rmse, 1)} | {ratio} | "
+        lines.append(f"| {rule} | {ms[0]['_arch']} | {_fmt(mse, 5)} | {_fmt(mae, 1)} | {_fmt(rmse, 1)} | {ratio} | "
                      f"{len(mse)} | {'/'.join(map(str, sorted({m.get('epochs') for m in ms})))} | {_batches(ms)} | "
                      f"{_fmt(tpe, 1) if tpe else '-'} | {dev} |")
         for m in ms:
             floors.update(m.get("floors") or {})
         for name, f in sorted((m.get("floors") or {}).items()):
             if mse and f["test/mse"] < statistics.mean(mse):
-                notes.append(f"- The {name} floor (MSE {f['test/mse']:.4f}) beats `{rule}` ({arch}, "
-                             f"MSE {statistics.mean(mse):.4f}).")
+                notes.append(f"- The {name} floor (MSE {f['test/mse']:.5f}) beats `{rule}` ({arch}, "
+                             f"MSE {statistics.mean(mse):.5f}).")
     for name, f in sorted(floors.items()):
-        lines.append(f"| {name} (floor) | same input window | {f['test/mse']:.4f} | {f['test/mae']:.1f} | "
+        lines.append(f"| {name} (floor) | same input window | {f['test/mse']:.5f} | {f['test/mae']:.1f} | "
                      f"{f['test/rmse']:.1f} | - | - | - | - | - | same split |")
     ann = min((v for (_, _, r), v in mse_mean.items() if r == "bp_ann"), default=None)
     for rule in RULE_ORDER:
         if best := _best_variant(runs, experiment, rule, "test/mse", lower=True):
             ratio = f" ({best[1] / ann:.2f} x the best default `bp_ann` MSE)" if ann else ""
-            notes.append(f"- Best `{rule}` ablation (table below): `{best[0]}`, MSE {best[1]:.4f}{ratio}.")
+            notes.append(f"- Best `{rule}` ablation (table below): `{best[0]}`, MSE {best[1]:.5f}{ratio}.")
     return "\n".join(lines) + ("\n\n" + "\n".join(sorted(set(notes))) if notes else "")
 
 
@@ -604,7 +607,7 @@ def variant_table(runs: list[dict]) -> str:
 
     def score(ms: list[dict]) -> tuple[list[float], list[float], int]:
         acc = any("test/acc" in m.get("test", {}) for m in ms)
-        key, scale, digits = ("test/acc", 100.0, 2) if acc else ("test/mse", 1.0, 4)
+        key, scale, digits = ("test/acc", 100.0, 2) if acc else ("test/mse", 1.0, 5)
         vals = [x for m in ms if (x := _metric(m, key, scale)) is not None]
         best = [scale * b for m in ms if (b := best_val(m)) is not None]
         return vals, best, digits
@@ -749,7 +752,9 @@ def render(runs: list[dict], sources: list[str], unfinished: list[dict] | None =
                   "MSE on the normalised target; MAE and RMSE in MW; all over the forecasts after every complete "
                   "window of the test span. Architectures ending in `lags48` saw the day's demand at every step "
                   "(`data.lags`); `change`: the models output the change from the last observed value and "
-                  "are scored on the level it gives (`data.predict=change`, today's default). The floors are "
+                  "are scored on the level it gives (`data.predict=change`); `residual`: they output what a "
+                  "least-squares linear map of the input step (fitted on the training span) misses, scored on "
+                  "the level that map plus the output gives (`data.predict=residual`). The floors are "
                   "computed by the same code on the same forecasts. "
                   "Paper, for reference only (METR-LA): BSD MSE 0.125, BP on ANN 0.131.", "", fc]
     if ttt := time_to_target_table(runs):

@@ -111,6 +111,28 @@ def test_change_targets_are_the_scaled_step_from_the_last_observed_value(tmp_pat
         dm(path, predict="delta")
 
 
+def test_residual_targets_are_what_a_least_squares_map_of_the_input_step_misses(tmp_path):
+    """data.predict=residual: z[t+h] minus a linear map of input step t fitted on the training span only."""
+    path = csv(tmp_path)
+    res = dm(path, predict="residual", horizon=2, lags=3)
+    a, b = res.spans[0]
+    z, x1 = res.series[:, 0].astype(np.float64), np.c_[res.inputs, np.ones(len(res.inputs))].astype(np.float64)
+    coef, *_ = np.linalg.lstsq(x1[a:b - 2], z[a + 2:b], rcond=None)
+    ta, tb = res.spans[2]
+    x, y = res.windows("test")[5]
+    last = ta + 5 + 11
+    assert float(y[-1]) * res.change_scale == pytest.approx(z[last + 2] - x1[last] @ coef, abs=1e-4)
+    # the residual of the training span has no linear trace of the input left, and a zero output forecasts the map
+    r = res.targets[a + 2:b].astype(np.float64)
+    assert np.abs(x1[a:b - 2].T @ r).max() < 1e-2 * len(r) and abs(r.std() - 1) < 1e-3
+    # fitted on the training span only: changing the test span's values changes no training target
+    df = pd.read_csv(path)
+    df.loc[len(df) - 20:, "load"] += 5.0
+    df.to_csv(tmp_path / "moved.csv", index=False)
+    moved = dm(tmp_path / "moved.csv", predict="residual", horizon=2, lags=3)
+    assert np.allclose(moved.targets[a + 2:b], res.targets[a + 2:b], atol=1e-5)
+
+
 def test_aux_horizons_add_target_columns_and_keep_training_inside_its_span(tmp_path):
     path = csv(tmp_path)
     base, aux = dm(path, predict="change"), dm(path, predict="change", aux_horizons=[3, 6])

