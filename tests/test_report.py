@@ -166,6 +166,8 @@ def test_forecast_rows_name_their_inputs_and_target_and_are_pinned(tmp_path):
     forecast = {"model": {"arch": "rnn", "rule": "bsd", "widths": [256], "T": 4},
                 "data": {"batch_size": 128, "lags": 48, "predict": "residual"}}
     assert arch_label(forecast) == "rnn 256 T4 b128 lags48 residual"
+    forecast["data"]["residual_parts"] = 16
+    assert arch_label(forecast) == "rnn 256 T4 b128 lags48 residual16"
     lines = commands(runs).splitlines()
     assert any(x.startswith("- timeseries_elec / bsd (rnn 256 T4 b128) ") and x.endswith(
         "data.batch_size=128 data.lags=0 data.predict=level model.reco.on=voltage model.reco.center=none`")
@@ -338,14 +340,15 @@ def test_cnn_bsd_commands_pin_what_reco_compares(tmp_path):
     """Rows from before the CNN default moved to centred firing rates keep a command that reproduces them."""
     from bsd.report import commands
 
-    def cnn_run(rule, reco, variant=None):
+    def cnn_run(rule, reco, variant=None, extra="", **model):
         d = tmp_path / "mnist_cnn" / rule / f"seed0{variant or ''}"
         d.mkdir(parents=True)
         cfg = {"experiment_name": "mnist_cnn", "seed": 0, "variant": variant,
-               "model": {"arch": "cnn", "rule": rule, "channels": [64, 128, 64], "fc": [256], "reco": reco}}
+               "model": {"arch": "cnn", "rule": rule, "channels": [64, 128, 64], "fc": [256], "reco": reco, **model}}
         (d / "config_resolved.yaml").write_text(yaml.safe_dump(cfg))
         m = {"experiment": "mnist_cnn", "rule": rule, "seed": 0, "epochs": 3, "device": "cpu", "variant": variant,
-             "test": {"test/acc": 0.97}, "command": f"python src/train.py +experiment=mnist_cnn model.rule={rule}"}
+             "test": {"test/acc": 0.97},
+             "command": f"python src/train.py +experiment=mnist_cnn model.rule={rule}{extra}"}
         (d / "metrics.json").write_text(json.dumps(m))
 
     cnn_run("bsd", {True: "voltage"})  # an unquoted `on:` key, as YAML 1.1 wrote it before 2026-12-01
@@ -353,11 +356,28 @@ def test_cnn_bsd_commands_pin_what_reco_compares(tmp_path):
     lines = commands(find_runs([tmp_path])).splitlines()
     bsd = next(x for x in lines if x.startswith("- mnist_cnn / bsd"))
     assert bsd.endswith("model.reco.on=voltage model.reco.center=none model.reco.pool=null`")
-    assert next(x for x in lines if x.startswith("- mnist_cnn / bp_snn")).endswith("model.rule=bp_snn`")
+    # the reset of every spiking rule is pinned (soft for mnist_cnn since 2026-12-04; hard when the key is missing)
+    assert next(x for x in lines if x.startswith("- mnist_cnn / bp_snn")).endswith(
+        "model.rule=bp_snn model.neuron.reset=hard`")
+    assert "model.neuron.reset=hard model.reco.on=voltage" in bsd
+    cnn_run("bp_ann", {})
+    ann = next(x for x in commands(find_runs([tmp_path])).splitlines() if x.startswith("- mnist_cnn / bp_ann"))
+    assert ann.endswith("model.rule=bp_ann`")
     cnn_run("bsd", {"on": "spikes", "center": "batch", "pool": 4}, variant="new")
     from bsd.report import variant_table
     row = next(x for x in variant_table(find_runs([tmp_path])).splitlines() if "| new |" in x)
     assert "model.reco.on=spikes model.reco.center=batch model.reco.pool=4`" in row
+    # a variant whose setting became the default (DEFAULT_VARIANTS) also stands in the main table, with its label;
+    # other variants do not
+    from bsd.report import classification_table
+    cnn_run("bsd", {"on": "spikes", "center": "batch", "pool": 4}, variant="soft", neuron={"reset": "soft"},
+            extra=" variant=soft resume=out/checkpoints/last.ckpt")  # resumed: its command trains from scratch
+    runs = find_runs([tmp_path])
+    main = classification_table(runs)
+    assert "| mnist_cnn | cnn c64-128-64 fc256 | bsd | centred rates, 4x4, soft reset | 97.00 |" in main
+    assert "| new |" not in main and "centred rates, 4x4 |" not in main
+    soft = next(x for x in commands(runs).splitlines() if "soft reset" in x)
+    assert "model.rule=bsd variant=soft model.neuron.reset=soft" in soft and "resume=" not in soft
 
 
 def test_bsd_rows_of_another_reco_setting_keep_their_own_row_and_gap(tmp_path):

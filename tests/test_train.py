@@ -1,5 +1,6 @@
 """End-to-end runs through the Hydra config and the training entry point (small budgets)."""
 
+import csv
 import json
 import subprocess
 import sys
@@ -49,6 +50,20 @@ def test_resume_continues_epochs_and_optimizer_state(tmp_path):
     resumed = torch.load(second / "checkpoints" / "last.ckpt", weights_only=False)
     step0 = ckpt["optimizer_states"][0]["state"][0]["step"]
     assert resumed["optimizer_states"][0]["state"][0]["step"] > step0 and resumed["global_step"] > ckpt["global_step"]
+
+
+def test_resuming_into_the_same_directory_keeps_the_csv_history(tmp_path):
+    """A resumed run appends to its metrics.csv (Lightning's CSV writer would delete the earlier epochs)."""
+    base = ["+experiment=mnist_mlp", *[o for o in SMALL if not o.startswith("logger")], "logger=csv"]
+    run(compose(base), tmp_path)
+    run(compose([*base, "trainer.max_epochs=2", f"resume={tmp_path}/checkpoints/last.ckpt"]), tmp_path)
+    with open(tmp_path / "csv" / "metrics.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert sorted({r["epoch"] for r in rows if r.get("val/acc")}) == ["0", "1"]
+    # a fresh run into a used directory still starts a fresh log
+    run(compose(base), tmp_path)
+    with open(tmp_path / "csv" / "metrics.csv", newline="") as f:
+        assert sorted({r["epoch"] for r in csv.DictReader(f) if r.get("val/acc")}) == ["0"]
 
 
 def test_csv_and_wandb_offline_loggers(tmp_path, monkeypatch):

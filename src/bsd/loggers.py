@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import netrc
 import os
 from pathlib import Path
@@ -35,15 +36,45 @@ def wandb_mode(requested: str = "auto") -> str:
     return "offline"
 
 
-def build_logger(cfg: Any, save_dir: str | Path, run_name: str, config: dict) -> Any:
-    """Lightning logger for ``logger.kind``; ``False`` for none."""
+def _csv_logger(save_dir: str | Path, keep: bool) -> Any:
+    """Lightning's CSV logger in ``save_dir/csv``; with ``keep`` it appends to a ``metrics.csv`` already there.
+
+    Lightning's writer deletes an existing ``metrics.csv``, which would lose the epochs before a resume
+    into the same run directory. The kept rows include any logged after the checkpoint the run resumed
+    from; their ``step`` and ``epoch`` columns tell them apart.
+    """
+    from lightning.pytorch.loggers import CSVLogger  # noqa: PLC0415
+    from lightning.pytorch.loggers.csv_logs import ExperimentWriter  # noqa: PLC0415
+    from lightning.pytorch.loggers.logger import rank_zero_experiment  # noqa: PLC0415
+
+    if not keep:
+        return CSVLogger(save_dir=str(save_dir), name="csv", version="")
+
+    class KeepingWriter(ExperimentWriter):
+        def _check_log_dir_exists(self) -> None:
+            if self._fs.isfile(self.metrics_file_path):  # later rows go under the same header
+                with self._fs.open(self.metrics_file_path, "r", newline="") as f:
+                    self.metrics_keys = list(next(csv.reader(f), []))
+
+    class KeepingCSVLogger(CSVLogger):
+        @property
+        @rank_zero_experiment
+        def experiment(self) -> ExperimentWriter:
+            if self._experiment is None:
+                self._fs.makedirs(self.root_dir, exist_ok=True)
+                self._experiment = KeepingWriter(log_dir=self.log_dir)
+            return self._experiment
+
+    return KeepingCSVLogger(save_dir=str(save_dir), name="csv", version="")
+
+
+def build_logger(cfg: Any, save_dir: str | Path, run_name: str, config: dict, resume: bool = False) -> Any:
+    """Lightning logger for ``logger.kind``; ``False`` for none. ``resume``: the CSV log keeps earlier rows."""
     kind = cfg.kind
     if kind == "none":
         return False
     if kind == "csv":
-        from lightning.pytorch.loggers import CSVLogger  # noqa: PLC0415
-
-        return CSVLogger(save_dir=str(save_dir), name="csv", version="")
+        return _csv_logger(save_dir, keep=resume)
     if kind == "wandb":
         from lightning.pytorch.loggers import WandbLogger  # noqa: PLC0415
 

@@ -25,6 +25,17 @@ PAPER = {  # published reference numbers (Lv et al. 2026), cited, never measured
 DATASET_NAMES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST"}
 
 
+#: ablation variants whose setting became their experiment's default after they ran (with the date): their runs
+#: also stand in the main tables, under the label of their setting; their commands keep ``variant=NAME``
+DEFAULT_VARIANTS = {("mnist_cnn", "soft"): "2026-12-04"}
+
+
+def is_main(m: dict) -> bool:
+    """A run of an experiment's default (no ``variant``, or one of :data:`DEFAULT_VARIANTS`)."""
+    v = m.get("variant")
+    return not v or (m.get("experiment"), v) in DEFAULT_VARIANTS
+
+
 def arch_label(cfg: dict) -> str:
     """Short architecture string from a resolved config, e.g. ``mlp 4096-256x4`` or ``cnn c64-128-64 fc256``."""
     m = cfg.get("model", {})
@@ -39,6 +50,8 @@ def arch_label(cfg: dict) -> str:
             label += f" ctx{ctx}"
         if d.get("predict") in ("change", "residual"):  # what the models output (residual: 2026-12-03)
             label += f" {d['predict']}"
+            if (parts := d.get("residual_parts") or 1) > 1:  # one map per part of the day (2026-12-04)
+                label += f"{parts}"
         if aux := d.get("aux_horizons"):  # forecasting: further horizons trained on (2026-12-03)
             label += f" aux{'-'.join(map(str, aux))}"
         if m.get("readout_skip"):  # the readout also reads the stimulus (2026-12-03)
@@ -83,6 +96,8 @@ def arch_overrides(cfg: dict) -> dict[str, str]:
     if "window" in d:  # a forecasting run (runs from before these keys existed used no lags and the level)
         out["data.lags"] = f"data.lags={d.get('lags', 0)}"
         out["data.predict"] = f"data.predict={d.get('predict', 'level')}"
+        if d.get("predict") == "residual":  # one map per part of the day (2026-12-04; one map before)
+            out["data.residual_parts"] = f"data.residual_parts={d.get('residual_parts', 1)}"
     return out
 
 
@@ -104,8 +119,9 @@ def setting_overrides(cfg: dict) -> dict[str, str]:
     ``model.latent_space``, 2026-12-02) and, for
     ``bsd``, the push margin and the high band's push weight; mlp, cnn
     and rnn ``bsd``: what ReCo compares (``model.reco.on``, ``center``, and for the cnn ``pool``; for a
-    population-coded rnn the code's shape and λ, 2026-12-03). Runs
-    from before a key existed get the value they ran with (the paper's hinge, no pooling).
+    population-coded rnn the code's shape and λ, 2026-12-03); cnn spiking rules: the LIF reset
+    (``model.neuron.reset``, soft for mnist_cnn since 2026-12-04). Runs
+    from before a key existed get the value they ran with (the paper's hinge, no pooling, hard reset).
     """
     m = cfg.get("model", {})
     reco = m.get("reco") or {}
@@ -121,7 +137,9 @@ def setting_overrides(cfg: dict) -> dict[str, str]:
             out["model.reco.margin"] = f"model.reco.margin={reco.get('margin', 'zero')}"
             out["model.reco.frequency.lam_high"] = \
                 f"model.reco.frequency.lam_high={(reco.get('frequency') or {}).get('lam_high')}"
-    elif m.get("arch") in ("mlp", "cnn", "rnn") and m.get("rule") == "bsd":
+    if m.get("arch") == "cnn" and m.get("rule") != "bp_ann":  # mnist_cnn resets by subtraction since 2026-12-04
+        out["model.neuron.reset"] = f"model.neuron.reset={(m.get('neuron') or {}).get('reset', 'hard')}"
+    if m.get("arch") in ("mlp", "cnn", "rnn") and m.get("rule") == "bsd":
         on = _reco_on(reco)
         out["model.reco.on"] = f"model.reco.on={on}"
         out["model.reco.center"] = f"model.reco.center={reco.get('center', 'none')}"
@@ -204,6 +222,8 @@ def find_runs(roots: Iterable[str | Path]) -> list[dict]:
                 continue
             if "test" in m and "rule" in m:
                 m["_dir"] = str(p.parent)
+                if "resume=" in m.get("command", ""):  # a resumed run: the command that trains it from scratch
+                    m["command"] = re.sub(r" resume=\S+", "", m["command"])
                 cfg = _config(p.parent)
                 m["_arch"] = arch_label(cfg)
                 m["_batches"] = batches_label(cfg)
@@ -296,7 +316,7 @@ def classification_table(runs: list[dict]) -> str:
 
     One row per experiment, architecture, rule and what bsd's ReCo compares.
     """
-    main = [m for m in runs if not m.get("variant") and m.get("experiment", "").endswith(("_mlp", "_cnn"))]
+    main = [m for m in runs if is_main(m) and m.get("experiment", "").endswith(("_mlp", "_cnn"))]
     groups = group(main, lambda m: (m["experiment"], f"{m['_arch']} ({_device([m])})", m["rule"],
                                     m.get("_reco", "")))
     lines = ["| experiment | architecture | rule | bsd setting | test acc % (mean ± std) | seeds | epochs | s / epoch "
@@ -337,7 +357,7 @@ def _fmt(xs: list[float], digits: int) -> str:
 
 
 def _seq_groups(runs: list[dict], experiment: str) -> dict:
-    main = [m for m in runs if not m.get("variant") and m.get("experiment") == experiment]
+    main = [m for m in runs if is_main(m) and m.get("experiment") == experiment]
     # bsd rows that compare something other than the paper's voltages get their own row, e.g. "bsd (centred rates)"
     return group(main, lambda m: (shape_of(m["_arch"]), _device([m]),
                                   f"{m['rule']} ({m['_reco']})" if m.get("_reco") else m["rule"]))
@@ -477,7 +497,7 @@ def generation_table(runs: list[dict], link_base: Path = Path("docs")) -> str:
     Rows are grouped by the FID feature network too: seeds scored by different networks are never
     averaged, and each ratio is taken against `bp_ann` scored by the same network.
     """
-    main = [m for m in runs if not m.get("variant") and m.get("experiment", "").endswith("_ae")]
+    main = [m for m in runs if is_main(m) and m.get("experiment", "").endswith("_ae")]
     if not main:
         return ""
     groups = group(main, lambda m: (m["experiment"], shape_of(m["_arch"]), _device([m]), feature_net_id(m),
@@ -689,7 +709,7 @@ def commands(runs: list[dict]) -> str:
     Where an experiment has runs of more than one shape (a default that changed keeps its earlier
     rows), each row names its architecture and its command gets the overrides that pin its shape.
     """
-    main = [m for m in runs if not m.get("variant")]
+    main = [m for m in runs if is_main(m)]
     by_seed: dict = defaultdict(dict)
     for m in sorted(main, key=lambda r: r["_dir"]):  # the newest run of each seed, as the tables keep (group)
         c = m.get("_reco", "")

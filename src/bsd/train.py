@@ -55,7 +55,8 @@ def run(cfg: DictConfig, out_dir: str | Path) -> dict[str, Any]:
         gen_info = setup_fid(module, cfg.generation, dm, cfg.seed) if cfg.get("test", True) else {}
 
     name = f"{cfg.experiment_name}-{cfg.model.rule}-s{cfg.seed}"
-    logger = build_logger(cfg.logger, out, name, OmegaConf.to_container(cfg, resolve=True))
+    logger = build_logger(cfg.logger, out, name, OmegaConf.to_container(cfg, resolve=True),
+                          resume=cfg.get("resume") is not None)
     ckpt = ModelCheckpoint(dirpath=out / "checkpoints", filename="best", monitor=module.monitor[0],
                            mode=module.monitor[1], save_last=True, auto_insert_metric_name=False,
                            enable_version_counter=False)

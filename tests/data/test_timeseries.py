@@ -125,12 +125,44 @@ def test_residual_targets_are_what_a_least_squares_map_of_the_input_step_misses(
     # the residual of the training span has no linear trace of the input left, and a zero output forecasts the map
     r = res.targets[a + 2:b].astype(np.float64)
     assert np.abs(x1[a:b - 2].T @ r).max() < 1e-2 * len(r) and abs(r.std() - 1) < 1e-3
+    # the map is reported as a floor: exactly what a zero output scores on the test forecasts
+    ends = np.arange(ta + 12 - 1, tb - 2)
+    zero = float(np.mean((res.targets[ends + 2].astype(np.float64) * res.change_scale) ** 2))
+    assert res.floors()["linear map of the input step"]["test/mse"] == pytest.approx(zero, rel=1e-4)
+    assert "linear map of the input step" not in dm(path, predict="change", horizon=2, lags=3).floors()
     # fitted on the training span only: changing the test span's values changes no training target
     df = pd.read_csv(path)
     df.loc[len(df) - 20:, "load"] += 5.0
     df.to_csv(tmp_path / "moved.csv", index=False)
     moved = dm(tmp_path / "moved.csv", predict="residual", horizon=2, lags=3)
     assert np.allclose(moved.targets[a + 2:b], res.targets[a + 2:b], atol=1e-5)
+
+
+def test_residual_parts_fit_one_map_per_part_of_the_day(tmp_path):
+    """data.residual_parts=P: a series whose next step depends on the time of day is left with its noise only."""
+    n, rng, coef = 1200, np.random.default_rng(1), [0.95, -0.9, 0.0, 0.6]  # one slope per 6-hour part of the day
+    load = np.zeros(n)
+    for t in range(n - 1):
+        load[t + 1] = coef[(t % 24) // 6] * load[t] + rng.normal(0, 1.0)
+    t = pd.date_range("2020-01-01", periods=n, freq="h")
+    path = tmp_path / "parts.csv"
+    pd.DataFrame({"time": t.astype(str), "load": load, "temp": rng.normal(20, 3, n)}).to_csv(path, index=False)
+    one, four = dm(path, predict="residual"), dm(path, predict="residual", residual_parts=4)
+    assert np.array_equal(four.day_parts(4)[:30], (np.arange(30) % 24) // 6)
+    a, b = four.spans[0]
+    noise = 1.0 / four.std[0]  # the innovations' std on the normalised scale
+    assert four.change_scale == pytest.approx(noise, rel=0.1) and one.change_scale > 1.5 * noise
+    # each part's training residual holds no linear trace of that part's inputs
+    x1 = np.c_[four.inputs, np.ones(n)].astype(np.float64)
+    r, part = four.targets.astype(np.float64), four.day_parts(4)
+    for p in range(4):
+        rows = np.nonzero(part[a:b - 1] == p)[0] + a
+        assert np.abs(x1[rows].T @ r[rows + 1]).max() < 1e-6 * len(rows) * np.abs(x1).max()
+    assert "linear map of the input step, 4 parts of the day" in four.floors()
+    with pytest.raises(ValueError, match="residual_parts"):
+        dm(path, predict="change", residual_parts=4)
+    with pytest.raises(DataSourceError, match="fewer parts"):
+        dm(path, predict="residual", residual_parts=400)
 
 
 def test_aux_horizons_add_target_columns_and_keep_training_inside_its_span(tmp_path):

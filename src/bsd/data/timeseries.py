@@ -156,7 +156,7 @@ class TimeSeriesDataModule(L.LightningDataModule):
                  calendar: bool = True, window: int = 48, horizon: int = 1, season: int = 48,
                  splits: Sequence[float] = (0.7, 0.1, 0.2), batch_size: int = 128, eval_batch_size: int = 1024,
                  train_stride: int = 1, seed: int = 0, unit: str = "", lags: int = 0,
-                 predict: str = "level", aux_horizons: Sequence[int] = ()) -> None:
+                 predict: str = "level", aux_horizons: Sequence[int] = (), residual_parts: int = 1) -> None:
         super().__init__()
         if name not in ("vic_elec", "csv"):
             raise ValueError(f"data.name={name!r} is unknown for time series; choose vic_elec or csv")
@@ -170,6 +170,10 @@ class TimeSeriesDataModule(L.LightningDataModule):
             raise ValueError(f"data.lags must be >= 0, got {lags}")
         if predict not in PREDICT:
             raise ValueError(f"data.predict must be one of {PREDICT}, got {predict!r}")
+        if int(residual_parts) < 1 or (int(residual_parts) > 1 and predict != "residual"):
+            raise ValueError(f"data.residual_parts must be >= 1 and only goes with data.predict=residual, got "
+                             f"{residual_parts} with data.predict={predict}")
+        self.residual_parts = int(residual_parts)
         self.aux_horizons = [int(h) for h in aux_horizons or ()]
         if any(h < 1 for h in self.aux_horizons) or int(horizon) in self.aux_horizons \
                 or len(set(self.aux_horizons)) < len(self.aux_horizons):
@@ -221,7 +225,8 @@ class TimeSeriesDataModule(L.LightningDataModule):
         """The scale and the targets ``h`` steps ahead, stored at the row they are about (row ``t+h``).
 
         ``change``: ``z[t+h] - z[t]``; ``residual``: ``z[t+h]`` minus a least-squares linear map of the input
-        step ``t`` (all of ``self.inputs``, fitted on the training span), so a model learns what that map misses.
+        step ``t`` (all of ``self.inputs``, fitted on the training span), so a model learns what that map misses;
+        with ``residual_parts = P > 1`` one map per P-th of the day (by the time of day of step ``t``).
         Either is divided by its training-span std.
         """
         if self.predict == "level":
@@ -231,11 +236,39 @@ class TimeSeriesDataModule(L.LightningDataModule):
         if self.predict == "change":
             out[h:] = z[h:] - z[:-h]
         else:
-            x1 = np.c_[self.inputs, np.ones(len(z), np.float32)].astype(np.float64)
-            coef, *_ = np.linalg.lstsq(x1[a:b - h], z[a + h:b].astype(np.float64), rcond=None)
-            out[h:] = z[h:] - (x1[:-h] @ coef).astype(np.float32)
+            out[h:] = z[h:] - self.residual_base(h).astype(np.float32)
         scale = float(out[a + h:b].std()) + 1e-8
         return scale, (out / scale).astype(np.float32)
+
+    def residual_base(self, h: int) -> np.ndarray:
+        """What ``predict=residual`` removes: the least-squares linear map of each input step fitted to ``z[t+h]``.
+
+        ``[N - h]``, row ``t`` for input step ``t``; fitted on the training span, one map per part of the day with
+        ``residual_parts > 1``.
+        """
+        a, b = self.spans[0]
+        z = self.series[:, 0].astype(np.float64)
+        x1 = np.c_[self.inputs, np.ones(len(z), np.float32)].astype(np.float64)
+        part = self.day_parts(self.residual_parts)
+        base = np.zeros(len(z) - h)
+        for p in range(self.residual_parts):
+            rows = np.nonzero(part[:-h] == p)[0]
+            fit = rows[(rows >= a) & (rows < b - h)]
+            if len(fit) < x1.shape[1]:
+                raise DataSourceError(f"{self.source}: data.residual_parts={self.residual_parts} leaves {len(fit)} "
+                                      f"training steps in part {p} of the day, fewer than the {x1.shape[1]} "
+                                      "coefficients of its map; use fewer parts")
+            coef, *_ = np.linalg.lstsq(x1[fit], z[fit + h], rcond=None)
+            base[rows] = x1[rows] @ coef
+        return base
+
+    def day_parts(self, parts: int) -> np.ndarray:
+        """``[N]``: the index in ``[0, parts)`` of the part of the day each step's time stamp falls in."""
+        import pandas as pd
+
+        t = pd.DatetimeIndex(self.times)
+        day = (t.hour.to_numpy() * 3600 + t.minute.to_numpy() * 60 + t.second.to_numpy()) / 86400.0
+        return np.minimum((day * parts + 1e-6).astype(np.int64), parts - 1)
 
     @property
     def in_shape(self) -> tuple[int]:
@@ -268,7 +301,10 @@ class TimeSeriesDataModule(L.LightningDataModule):
         return _Windows(x, y, self.window, 0, self.reach if split == "train" else h, stride)
 
     def floors(self) -> dict[str, dict[str, float]]:
-        """Last value, seasonal naive and a least-squares linear autoregressive model, on the test forecasts."""
+        """Last value, seasonal naive and a least-squares linear autoregressive model, on the test forecasts.
+
+        With ``predict=residual`` also the linear map of the input step that the models' target leaves out.
+        """
         z = self.series[:, 0]
         a, b = self.spans[2]
         ends = np.arange(a + self.window - 1, b - self.horizon)  # last input index of every test window
@@ -283,6 +319,10 @@ class TimeSeriesDataModule(L.LightningDataModule):
         te = torch.from_numpy(self.series).unfold(0, self.window, 1)[ends - self.window + 1]
         Xt = np.concatenate([te.reshape(len(te), -1).numpy(), np.ones((len(te), 1), np.float32)], 1)
         preds["linear AR (least squares)"] = Xt.astype(np.float64) @ coef
+        if self.predict == "residual":  # what a zero output scores: the map the models' target leaves out
+            name = "linear map of the input step" + (f", {self.residual_parts} parts of the day"
+                                                      if self.residual_parts > 1 else "")
+            preds[name] = self.residual_base(self.horizon)[ends]
         return {k: self.forecast_metrics(np.asarray(p, dtype=np.float64), truth) for k, p in preds.items()}
 
     def forecast_metrics(self, pred: np.ndarray, truth: np.ndarray) -> dict[str, float]:
