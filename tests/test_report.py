@@ -197,17 +197,23 @@ def test_forecast_rows_of_another_target_code_or_push_keep_their_own_row_and_pin
     from bsd.report import forecast_table, pinned_command, shapes_by_experiment
 
     data = {"window": 48, "lags": 48, "predict": "change"}
-    for shape, lam, mse in (("gaussian", 0.05, 0.0034), ("ramp", 0.2, 0.0030)):
+    for shape, lam, mse, gate in (("gaussian", 0.05, 0.0034, {}), ("ramp", 0.2, 0.0030, {}),
+                                  ("ramp", 0.2, 0.0015, {"context_bins": 8, "context_assign": True})):
         _seq_run(tmp_path, "timeseries_elec", "bsd", 0, {"test/mse": mse}, {}, width=256, data=data,
-                 reco={"on": "spikes", "center": "batch", "lam": lam}, code={"kind": "population", "shape": shape})
+                 reco={"on": "spikes", "center": "batch", "lam": lam},
+                 code={"kind": "population", "shape": shape, **gate})
     runs = find_runs([tmp_path])
     rows = forecast_table(runs).splitlines()
     assert any(r.startswith("| bsd (centred rates, gaussian code, λ 0.05) |") and "0.0034" in r for r in rows)
     assert any(r.startswith("| bsd (centred rates, ramp code, λ 0.2) |") and "0.0030" in r for r in rows)
+    assert any(r.startswith("| bsd (centred rates, ramp code, λ 0.2, 8 day blocks assigned) |") and "0.0015" in r
+               for r in rows)
     shapes = shapes_by_experiment(runs)
     cmds = sorted(pinned_command(m, shapes) for m in runs)
-    assert cmds[0].endswith("model.code.shape=gaussian model.reco.lam=0.05")
-    assert cmds[1].endswith("model.code.shape=ramp model.reco.lam=0.2")
+    assert "model.code.shape=gaussian model.reco.lam=0.05 model.code.context_bins=0" in cmds[0]
+    assert cmds[1].endswith("model.code.shape=ramp model.reco.lam=0.2 model.code.context_bins=0 "
+                            "model.code.context_assign=false")
+    assert cmds[2].endswith("model.code.context_bins=8 model.code.context_assign=true")
 
 
 def test_ablations_of_one_name_but_different_shapes_keep_their_own_rows(tmp_path):

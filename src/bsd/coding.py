@@ -141,6 +141,12 @@ class PopulationCode(nn.Module):
         return (y.unsqueeze(-1) - self.centers).abs().argmin(-1)
 
 
+#: what selects a :class:`GatedCode`'s block: the input step's part of the day (``day``), the part of the day and
+#: whether it falls on a weekend (``week``: ``bins / 2`` parts, weekdays first), or the side of ``log2(bins)`` fixed
+#: random hyperplanes through the origin of the (normalised) input step (``halfspace``)
+CONTEXTS = ("day", "week", "halfspace")
+
+
 class GatedCode(nn.Module):
     """A population code placed in one of ``bins`` blocks, chosen per sample by a context bin (our extension).
 
@@ -155,11 +161,32 @@ class GatedCode(nn.Module):
 
     kind = "population"
 
-    def __init__(self, base: PopulationCode, bins: int, keep_base: bool = False) -> None:
+    def __init__(self, base: PopulationCode, bins: int, keep_base: bool = False, context: str = "day",
+                 in_dim: int | None = None, seed: int = 0) -> None:
         super().__init__()
         if bins < 2:
             raise ValueError(f"model.code.context_bins must be 0 (off) or >= 2, got {bins}")
-        self.base, self.bins, self.keep_base = base, int(bins), bool(keep_base)
+        if context not in CONTEXTS:
+            raise ValueError(f"model.code.context must be one of {CONTEXTS}, got {context!r}")
+        self.base, self.bins, self.keep_base, self.context = base, int(bins), bool(keep_base), context
+        self.register_buffer("planes", None, persistent=False)
+        if context == "week" and bins % 2:
+            raise ValueError(f"model.code.context=week needs an even context_bins (parts of the day x weekday / "
+                             f"weekend), got {bins}")
+        if context == "halfspace":
+            k = int(bins).bit_length() - 1
+            if 1 << k != bins:
+                raise ValueError(f"model.code.context=halfspace needs context_bins to be a power of two (2^k for k "
+                                 f"hyperplanes), got {bins}")
+            if not in_dim:
+                raise ValueError("model.code.context=halfspace needs the input width")
+            g = torch.Generator().manual_seed(int(seed))  # fixed hyperplanes, rebuilt from the config
+            self.planes = torch.randn(int(in_dim), k, generator=g)
+
+    def halfspace_bins(self, x: torch.Tensor) -> torch.Tensor:
+        """``[N, F] -> [N]``: which side of each fixed random hyperplane through the origin ``x`` lies on, as bits."""
+        bits = (x.to(self.planes.dtype) @ self.planes > 0).long()
+        return (bits << torch.arange(bits.shape[-1], device=x.device)).sum(-1)
 
     @property
     def dim(self) -> int:
@@ -173,9 +200,34 @@ class GatedCode(nn.Module):
         gated = (gate.unsqueeze(-1) * v.unsqueeze(-2)).flatten(-2)
         return torch.cat([v, gated], -1) if self.keep_base else gated
 
+    def unit_mask(self, units: int) -> torch.Tensor:
+        """``[units, dim]`` 0/1: unit ``j`` reads only block ``j mod bins`` (and the ungated code with ``keep_base``).
+
+        Through a Theta restricted this way every unit's apical target is zero outside its own part of the day.
+        """
+        m = torch.zeros(units, self.dim)
+        d, off = self.base.dim, self.base.dim * self.keep_base
+        for j in range(units):
+            b = j % self.bins
+            m[j, off + b * d: off + (b + 1) * d] = 1.0
+        if self.keep_base:
+            m[:, :d] = 1.0
+        return m
+
     def group(self, y: torch.Tensor, bins: torch.Tensor) -> torch.Tensor:
         """Nearest centre of the (first) target, distinct per bin."""
         return bins.long() * self.base.centers.numel() + self.base.group(y)
+
+
+def week_bins(day_sin: torch.Tensor, day_cos: torch.Tensor, week_sin: torch.Tensor, week_cos: torch.Tensor,
+              bins: int) -> torch.Tensor:
+    """Index in ``[0, bins)``: the part of the day (``bins / 2`` parts), plus ``bins / 2`` on Saturdays and Sundays.
+
+    The week's phase is ``(day of week + time of day) / 7`` with Monday = 0 (the calendar features' convention).
+    """
+    half = bins // 2
+    weekday = day_bins(week_sin, week_cos, 7)
+    return day_bins(day_sin, day_cos, half) + half * (weekday >= 5).long()
 
 
 def day_bins(sin: torch.Tensor, cos: torch.Tensor, bins: int) -> torch.Tensor:

@@ -73,6 +73,8 @@ class RecurrentLayer(nn.Module):
         with torch.no_grad():  # keep the recurrent drive from drowning the input at the start
             self.recurrent.weight.mul_(recurrent_gain)
         self.apical = nn.Linear(above, units)  # Theta
+        # optional fixed 0/1 connectivity of Theta (restrict_apical); rebuilt from the config, not saved
+        self.register_buffer("apical_mask", None, persistent=False)
         self.norm = norm
         if norm == "batch":
             self.basal_norm, self.apical_norm = VoltageNorm(units), VoltageNorm(units)
@@ -152,7 +154,10 @@ class RecurrentLayer(nn.Module):
 
         With ``norm = batch`` rows can carry weights (a stream run once per distinct target).
         """
-        v = self.apical(s_above)
+        if self.apical_mask is None:
+            v = self.apical(s_above)
+        else:
+            v = F.linear(s_above, self.apical.weight * self.apical_mask, self.apical.bias)
         if self.norm != "batch":
             return self.apical_norm(v)
         if not self.training:
@@ -161,6 +166,15 @@ class RecurrentLayer(nn.Module):
         if update_running:
             self._update_running(self.apical_norm, mean, var, v.shape[0])
         return self.apical_norm(v, (mean, var))
+
+    @torch.no_grad()
+    def restrict_apical(self, mask: torch.Tensor) -> None:
+        """Fix which inputs of ``Theta`` each unit reads: ``mask [units, above]`` of 0/1 (the others stay zero)."""
+        if mask.shape != self.apical.weight.shape:
+            raise ValueError(f"apical mask of shape {tuple(mask.shape)} for Theta of shape "
+                             f"{tuple(self.apical.weight.shape)}")
+        self.apical_mask = mask.to(self.apical.weight.dtype)
+        self.apical.weight.mul_(self.apical_mask)
 
     def basal_parameters(self) -> list[nn.Parameter]:
         """W_x, W_h and the basal normalisation."""

@@ -27,7 +27,7 @@ DATASET_NAMES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST"}
 
 #: ablation variants whose setting became their experiment's default after they ran (with the date): their runs
 #: also stand in the main tables, under the label of their setting; their commands keep ``variant=NAME``
-DEFAULT_VARIANTS = {("mnist_cnn", "soft"): "2026-12-04"}
+DEFAULT_VARIANTS = {("mnist_cnn", "soft"): "2026-12-04", ("timeseries_elec", "b32"): "2026-12-04"}
 
 
 def is_main(m: dict) -> bool:
@@ -119,8 +119,8 @@ def setting_overrides(cfg: dict) -> dict[str, str]:
     ``model.latent_space``, 2026-12-02) and, for
     ``bsd``, the push margin and the high band's push weight; mlp, cnn
     and rnn ``bsd``: what ReCo compares (``model.reco.on``, ``center``, and for the cnn ``pool``; for a
-    population-coded rnn the code's shape and λ, 2026-12-03); cnn spiking rules: the LIF reset
-    (``model.neuron.reset``, soft for mnist_cnn since 2026-12-04). Runs
+    population-coded rnn the code's shape and λ, 2026-12-03, and its context gating, 2026-12-04); cnn spiking
+    rules: the LIF reset (``model.neuron.reset``, soft for mnist_cnn since 2026-12-04). Runs
     from before a key existed get the value they ran with (the paper's hinge, no pooling, hard reset).
     """
     m = cfg.get("model", {})
@@ -149,6 +149,10 @@ def setting_overrides(cfg: dict) -> dict[str, str]:
         if code := _population_code(m):
             out["model.code.shape"] = f"model.code.shape={code.get('shape', 'gaussian')}"
             out["model.reco.lam"] = f"model.reco.lam={reco.get('lam')}"
+            # the target code gated by the time of day, each unit assigned to one block (default since 2026-12-04)
+            out["model.code.context_bins"] = f"model.code.context_bins={code.get('context_bins') or 0}"
+            out["model.code.context_assign"] = \
+                f"model.code.context_assign={str(bool(code.get('context_assign', False))).lower()}"
     return out
 
 
@@ -306,6 +310,10 @@ def reco_label(cfg: dict) -> str:
     if on == "spikes" and (code := _population_code(m)):
         # the forecaster's target code and push weight (its default changed on 2026-12-03)
         label += f", {code.get('shape', 'gaussian')} code, λ {float(reco.get('lam', 0.6)):g}"
+        if bins := code.get("context_bins") or 0:  # the code gated by a context (2026-12-03; assigned 2026-12-04)
+            label += f", {bins} {code.get('context', 'day')} blocks"
+            if code.get("context_assign"):
+                label += " assigned"
     if ema := ema_label(cfg):
         label += f", {ema}"
     return label

@@ -43,14 +43,21 @@ def build_seq_from_config(model_cfg: Any, in_dim: int, num_outputs: int, task: s
     if bins:
         if task != "regress":
             raise ValueError("model.code.context_bins gates a forecast's population code; set it to 0 for text")
-        if not columns or "tod_sin" not in columns or "tod_cos" not in columns:
+        context = str(c.get("context", "day"))
+        if context in ("day", "week") and (not columns or "tod_sin" not in columns or "tod_cos" not in columns):
             raise ValueError("model.code.context_bins needs the input's time of day (columns tod_sin and tod_cos, "
-                             f"from data.calendar=true); the input columns are {columns}")
+                             f"from data.calendar=true) or model.code.context=halfspace; the input columns are "
+                             f"{columns}")
         keep = c.get("context_keep", False)
         if not isinstance(keep, bool):
             raise ValueError(f"model.code.context_keep must be true or false, got {keep!r}")
-        code = GatedCode(code, bins, keep)
-        day_columns = (columns.index("tod_sin"), columns.index("tod_cos"))
+        code = GatedCode(code, bins, keep, context, in_dim, int(c.get("context_seed", 0)))
+        if context in ("day", "week"):
+            names = ["tod_sin", "tod_cos"] + (["dow_sin", "dow_cos"] if context == "week" else [])
+            if missing := [n for n in names if n not in columns]:
+                raise ValueError(f"model.code.context={context} needs the input columns {missing} (data.calendar=true);"
+                                 f" the input columns are {columns}")
+            day_columns = tuple(columns.index(n) for n in names)
     lif = lif_config(model_cfg)
     skip = model_cfg.get("readout_skip", False)
     if not isinstance(skip, bool):
@@ -64,6 +71,15 @@ def build_seq_from_config(model_cfg: Any, in_dim: int, num_outputs: int, task: s
                      recurrent_gain=float(model_cfg.get("recurrent_gain", 0.1)),
                      bias_spread=float(model_cfg.neuron.get("bias_spread", 0.0)),
                      readout_skip=skip)
+    assign = c.get("context_assign", False)
+    if not isinstance(assign, bool):
+        raise ValueError(f"model.code.context_assign must be true or false, got {assign!r}")
+    if assign:
+        if not bins:
+            raise ValueError("model.code.context_assign=true assigns units to the blocks of model.code.context_bins; "
+                             "set context_bins >= 2")
+        top = stack.hidden[-1]
+        top.restrict_apical(code.unit_mask(top.units))
     apply_theta_mode(stack, model_cfg)
     if model_cfg.rule not in SEQ_RULES:
         raise ValueError(f"model.rule={model_cfg.rule!r} is unknown; choose one of {sorted(SEQ_RULES)}")

@@ -208,6 +208,19 @@ def test_the_forecasters_context_bins_gate_its_code_by_the_time_of_day_and_refus
     cfg = compose(["+experiment=timeseries_elec", "model.widths=[16]", "model.code.context_bins=8",
                    "model.code.context_keep=true"])
     assert build_seq_from_config(cfg.model, 7, 1, "regress", cols)[1].dim == 9 * int(cfg.model.code.dim)
+    cfg = compose(["+experiment=timeseries_elec", "model.widths=[16]", "model.code.context_bins=8",
+                   "model.code.context_assign=true"])
+    stack, code, _ = build_seq_from_config(cfg.model, 7, 1, "regress", cols)
+    assert torch.equal(stack.hidden[-1].apical_mask, code.unit_mask(16))
+    assert build_seq_from_config(compose(["+experiment=timeseries_elec", "model.widths=[16]"]).model, 7, 1,
+                                 "regress", cols)[0].hidden[-1].apical_mask is None  # off by default
+    with pytest.raises(ValueError, match="context_assign=true assigns units"):
+        build_seq_from_config(compose(["+experiment=timeseries_elec", "model.code.context_assign=true"]).model, 7, 1,
+                              "regress", cols)
+    cfg = compose(["+experiment=timeseries_elec", "model.widths=[16]", "model.code.context_bins=4",
+                   "model.code.context=halfspace"])
+    _, code, rule = build_seq_from_config(cfg.model, 3, 1, "regress", cols[:3])  # no time of day needed
+    assert code.context == "halfspace" and code.planes.shape == (3, 2) and rule.day_columns is None
     for bad in ("1", "-2", "2.5", "true"):
         c = compose(["+experiment=timeseries_elec", "model.widths=[16]", f"model.code.context_bins={bad}"])
         with pytest.raises(ValueError, match="context_bins"):

@@ -257,3 +257,71 @@ def test_a_gated_code_puts_the_target_in_its_bins_block_and_keeps_the_losses_loc
     assert bins.shape == (60,) and bins.unique().numel() > 1
     with pytest.raises(ValueError, match="time of day"):
         SEQ_RULES["bsd"](RuleConfig(T=3), "regress").context_bins(code, x)
+
+
+def test_an_assigned_theta_gives_each_unit_the_target_of_its_own_block_only():
+    from bsd.coding import GatedCode
+
+    code = GatedCode(PopulationCode(8, shape="ramp"), 4)
+    mask = code.unit_mask(10)
+    assert mask.shape == (10, 32) and torch.equal(mask.sum(1), torch.full((10,), 8.0))
+    assert torch.equal(mask[5, 8:16], torch.ones(8)) and mask[5, :8].sum() == 0  # unit 5 -> block 1
+    stack = SeqStack(4, [10], 1, code.dim, LIF, norm="none")
+    top = stack.hidden[-1]
+    top.restrict_apical(mask)
+    assert (top.apical.weight[mask == 0] == 0).all()
+    y, bins = torch.tensor([0.3, 0.3]), torch.tensor([1, 2])
+    v = top.apical_voltage(code.vectors(y, bins))
+    bias = top.apical.bias.detach()
+    # a sample in block 1 drives only the units of block 1 (1, 5, 9) beyond their bias, and only those learn from it
+    assert torch.allclose(v[0, [0, 2, 3, 4, 6, 7, 8]], bias[[0, 2, 3, 4, 6, 7, 8]])
+    assert not torch.allclose(v[0, [1, 5, 9]], bias[[1, 5, 9]])
+    v[0].sum().backward()
+    g = top.apical.weight.grad
+    assert (g[mask == 0] == 0).all() and g[[1, 5, 9]].abs().sum() > 0 and g[[0, 2, 3]].abs().sum() == 0
+    with pytest.raises(ValueError, match="apical mask of shape"):
+        top.restrict_apical(mask[:, :8])
+    kept = GatedCode(PopulationCode(8, shape="ramp"), 4, keep_base=True).unit_mask(10)
+    assert torch.equal(kept[:, :8], torch.ones(10, 8)) and torch.equal(kept[:, 8:], mask)
+
+
+def test_halfspace_contexts_are_the_sides_of_fixed_random_hyperplanes():
+    from bsd.coding import GatedCode
+
+    base = PopulationCode(8, shape="ramp")
+    code = GatedCode(base, 8, context="halfspace", in_dim=5, seed=3)
+    again = GatedCode(base, 8, context="halfspace", in_dim=5, seed=3)
+    assert code.planes.shape == (5, 3) and torch.equal(code.planes, again.planes)  # rebuilt, not learned
+    x = torch.randn(400, 5)
+    bins = code.halfspace_bins(x)
+    side = (x @ code.planes > 0).long()
+    assert torch.equal(bins, side[:, 0] + 2 * side[:, 1] + 4 * side[:, 2])
+    assert bins.unique().numel() == 8 and torch.equal(code.halfspace_bins(-x), 7 - bins)  # opposite sides
+    rule = SEQ_RULES["bsd"](RuleConfig(T=2), "regress")  # no time-of-day columns needed
+    xs = x.reshape(20, 20, 5)
+    assert torch.equal(rule.context_bins(code, xs), code.halfspace_bins(xs.transpose(0, 1).reshape(-1, 5)))
+    with pytest.raises(ValueError, match="power of two"):
+        GatedCode(base, 6, context="halfspace", in_dim=5)
+    with pytest.raises(ValueError, match="model.code.context must be one of"):
+        GatedCode(base, 8, context="month", in_dim=5)
+
+
+def test_week_bins_split_weekdays_and_weekends_into_parts_of_the_day():
+    import pandas as pd
+
+    from bsd.coding import GatedCode, week_bins
+    from bsd.data.timeseries import calendar_features
+
+    t = pd.date_range("2024-01-01", periods=48 * 7, freq="30min")  # a Monday at midnight, then one week
+    c = torch.tensor(calendar_features(t))
+    b = week_bins(c[:, 0], c[:, 1], c[:, 2], c[:, 3], 8).reshape(7, 48)
+    parts = torch.arange(48) // 12
+    assert torch.equal(b[:5], parts.expand(5, 48)) and torch.equal(b[5:], (parts + 4).expand(2, 48))
+    code = GatedCode(PopulationCode(8, shape="ramp"), 8, context="week")
+    rule = SEQ_RULES["bsd"](RuleConfig(T=2), "regress", day_columns=(0, 1, 2, 3))
+    assert torch.equal(rule.context_bins(code, c.float().reshape(7, 48, 4)),
+                       b.reshape(7, 48).transpose(0, 1).reshape(-1))
+    with pytest.raises(ValueError, match="dow_sin and dow_cos"):
+        SEQ_RULES["bsd"](RuleConfig(T=2), "regress", day_columns=(0, 1)).context_bins(code, c.float().reshape(7, 48, 4))
+    with pytest.raises(ValueError, match="even context_bins"):
+        GatedCode(PopulationCode(8), 5, context="week")

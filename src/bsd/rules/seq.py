@@ -21,7 +21,7 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 
-from ..coding import GatedCode, PopulationCode, day_bins, encode_stimulus
+from ..coding import GatedCode, PopulationCode, day_bins, encode_stimulus, week_bins
 from ..losses import code_cosines, code_push_weight, decorrelation_loss, grouped_reco_terms
 from ..neurons import LIFState
 from ..recurrent import RecurrentLayer, SeqStack
@@ -134,14 +134,25 @@ class SeqBSD(SeqRule):
     signed_losses = ("readout cross-entropy (text) / MSE (time series)",)
 
     def context_bins(self, code, x: torch.Tensor) -> torch.Tensor | None:
-        """``[P*B]`` (position-major) time-of-day bin of every input step for a :class:`GatedCode`, else None."""
+        """``[P*B]`` (position-major) context bin of every input step for a :class:`GatedCode`, else None.
+
+        The part of the day (``context = day``), that and weekday / weekend (``week``), or the side of the code's
+        random hyperplanes (``halfspace``).
+        """
         if not isinstance(code, GatedCode):
             return None
+        if code.context == "halfspace":
+            return code.halfspace_bins(x.transpose(0, 1).reshape(-1, x.shape[-1]))
         if self.day_columns is None:
             raise ValueError("model.code.context_bins needs the input's time of day (columns tod_sin and tod_cos, "
                              "data.calendar=true)")
         xs = x.transpose(0, 1).reshape(-1, x.shape[-1])
-        return day_bins(xs[:, self.day_columns[0]], xs[:, self.day_columns[1]], code.bins)
+        cols = [xs[:, c] for c in self.day_columns]
+        if code.context == "week":
+            if len(cols) < 4:
+                raise ValueError("model.code.context=week needs the day of week too (columns dow_sin and dow_cos)")
+            return week_bins(*cols[:4], code.bins)
+        return day_bins(cols[0], cols[1], code.bins)
 
     def backward_stream(self, stack: SeqStack, code, targets: torch.Tensor, counts: torch.Tensor | None,
                         bins: torch.Tensor | None = None) -> list[torch.Tensor]:
