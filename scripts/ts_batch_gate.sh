@@ -2,7 +2,7 @@
 # The forecaster's session of 2026-12-04: batches of 32 (timeseries_elec's default since) and the target code gated
 # by the time of day with each unit assigned to one block (model.code.context_bins=8 model.code.context_assign=true).
 # Full runs into results/cpu-2026-12-04-tsgate, variants gate8a (batch 128), b32 and gate8a_b32 (bsd, seeds 0-2 for
-# the last two) and b32 / b16 for bp_ann (seed 0), two lanes side by side, one thread each. The variant overrides pin
+# the last two) b32 / b16 for bp_ann and b32 for bp_snn (seed 0), two lanes side by side, one thread each. The variant overrides pin
 # data.batch_size and the gating, so the commands reproduce their rows whatever the defaults are.
 # The one-step proxy screens that led there (data.window=1 data.lags=48, 20-40 epochs in seconds each) are listed with
 # their commands in results/cpu-2026-12-04-tsgate/proxy_screen.log.
@@ -25,3 +25,4 @@ NOGATE=(model.code.context_bins=0 model.code.context_assign=false)
   for b in 32 16; do SUFFIX=_b$b one timeseries_elec bp_ann variant=b$b data.batch_size=$b; done
 ) &
 wait
+SUFFIX=_b32 one timeseries_elec bp_snn variant=b32 data.batch_size=32
