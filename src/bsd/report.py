@@ -149,7 +149,7 @@ def setting_overrides(cfg: dict) -> dict[str, str]:
         if code := _population_code(m):
             out["model.code.shape"] = f"model.code.shape={code.get('shape', 'gaussian')}"
             out["model.reco.lam"] = f"model.reco.lam={reco.get('lam')}"
-            # the target code gated by the time of day, each unit assigned to one block (default since 2026-12-04)
+            # the target code gated by the time of day (off by default; since 2026-12-03, unit assignment 2026-12-04)
             out["model.code.context_bins"] = f"model.code.context_bins={code.get('context_bins') or 0}"
             out["model.code.context_assign"] = \
                 f"model.code.context_assign={str(bool(code.get('context_assign', False))).lower()}"

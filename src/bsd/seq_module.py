@@ -44,20 +44,17 @@ def build_seq_from_config(model_cfg: Any, in_dim: int, num_outputs: int, task: s
         if task != "regress":
             raise ValueError("model.code.context_bins gates a forecast's population code; set it to 0 for text")
         context = str(c.get("context", "day"))
-        if context in ("day", "week") and (not columns or "tod_sin" not in columns or "tod_cos" not in columns):
-            raise ValueError("model.code.context_bins needs the input's time of day (columns tod_sin and tod_cos, "
-                             f"from data.calendar=true) or model.code.context=halfspace; the input columns are "
-                             f"{columns}")
+        if context in ("day", "week"):
+            names = ["tod_sin", "tod_cos"] + (["dow_sin", "dow_cos"] if context == "week" else [])
+            if not columns or any(n not in columns for n in names):
+                raise ValueError(f"model.code.context={context} needs the input columns {' and '.join(names)} (from "
+                                 f"data.calendar=true), or use model.code.context=halfspace; the input columns are "
+                                 f"{columns}")
+            day_columns = tuple(columns.index(n) for n in names)
         keep = c.get("context_keep", False)
         if not isinstance(keep, bool):
             raise ValueError(f"model.code.context_keep must be true or false, got {keep!r}")
         code = GatedCode(code, bins, keep, context, in_dim, int(c.get("context_seed", 0)))
-        if context in ("day", "week"):
-            names = ["tod_sin", "tod_cos"] + (["dow_sin", "dow_cos"] if context == "week" else [])
-            if missing := [n for n in names if n not in columns]:
-                raise ValueError(f"model.code.context={context} needs the input columns {missing} (data.calendar=true);"
-                                 f" the input columns are {columns}")
-            day_columns = tuple(columns.index(n) for n in names)
     lif = lif_config(model_cfg)
     skip = model_cfg.get("readout_skip", False)
     if not isinstance(skip, bool):

@@ -217,6 +217,11 @@ def test_the_forecasters_context_bins_gate_its_code_by_the_time_of_day_and_refus
     with pytest.raises(ValueError, match="context_assign=true assigns units"):
         build_seq_from_config(compose(["+experiment=timeseries_elec", "model.code.context_assign=true"]).model, 7, 1,
                               "regress", cols)
+    cfg = compose(["+experiment=timeseries_elec", "model.widths=[16]", "model.code.context_bins=8",
+                   "model.code.context=week"])
+    assert build_seq_from_config(cfg.model, 7, 1, "regress", cols)[2].day_columns == (3, 4, 5, 6)
+    with pytest.raises(ValueError, match="dow_sin and dow_cos"):
+        build_seq_from_config(cfg.model, 5, 1, "regress", cols[:5])
     cfg = compose(["+experiment=timeseries_elec", "model.widths=[16]", "model.code.context_bins=4",
                    "model.code.context=halfspace"])
     _, code, rule = build_seq_from_config(cfg.model, 3, 1, "regress", cols[:3])  # no time of day needed

@@ -141,12 +141,12 @@ class SeqBSD(SeqRule):
         """
         if not isinstance(code, GatedCode):
             return None
+        xs = x.transpose(0, 1).reshape(-1, x.shape[-1])
         if code.context == "halfspace":
-            return code.halfspace_bins(x.transpose(0, 1).reshape(-1, x.shape[-1]))
+            return code.halfspace_bins(xs)
         if self.day_columns is None:
             raise ValueError("model.code.context_bins needs the input's time of day (columns tod_sin and tod_cos, "
                              "data.calendar=true)")
-        xs = x.transpose(0, 1).reshape(-1, x.shape[-1])
         cols = [xs[:, c] for c in self.day_columns]
         if code.context == "week":
             if len(cols) < 4:
