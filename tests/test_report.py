@@ -168,6 +168,8 @@ def test_forecast_rows_name_their_inputs_and_target_and_are_pinned(tmp_path):
     assert arch_label(forecast) == "rnn 256 T4 b128 lags48 residual"
     forecast["data"]["residual_parts"] = 16
     assert arch_label(forecast) == "rnn 256 T4 b128 lags48 residual16"
+    forecast["model"]["context_gate"], forecast["data"]["feature_lags"] = 8, 48
+    assert arch_label(forecast) == "rnn 256 T4 b128 lags48 residual16 flags48 gate8"
     lines = commands(runs).splitlines()
     assert any(x.startswith("- timeseries_elec / bsd (rnn 256 T4 b128) ") and x.endswith(
         "data.batch_size=128 data.lags=0 data.predict=level model.reco.on=voltage model.reco.center=none`")

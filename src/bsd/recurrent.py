@@ -95,12 +95,13 @@ class RecurrentLayer(nn.Module):
         a = torch.relu(v + self.tonic if self.has_tonic else v)
         return LIFState(a, a)
 
-    def run(self, s_below: torch.Tensor, state: LIFState | None = None, soma: Soma | None = None
-            ) -> tuple[torch.Tensor, LIFState]:
+    def run(self, s_below: torch.Tensor, state: LIFState | None = None, soma: Soma | None = None,
+            gate: torch.Tensor | None = None) -> tuple[torch.Tensor, LIFState]:
         """Simulate ``[K, B, D_below]`` step by step from ``state``; returns spikes ``[K, B, H]`` and the last state.
 
         With ``norm = batch`` each step is normalised with that step's batch statistics in
-        training (the running statistics, updated once per call, in evaluation).
+        training (the running statistics, updated once per call, in evaluation). ``gate [K, B, H]`` of 0/1
+        closes units: a closed unit gets no current and emits no spike at that step (its membrane only leaks).
         """
         soma = soma or self.lif_soma
         drive = self.basal(s_below)  # W_x for every step at once
@@ -119,7 +120,11 @@ class RecurrentLayer(nn.Module):
                 v = self.basal_norm(v, st)
             else:
                 v = self.basal_norm(v)
-            state = soma(v, state)
+            if gate is None:
+                state = soma(v, state)
+            else:
+                state = soma(v * gate[k], state)
+                state = LIFState(state.u, state.s * gate[k])
             out.append(state.s)
         if means:
             self._update_running(self.basal_norm, torch.stack(means).mean(0), torch.stack(vars_).mean(0),

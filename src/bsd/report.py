@@ -52,6 +52,10 @@ def arch_label(cfg: dict) -> str:
             label += f" {d['predict']}"
             if (parts := d.get("residual_parts") or 1) > 1:  # one map per part of the day (2026-12-04)
                 label += f"{parts}"
+        if fl := d.get("feature_lags"):  # forecasting: each feature's past values too (2026-12-04)
+            label += f" flags{fl}"
+        if gate := m.get("context_gate"):  # hidden units gated by the part of the day, every rule (2026-12-04)
+            label += f" gate{gate}"
         if aux := d.get("aux_horizons"):  # forecasting: further horizons trained on (2026-12-03)
             label += f" aux{'-'.join(map(str, aux))}"
         if m.get("readout_skip"):  # the readout also reads the stimulus (2026-12-03)

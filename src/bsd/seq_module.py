@@ -37,6 +37,13 @@ def build_seq_from_config(model_cfg: Any, in_dim: int, num_outputs: int, task: s
         code = PopulationCode(int(c.dim or 32), float(c.get("lo", -3.0)), float(c.get("hi", 3.0)),
                               str(c.get("shape", "gaussian")), targets=num_outputs)
     day_columns = None
+    gate = model_cfg.get("context_gate") or 0
+    if isinstance(gate, bool) or not isinstance(gate, int) or gate < 0 or gate == 1:
+        raise ValueError(f"model.context_gate must be 0 (off) or an integer >= 2, got {gate!r}")
+    if gate:
+        if task != "regress":
+            raise ValueError("model.context_gate gates hidden units by a forecast's time of day; set it to 0 for text")
+        day_columns = _calendar_columns(columns, "model.context_gate", "day")
     bins = c.get("context_bins") or 0
     if isinstance(bins, bool) or not isinstance(bins, int) or bins < 0:
         raise ValueError(f"model.code.context_bins must be 0 (off) or an integer >= 2, got {bins!r}")
@@ -45,12 +52,7 @@ def build_seq_from_config(model_cfg: Any, in_dim: int, num_outputs: int, task: s
             raise ValueError("model.code.context_bins gates a forecast's population code; set it to 0 for text")
         context = str(c.get("context", "day"))
         if context in ("day", "week"):
-            names = ["tod_sin", "tod_cos"] + (["dow_sin", "dow_cos"] if context == "week" else [])
-            if not columns or any(n not in columns for n in names):
-                raise ValueError(f"model.code.context={context} needs the input columns {' and '.join(names)} (from "
-                                 f"data.calendar=true), or use model.code.context=halfspace; the input columns are "
-                                 f"{columns}")
-            day_columns = tuple(columns.index(n) for n in names)
+            day_columns = _calendar_columns(columns, f"model.code.context={context}", context)
         keep = c.get("context_keep", False)
         if not isinstance(keep, bool):
             raise ValueError(f"model.code.context_keep must be true or false, got {keep!r}")
@@ -80,7 +82,17 @@ def build_seq_from_config(model_cfg: Any, in_dim: int, num_outputs: int, task: s
     apply_theta_mode(stack, model_cfg)
     if model_cfg.rule not in SEQ_RULES:
         raise ValueError(f"model.rule={model_cfg.rule!r} is unknown; choose one of {sorted(SEQ_RULES)}")
-    return stack, code, SEQ_RULES[model_cfg.rule](rule_config(model_cfg), task, input_code, day_columns)
+    return stack, code, SEQ_RULES[model_cfg.rule](rule_config(model_cfg), task, input_code, day_columns, gate)
+
+
+def _calendar_columns(columns: list[str] | None, what: str, context: str) -> tuple[int, ...]:
+    """Indices of the time-of-day (and, for ``context = week``, day-of-week) columns among the input's."""
+    names = ["tod_sin", "tod_cos"] + (["dow_sin", "dow_cos"] if context == "week" else [])
+    if not columns or any(n not in columns for n in names):
+        raise ValueError(f"{what} needs the input columns {' and '.join(names)} (from data.calendar=true)"
+                         + (", or use model.code.context=halfspace" if what.startswith("model.code") else "")
+                         + f"; the input columns are {columns}")
+    return tuple(columns.index(n) for n in names)
 
 
 class SequenceBSDModule(RuleModule):

@@ -64,6 +64,14 @@ def test_lags_append_the_targets_past_values_and_leave_the_floors_alone(tmp_path
     assert lagged.floors() == plain.floors()
     with pytest.raises(ValueError, match="data.lags"):
         dm(path, lags=-1)
+    both = dm(path, lags=3, feature_lags=2)  # then each feature's own past values
+    assert both.columns[-5:] == ["load_lag1", "load_lag2", "load_lag3", "temp_lag1", "temp_lag2"]
+    xb, _ = both.windows("test")[5]
+    assert np.array_equal(xb[:, :9].numpy(), x.numpy())
+    for k in (1, 2):
+        assert np.array_equal(xb[k:, 8 + k].numpy(), x0[:-k, 1].numpy())
+    with pytest.raises(ValueError, match="data.feature_lags"):
+        dm(path, feature_lags=-1)
 
 
 @pytest.mark.parametrize("problem, match", [

@@ -230,3 +230,24 @@ def test_the_forecasters_context_bins_gate_its_code_by_the_time_of_day_and_refus
         c = compose(["+experiment=timeseries_elec", "model.widths=[16]", f"model.code.context_bins={bad}"])
         with pytest.raises(ValueError, match="context_bins"):
             build_seq_from_config(c.model, 7, 1, "regress", cols)
+
+
+def test_the_forecasters_context_gate_is_built_for_every_rule_and_refuses_what_cannot_work():
+    cols = ["Demand", "Temperature", "Holiday", "tod_sin", "tod_cos", "dow_sin", "dow_cos"]
+    for rule in ("bsd", "bp_snn", "bp_ann"):
+        cfg = compose(["+experiment=timeseries_elec", "model.widths=[16]", "model.context_gate=4",
+                       f"model.rule={rule}"])
+        _, _, r = build_seq_from_config(cfg.model, 7, 1, "regress", cols)
+        assert r.gate_bins == 4 and r.day_columns == (3, 4)
+    off = build_seq_from_config(compose(["+experiment=timeseries_elec", "model.widths=[16]"]).model, 7, 1,
+                                "regress", cols)[2]
+    assert off.gate_bins == 0 and off.unit_gates(torch.zeros(2, 3, 7), 16) is None  # off by default
+    cfg = compose(["+experiment=timeseries_elec", "model.widths=[16]", "model.context_gate=4"])
+    with pytest.raises(ValueError, match="model.context_gate needs the input columns tod_sin and tod_cos"):
+        build_seq_from_config(cfg.model, 3, 1, "regress", cols[:3])
+    with pytest.raises(ValueError, match="set it to 0 for text"):
+        build_seq_from_config(compose(["+experiment=text_char", "model.context_gate=4"]).model, 7, 7, "classify")
+    for bad in ("1", "-2", "2.5", "true"):
+        c = compose(["+experiment=timeseries_elec", "model.widths=[16]", f"model.context_gate={bad}"])
+        with pytest.raises(ValueError, match="model.context_gate must be 0"):
+            build_seq_from_config(c.model, 7, 1, "regress", cols)

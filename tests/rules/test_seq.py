@@ -325,3 +325,41 @@ def test_week_bins_split_weekdays_and_weekends_into_parts_of_the_day():
         SEQ_RULES["bsd"](RuleConfig(T=2), "regress", day_columns=(0, 1)).context_bins(code, c.float().reshape(7, 48, 4))
     with pytest.raises(ValueError, match="even context_bins"):
         GatedCode(PopulationCode(8), 5, context="week")
+
+
+@pytest.mark.parametrize("rule_name", ["bsd", "bp_snn", "bp_ann"])
+def test_a_context_gate_silences_each_unit_outside_its_part_of_the_day(rule_name):
+    torch.manual_seed(0)
+    K, H = 4, 12
+    phase = torch.rand(10, 6) * 2 * torch.pi
+    x = torch.cat([torch.sin(phase)[..., None], torch.cos(phase)[..., None], torch.randn(10, 6, 2)], -1)
+    code = PopulationCode(8, shape="ramp")
+    stack = SeqStack(4, [H], 1, code.dim, {**LIF, "reset": "soft"}, norm="batch")
+    rule = SEQ_RULES[rule_name](RuleConfig(T=3, lam=0.1, reco_on="spikes", reco_center="batch"), "regress",
+                                day_columns=(0, 1), gate_bins=K)
+    gate = rule.unit_gates(x, H)  # [P, B, H]
+    from bsd.coding import day_bins
+
+    part = day_bins(torch.sin(phase), torch.cos(phase), K).transpose(0, 1)  # [P, B]
+    assert gate.shape == (6, 10, H)
+    assert torch.equal(gate, (part[..., None] == torch.arange(H) % K).float())
+    assert torch.equal(gate.sum(-1), torch.full((6, 10), H / K))  # three units open per step
+    spikes, _ = rule.run(stack, x)
+    closed = (gate.repeat_interleave(rule.T, 0) == 0)
+    assert spikes[1].sum() > 0 and (spikes[1][closed] == 0).all()
+    # samples all in part 0: only units 0, 4, 8 may learn anything from them
+    x0 = x.clone()
+    x0[..., 0], x0[..., 1] = 0.3, 1.0
+    stack.zero_grad()
+    loss, _ = rule.loss(stack, code, x0, torch.randn(10, 6))
+    loss.backward()
+    g = stack.hidden[0].basal.weight.grad
+    assert g[[0, 4, 8]].abs().sum() > 0 and (g[[1, 2, 3, 5, 6, 7, 9, 10, 11]] == 0).all()
+    assert (stack.readout.basal.weight.grad[0, [1, 2, 3]] == 0).all()  # closed units never reach the readout
+
+
+def test_a_context_gate_needs_the_time_of_day():
+    with pytest.raises(ValueError, match="model.context_gate needs"):
+        SEQ_RULES["bsd"](RuleConfig(T=2), "regress", gate_bins=4)
+    with pytest.raises(ValueError, match="model.context_gate needs"):
+        SEQ_RULES["bsd"](RuleConfig(T=2), "classify", day_columns=(0, 1), gate_bins=4)

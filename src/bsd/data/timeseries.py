@@ -156,7 +156,8 @@ class TimeSeriesDataModule(L.LightningDataModule):
                  calendar: bool = True, window: int = 48, horizon: int = 1, season: int = 48,
                  splits: Sequence[float] = (0.7, 0.1, 0.2), batch_size: int = 128, eval_batch_size: int = 1024,
                  train_stride: int = 1, seed: int = 0, unit: str = "", lags: int = 0,
-                 predict: str = "level", aux_horizons: Sequence[int] = (), residual_parts: int = 1) -> None:
+                 predict: str = "level", aux_horizons: Sequence[int] = (), residual_parts: int = 1,
+                 feature_lags: int = 0) -> None:
         super().__init__()
         if name not in ("vic_elec", "csv"):
             raise ValueError(f"data.name={name!r} is unknown for time series; choose vic_elec or csv")
@@ -166,8 +167,8 @@ class TimeSeriesDataModule(L.LightningDataModule):
         if window < 1 or horizon < 1 or season < 1 or train_stride < 1 or batch_size < 1:
             raise ValueError("data.window, data.horizon, data.season, data.train_stride and data.batch_size "
                              f"must be >= 1, got {window}, {horizon}, {season}, {train_stride}, {batch_size}")
-        if lags < 0:
-            raise ValueError(f"data.lags must be >= 0, got {lags}")
+        if lags < 0 or feature_lags < 0:
+            raise ValueError(f"data.lags and data.feature_lags must be >= 0, got {lags} and {feature_lags}")
         if predict not in PREDICT:
             raise ValueError(f"data.predict must be one of {PREDICT}, got {predict!r}")
         if int(residual_parts) < 1 or (int(residual_parts) > 1 and predict != "residual"):
@@ -204,8 +205,13 @@ class TimeSeriesDataModule(L.LightningDataModule):
         self.series = (raw - self.mean) / self.std  # normalised with training statistics only
         self.raw_target = raw[:, 0]
         self.lags = int(lags)
-        self.inputs = np.concatenate([self.series, lagged(self.series[:, 0], self.lags)], axis=1)
-        self.columns = self.columns + [f"{target}_lag{k}" for k in range(1, self.lags + 1)]
+        self.feature_lags = int(feature_lags)
+        feats = list(features)
+        self.inputs = np.concatenate([self.series, lagged(self.series[:, 0], self.lags)]
+                                     + [lagged(self.series[:, 1 + i], self.feature_lags) for i in range(len(feats))],
+                                     axis=1)
+        self.columns = self.columns + [f"{target}_lag{k}" for k in range(1, self.lags + 1)] \
+            + [f"{f}_lag{k}" for f in feats for k in range(1, self.feature_lags + 1)]
         # predict=change: the models forecast z[t+h] - z[t] (the change from the last observed value),
         # in units of its training-span std; the forecast of the level is z[t] + change_scale * output
         self.predict = predict
@@ -272,7 +278,7 @@ class TimeSeriesDataModule(L.LightningDataModule):
 
     @property
     def in_shape(self) -> tuple[int]:
-        """Input features per step (the series' columns, then the target's lags)."""
+        """Input features per step (the series' columns, then the target's lags, then each feature's)."""
         return (self.inputs.shape[1],)
 
     @property

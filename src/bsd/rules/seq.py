@@ -50,7 +50,7 @@ class SeqRule(abc.ABC):
     spiking = True
 
     def __init__(self, cfg: RuleConfig, task: str, input_code: PopulationCode | None = None,
-                 day_columns: tuple[int, int] | None = None) -> None:
+                 day_columns: tuple[int, ...] | None = None, gate_bins: int = 0) -> None:
         if task not in TASKS:
             raise ValueError(f"task must be one of {TASKS}, got {task!r}")
         if cfg.reduce_T != "mean":
@@ -60,6 +60,10 @@ class SeqRule(abc.ABC):
         self.cfg, self.task, self.input_code = cfg, task, input_code
         #: the input columns holding the sine and cosine of the time of day (for a :class:`GatedCode`)
         self.day_columns = day_columns
+        #: K >= 2: hidden unit j is silent outside the part of the day j mod K (``model.context_gate``); 0: off
+        self.gate_bins = int(gate_bins)
+        if self.gate_bins and (day_columns is None or task != "regress"):
+            raise ValueError("model.context_gate needs a forecast whose input holds the time of day (tod_sin, tod_cos)")
 
     @property
     def T(self) -> int:
@@ -80,13 +84,28 @@ class SeqRule(abc.ABC):
         s = encode_stimulus(xs, self.T, kind)  # [T, P, B, F]
         return s.transpose(0, 1).reshape(-1, *xs.shape[1:])
 
+    def unit_gates(self, x: torch.Tensor, units: int) -> torch.Tensor | None:
+        """``[P, B, units]`` 0/1 with ``model.context_gate = K``: unit ``j`` is open in part ``j mod K`` of the day.
+
+        The part is that of each position's input step (from its ``tod_sin`` / ``tod_cos`` columns); None when off.
+        """
+        if not self.gate_bins:
+            return None
+        xs = x.transpose(0, 1)  # [P, B, F]
+        part = day_bins(xs[..., self.day_columns[0]], xs[..., self.day_columns[1]], self.gate_bins)
+        own = torch.arange(units, device=x.device) % self.gate_bins
+        return (part.unsqueeze(-1) == own).to(x.dtype)
+
     def run(self, stack: SeqStack, x: torch.Tensor, states: list[LIFState] | None = None
             ) -> tuple[list[torch.Tensor], list[LIFState]]:
         """Stimulus and spikes of every hidden layer ``[P*T, B, ...]`` (index 0 = stimulus) and final states."""
         s = self.encode(x)
         spikes, new_states = [s], []
         for i, layer in enumerate(stack.hidden):
-            s, st = layer.run(s, None if states is None else states[i], self.soma(layer))
+            gate = self.unit_gates(x, layer.units)
+            if gate is not None:  # each position's gate held for its T steps
+                gate = gate.repeat_interleave(self.T, 0)
+            s, st = layer.run(s, None if states is None else states[i], self.soma(layer), gate)
             spikes.append(s)
             new_states.append(st)
         return spikes, new_states
@@ -155,12 +174,14 @@ class SeqBSD(SeqRule):
         return day_bins(cols[0], cols[1], code.bins)
 
     def backward_stream(self, stack: SeqStack, code, targets: torch.Tensor, counts: torch.Tensor | None,
-                        bins: torch.Tensor | None = None) -> list[torch.Tensor]:
+                        bins: torch.Tensor | None = None, gates: list[torch.Tensor] | None = None
+                        ) -> list[torch.Tensor]:
         """Time-reduced input of every apical dendrite: ``above[i]`` reaches layer ``i`` (0 = stimulus recall).
 
         The target code drives the top hidden layer; each hidden layer's backward spikes
         (``T`` steps of its apical voltage) drive the layer below. ``bins``: the context of each target
-        (:meth:`context_bins`), for a :class:`GatedCode`.
+        (:meth:`context_bins`), for a :class:`GatedCode`. ``gates``: each hidden layer's unit gates ``[N, H]`` in
+        the order of ``targets`` (``model.context_gate``).
         """
         s = (code.vectors(targets) if bins is None else code.vectors(targets, bins))
         s = s.to(stack.readout.basal.weight.dtype)
@@ -171,6 +192,8 @@ class SeqBSD(SeqRule):
             layer = stack.layers[i]
             v_hat = layer.apical_voltage(s, counts)
             s = self.own_rates(layer, v_hat)
+            if gates is not None:  # a closed unit is silent in the backward net too
+                s = s * gates[i - 1]
         above[0] = s
         return above
 
@@ -210,9 +233,11 @@ class SeqBSD(SeqRule):
                 push_w = code_push_weight(codes)
             if cfg.push_margin == "code":  # pushes start at the cosine of the two targets' codes
                 margin = code_cosines(codes)
+        gates = [self.unit_gates(x, layer.units) for layer in stack.hidden] if self.gate_bins else None
         with torch.no_grad():
             spikes, _ = self.run(stack, x)
-            above = self.backward_stream(stack, code, uniq, counts, bins)
+            flat_gates = None if gates is None else [g.reshape(P * B, -1) for g in gates]  # regress: uniq = flat
+            above = self.backward_stream(stack, code, uniq, counts, bins, flat_gates)
         losses: dict[int, torch.Tensor] = {}
         logs: dict[str, torch.Tensor] = {}
         for i, layer in enumerate(stack.hidden, start=1):
@@ -222,6 +247,8 @@ class SeqBSD(SeqRule):
             v_hat = layer.apical_voltage(above[i], counts, update_running=False)[inv].reshape(P, B, -1)
             if cfg.reco_on == "spikes":  # each dendrite's voltage held for T steps through the layer's own LIF
                 v, v_hat = self.own_rates(layer, v, tonic=True), self.own_rates(layer, v_hat)
+            if gates is not None:  # a unit closed at a position is silent there, whichever dendrite drives it
+                v, v_hat = v * gates[i - 1], v_hat * gates[i - 1]
             if cfg.reco_center != "none":  # per position, over the batch (push: for the push term only)
                 vc, hc = v - v.mean(1, keepdim=True), v_hat - v_hat.mean(1, keepdim=True)
                 if cfg.reco_center == "batch":
