@@ -26,3 +26,5 @@ G=(model.context_gate=8 data.batch_size=32)
   SUFFIX=_hgate8 one timeseries_elec bp_snn variant=hgate8 "${G[@]}"
 ) &
 wait
+# gated with T = 8 (variant hgate8_T8; the recorded run used threads=2 alone on the machine)
+SUFFIX=_hgate8_T8 one timeseries_elec bsd variant=hgate8_T8 "${G[@]}" model.T=8
