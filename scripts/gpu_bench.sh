@@ -4,6 +4,7 @@
 # SpikingJelly when their wheels are in .devdata/whl). Needs .devdata/ from scripts/prepare_devdata.sh.
 # Writes $OUT/performance_gpu.md (tables with their commands) and $OUT/gpu_bench.log.
 #   usage: bash scripts/gpu_bench.sh        (about 3 minutes on an H200)
+#   BENCH_T="4 16" PEER_T=4 bash scripts/gpu_bench.sh   (fewer time steps: shorter)
 set -u
 OUT=${OUT:-/tmp/bsd_out}
 mkdir -p "$OUT"
@@ -15,6 +16,6 @@ fi
 export PYTHONPATH=${PYTHONPATH:-src} PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
 B="python3 -m bsd.bench --device cuda --data-dir .devdata/mnist --out $OUT/performance_gpu.md"
-$B --arch mlp cnn --T 4 8 16 --steps 50 --warmup 10 || echo "BENCH FAILED (ours)"
-$B --rules bsd bp_snn snntorch spikingjelly --T 4 16 --steps 50 --warmup 10 || echo "BENCH FAILED (peers)"
+$B --arch mlp cnn --T ${BENCH_T:-4 8 16} --steps 50 --warmup 10 || echo "BENCH FAILED (ours)"
+$B --rules bsd bp_snn snntorch spikingjelly --T ${PEER_T:-4 16} --steps 50 --warmup 10 || echo "BENCH FAILED (peers)"
 cat "$OUT/performance_gpu.md"

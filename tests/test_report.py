@@ -44,11 +44,11 @@ def test_main_refuses_an_empty_folder(tmp_path):
 
 
 def _seq_run(root, exp, rule, seed, test, floors, sample=None, limit=1.0, variant=None, best=None, width=512, T=4,
-             batch=None, data=None, reco=None, code=None):
+             batch=None, data=None, reco=None, code=None, epochs=1):
     tag = "".join(map(str, data.values())) if data else ""
     tag += "".join(map(str, reco.values())) if reco else ""
     tag += "".join(map(str, code.values())) if code else ""
-    d = root / exp / rule / f"seed{seed}{variant or ''}" / f"w{width}{batch or ''}{tag}"
+    d = root / exp / rule / f"seed{seed}{variant or ''}" / f"w{width}{batch or ''}{tag}e{epochs}"
     d.mkdir(parents=True)
     cfg = {"experiment_name": exp, "seed": seed, "model": {"arch": "rnn", "rule": rule, "widths": [width], "T": T},
            "trainer": {"limit_train_batches": limit}}
@@ -61,7 +61,7 @@ def _seq_run(root, exp, rule, seed, test, floors, sample=None, limit=1.0, varian
     if data:
         cfg["data"] = {**cfg.get("data", {}), **data}
     (d / "config_resolved.yaml").write_text(yaml.safe_dump(cfg))
-    m = {"experiment": exp, "rule": rule, "seed": seed, "epochs": 1, "test": test, "floors": floors,
+    m = {"experiment": exp, "rule": rule, "seed": seed, "epochs": epochs, "test": test, "floors": floors,
          "variant": variant,
          "time_per_epoch_s": 10.0, "device": "cpu", "command": "python src/train.py +experiment=" + exp}
     if isinstance(best, dict):  # written since 2026-12-02
@@ -122,7 +122,7 @@ def test_commands_pin_the_shape_of_rows_from_an_earlier_default(tmp_path):
            " model.reco.on=voltage model.reco.center=none`" in lines
     # an ablation that already names T gets only the width pinned
     _seq_run(tmp_path, "text_char", "bsd", 0, {"test/acc": 0.35}, ngram, variant="T2", T=2)
-    p = next(tmp_path.rglob("seed0T2/w512/metrics.json"))
+    p = next(tmp_path.rglob("seed0T2/w512e1/metrics.json"))
     p.write_text(p.read_text().replace("+experiment=text_char", "+experiment=text_char model.T=2"))
     row = next(x for x in variant_table(find_runs([tmp_path])).splitlines() if "| T2 |" in x)
     assert "`python src/train.py +experiment=text_char model.T=2 'model.widths=[512]' model.reco.on=voltage " \
@@ -170,6 +170,10 @@ def test_forecast_rows_name_their_inputs_and_target_and_are_pinned(tmp_path):
     assert arch_label(forecast) == "rnn 256 T4 b128 lags48 residual16"
     forecast["model"]["context_gate"], forecast["data"]["feature_lags"] = 8, 48
     assert arch_label(forecast) == "rnn 256 T4 b128 lags48 residual16 flags48 gate8"
+    forecast["model"]["gate_planes"] = 2
+    assert arch_label(forecast) == "rnn 256 T4 b128 lags48 residual16 flags48 gate8 planes2"
+    forecast["model"]["gate_seed"] = 3
+    assert arch_label(forecast) == "rnn 256 T4 b128 lags48 residual16 flags48 gate8 planes2s3"
     lines = commands(runs).splitlines()
     assert any(x.startswith("- timeseries_elec / bsd (rnn 256 T4 b128) ") and x.endswith(
         "data.batch_size=128 data.lags=0 data.predict=level model.reco.on=voltage model.reco.center=none`")
@@ -231,6 +235,20 @@ def test_ablations_of_one_name_but_different_shapes_keep_their_own_rows(tmp_path
     assert [r.split(" | ")[1:4] for r in rows] == [
         ["epochs5 (rnn 256 b128 lags48 change)", "bsd", "0.00370"], ["epochs5 (rnn 256 b128)", "bsd", "0.02500"],
         ["T8", "bsd", "0.03000"]]
+
+
+def test_ablations_of_one_name_but_different_epochs_keep_their_own_rows(tmp_path):
+    """A one-epoch screen (e.g. on a GPU) never averages into the two-epoch runs of the same variant name."""
+    from bsd.report import variant_table
+
+    for seed, mse in ((0, 0.0014), (1, 0.0016)):
+        _seq_run(tmp_path, "timeseries_elec", "bsd", seed, {"test/mse": mse}, {}, width=256, variant="hgate8", epochs=2)
+    _seq_run(tmp_path, "timeseries_elec", "bsd", 0, {"test/mse": 0.0020}, {}, width=256, variant="hgate8", epochs=1)
+    _seq_run(tmp_path, "timeseries_elec", "bsd", 0, {"test/mse": 0.0030}, {}, width=256, variant="T8", epochs=1)
+    rows = [x.split(" | ")[1:6] for x in variant_table(find_runs([tmp_path])).splitlines()
+            if x.startswith("| timeseries_elec")]
+    assert rows == [["hgate8 (2 ep)", "bsd", "0.00150 ± 0.00014", "2", "2"],
+                    ["hgate8 (1 ep)", "bsd", "0.00200", "1", "1"], ["T8", "bsd", "0.00300", "1", "1"]]
 
 
 def test_generation_table_shows_fid_ratio_feature_net_and_grid_links(tmp_path):

@@ -72,7 +72,9 @@ def peer_model(name: str, widths: list[int], T: int) -> torch.nn.Module:
 
         mods: list[nn.Module] = []
         for a, b in zip(dims[:-1], dims[1:], strict=True):
-            mods += [layer.Linear(a, b, step_mode="m"), layer.BatchNorm1d(b, step_mode="m"),
+            # BatchNorm over every step's batch ([T*N, C]); spikingjelly 0.0.0.0.14's multi-step BatchNorm1d
+            # wants [T, N, C, L], so its sequence-to-ANN wrapper carries a plain BatchNorm1d
+            mods += [layer.Linear(a, b, step_mode="m"), layer.SeqToANNContainer(nn.BatchNorm1d(b)),
                      neuron.LIFNode(tau=2.0, decay_input=False, v_threshold=0.6, v_reset=0.0,
                                     surrogate_function=surrogate.ATan(), step_mode="m")]
         net = nn.Sequential(*mods, layer.Linear(dims[-1], 10, step_mode="m"))

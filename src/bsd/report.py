@@ -56,6 +56,8 @@ def arch_label(cfg: dict) -> str:
             label += f" flags{fl}"
         if gate := m.get("context_gate"):  # hidden units gated by the part of the day, every rule (2026-12-04)
             label += f" gate{gate}"
+        if planes := m.get("gate_planes"):  # ... and by random halfspaces of the input step (2026-12-04)
+            label += f" planes{planes}" + (f"s{m['gate_seed']}" if m.get("gate_seed") else "")
         if aux := d.get("aux_horizons"):  # forecasting: further horizons trained on (2026-12-03)
             label += f" aux{'-'.join(map(str, aux))}"
         if m.get("readout_skip"):  # the readout also reads the stimulus (2026-12-03)
@@ -404,13 +406,23 @@ def variant_groups(var: list[dict]) -> dict[tuple[str, str, str], list[dict]]:
 
     Runs of one variant name but different network shapes (e.g. ``epochs5`` of an earlier and of
     today's default) stay apart; their label then names the shape, e.g. ``epochs5 (rnn 256 b128)``.
+    So do runs of one name trained for different numbers of epochs (e.g. a one-epoch GPU screen beside
+    two-epoch CPU runs): their label names the epochs, e.g. ``hgate8 (1 ep)``.
     """
-    by_shape = group(var, lambda m: (m["experiment"], m["variant"], m["rule"], shape_of(m["_arch"])))
+    by_shape = group(var, lambda m: (m["experiment"], m["variant"], m["rule"], shape_of(m["_arch"]),
+                                     m.get("epochs")))
     shapes: dict = defaultdict(set)
-    for exp, v, rule, shape in by_shape:
+    epochs: dict = defaultdict(set)
+    for exp, v, rule, shape, ep in by_shape:
         shapes[exp, v, rule].add(shape)
-    return {(exp, v if len(shapes[exp, v, rule]) < 2 else f"{v} ({shape})", rule): ms
-            for (exp, v, rule, shape), ms in by_shape.items()}
+        epochs[exp, v, rule].add(ep)
+
+    def label(exp: str, v: str, rule: str, shape: str, ep) -> str:
+        tags = ([shape] if len(shapes[exp, v, rule]) > 1 else []) + \
+            ([f"{ep} ep"] if len(epochs[exp, v, rule]) > 1 else [])
+        return f"{v} ({', '.join(tags)})" if tags else v
+
+    return {(exp, label(exp, v, rule, shape, ep), rule): ms for (exp, v, rule, shape, ep), ms in by_shape.items()}
 
 
 def _best_variant(runs: list[dict], experiment: str, rule: str, key: str, lower: bool) -> tuple[str, float] | None:

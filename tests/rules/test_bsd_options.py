@@ -251,3 +251,35 @@ def test_the_forecasters_context_gate_is_built_for_every_rule_and_refuses_what_c
         c = compose(["+experiment=timeseries_elec", "model.widths=[16]", f"model.context_gate={bad}"])
         with pytest.raises(ValueError, match="model.context_gate must be 0"):
             build_seq_from_config(c.model, 7, 1, "regress", cols)
+
+
+def test_the_forecasters_halfspace_gates_are_built_from_the_config_and_refuse_what_cannot_work():
+    cols = ["Demand", "Temperature", "Holiday", "tod_sin", "tod_cos", "dow_sin", "dow_cos"]
+    cfg = compose(["+experiment=timeseries_elec", "model.widths=[16]", "model.gate_planes=2", "model.gate_seed=5",
+                   "model.rule=bp_ann"])
+    _, _, r = build_seq_from_config(cfg.model, 3, 1, "regress", cols[:3])  # no calendar needed without the day gate
+    assert r.gated and r.gate_planes == 2 and r.gate_seed == 5 and r.gate_bins == 0
+    with pytest.raises(ValueError, match="set it to 0 for text"):
+        build_seq_from_config(compose(["+experiment=text_char", "model.gate_planes=1"]).model, 7, 7, "classify")
+    for bad in ("-1", "9", "1.5", "true"):
+        c = compose(["+experiment=timeseries_elec", "model.widths=[16]", f"model.gate_planes={bad}"])
+        with pytest.raises(ValueError, match="model.gate_planes must be an integer in 0..8"):
+            build_seq_from_config(c.model, 7, 1, "regress", cols)
+    c = compose(["+experiment=timeseries_elec", "model.widths=[16]", "model.gate_planes=1", "model.gate_seed=x"])
+    with pytest.raises(ValueError, match="model.gate_seed must be an integer"):
+        build_seq_from_config(c.model, 7, 1, "regress", cols)
+
+
+def test_halfspace_gates_read_named_columns_and_refuse_unknown_ones():
+    cols = ["Demand", "Temperature", "Holiday", "tod_sin", "tod_cos", "dow_sin", "dow_cos"]
+    cfg = compose(["+experiment=timeseries_elec", "model.widths=[16]", "model.gate_planes=1",
+                   "model.gate_features=[Temperature,Demand]", "model.gate_offset=true"])
+    _, _, r = build_seq_from_config(cfg.model, 7, 1, "regress", cols)
+    assert r.gate_columns == (1, 0) and r.gate_offset
+    bad = compose(["+experiment=timeseries_elec", "model.widths=[16]", "model.gate_planes=1",
+                   "model.gate_features=[Pressure]"])
+    with pytest.raises(ValueError, match=r"model.gate_features names \['Pressure'\]"):
+        build_seq_from_config(bad.model, 7, 1, "regress", cols)
+    bad = compose(["+experiment=timeseries_elec", "model.widths=[16]", "model.gate_planes=1", "model.gate_offset=2"])
+    with pytest.raises(ValueError, match="model.gate_offset must be true or false"):
+        build_seq_from_config(bad.model, 7, 1, "regress", cols)

@@ -363,3 +363,65 @@ def test_a_context_gate_needs_the_time_of_day():
         SEQ_RULES["bsd"](RuleConfig(T=2), "regress", gate_bins=4)
     with pytest.raises(ValueError, match="model.context_gate needs"):
         SEQ_RULES["bsd"](RuleConfig(T=2), "classify", day_columns=(0, 1), gate_bins=4)
+
+
+@pytest.mark.parametrize("rule_name", ["bsd", "bp_snn", "bp_ann"])
+def test_halfspace_gates_open_each_unit_on_its_own_side_of_its_own_planes(rule_name):
+    torch.manual_seed(1)
+    K, m, H, F = 2, 2, 16, 5
+    phase = torch.rand(9, 7) * 2 * torch.pi
+    x = torch.cat([torch.sin(phase)[..., None], torch.cos(phase)[..., None], torch.randn(9, 7, F - 2)], -1)
+    stack = SeqStack(F, [H], 1, 8, {**LIF, "reset": "soft"}, norm="batch")
+    rule = SEQ_RULES[rule_name](RuleConfig(T=2, lam=0.1, reco_on="spikes", reco_center="batch"), "regress",
+                                day_columns=(0, 1), gate_bins=K, gate_planes=m, gate_seed=3)
+    gate = rule.unit_gates(x, H)
+    from bsd.coding import day_bins
+
+    w = rule.planes(0, F, H)[0].reshape(F, H, m)
+    part = day_bins(torch.sin(phase), torch.cos(phase), K).transpose(0, 1)  # [P, B]
+    xs = x.transpose(0, 1)
+    for j in (0, 5, 11):  # unit j: part j mod K of the day, side pattern (j // K) mod 2^m of its own two planes
+        side = (xs @ w[:, j] > 0).long()  # [P, B, m]
+        want = (part == j % K) & ((side[..., 0] + 2 * side[..., 1]) == (j // K) % 4)
+        assert torch.equal(gate[..., j], want.float())
+    # every step opens exactly one of each K * 2^m = 8 consecutive units' contexts only if their planes agree; the
+    # planes differ per unit, so the count varies, but no step opens a unit of another part of the day
+    assert ((gate * (part[..., None] != torch.arange(H) % K)) == 0).all() and 0 < gate.mean() < 0.5
+    # the same seed rebuilds the same gates; another seed or layer draws other planes
+    again = SEQ_RULES[rule_name](RuleConfig(T=2), "regress", day_columns=(0, 1), gate_bins=K, gate_planes=m,
+                                 gate_seed=3)
+    assert torch.equal(again.unit_gates(x, H), gate)
+    assert not torch.equal(rule.planes(1, F, H)[0], rule.planes(0, F, H)[0])
+    spikes, _ = rule.run(stack, x)
+    assert spikes[1].sum() > 0 and (spikes[1][gate.repeat_interleave(rule.T, 0) == 0] == 0).all()
+    # planes alone (no day gate) need no calendar columns
+    alone = SEQ_RULES[rule_name](RuleConfig(T=2), "regress", gate_planes=1)
+    g1 = alone.unit_gates(x, H)
+    w1 = alone.planes(0, F, H)[0]  # [F, H]: one plane per unit, unit j open on side j mod 2
+    assert torch.equal(g1, ((xs @ w1 > 0).long() == torch.arange(H) % 2).float())
+
+
+def test_halfspace_gates_refuse_text_and_bad_counts():
+    with pytest.raises(ValueError, match="model.gate_planes must be >= 0 and needs a forecast"):
+        SEQ_RULES["bsd"](RuleConfig(T=2), "classify", gate_planes=2)
+    with pytest.raises(ValueError, match="model.gate_planes must be >= 0"):
+        SEQ_RULES["bsd"](RuleConfig(T=2), "regress", gate_planes=-1)
+
+
+def test_halfspace_gates_can_read_chosen_columns_through_random_points():
+    torch.manual_seed(2)
+    H, F = 12, 4
+    x = torch.randn(5, 3, F)
+    rule = SEQ_RULES["bsd"](RuleConfig(T=2), "regress", gate_planes=1, gate_seed=4, gate_columns=(2,),
+                            gate_offset=True)
+    w, b = rule.planes(0, 1, H)  # one column read: each unit's plane is a threshold on column 2
+    assert w.shape == (1, H) and b.shape == (H,) and (b != 0).all()
+    gate = rule.unit_gates(x, H)
+    xs = x.transpose(0, 1)[..., 2:3]  # [P, B, 1]
+    assert torch.equal(gate, ((xs * w + b > 0).long() == torch.arange(H) % 2).float())
+    # the other columns do not matter
+    y = x.clone()
+    y[..., [0, 1, 3]] = torch.randn(5, 3, 3)
+    assert torch.equal(rule.unit_gates(y, H), gate)
+    origin = SEQ_RULES["bsd"](RuleConfig(T=2), "regress", gate_planes=1, gate_seed=4, gate_columns=(2,))
+    assert (origin.planes(0, 1, H)[1] == 0).all()  # through the origin unless asked otherwise

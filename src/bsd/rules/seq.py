@@ -50,7 +50,8 @@ class SeqRule(abc.ABC):
     spiking = True
 
     def __init__(self, cfg: RuleConfig, task: str, input_code: PopulationCode | None = None,
-                 day_columns: tuple[int, ...] | None = None, gate_bins: int = 0) -> None:
+                 day_columns: tuple[int, ...] | None = None, gate_bins: int = 0, gate_planes: int = 0,
+                 gate_seed: int = 0, gate_columns: tuple[int, ...] | None = None, gate_offset: bool = False) -> None:
         if task not in TASKS:
             raise ValueError(f"task must be one of {TASKS}, got {task!r}")
         if cfg.reduce_T != "mean":
@@ -64,6 +65,15 @@ class SeqRule(abc.ABC):
         self.gate_bins = int(gate_bins)
         if self.gate_bins and (day_columns is None or task != "regress"):
             raise ValueError("model.context_gate needs a forecast whose input holds the time of day (tod_sin, tod_cos)")
+        #: m >= 1: hidden unit j is also silent unless the input step lies on side pattern (j // K) mod 2^m of its own
+        #: m fixed random hyperplanes through the origin (``model.gate_planes``, drawn with ``model.gate_seed``)
+        self.gate_planes, self.gate_seed = int(gate_planes), int(gate_seed)
+        if self.gate_planes < 0 or (self.gate_planes and task != "regress"):
+            raise ValueError(f"model.gate_planes must be >= 0 and needs a forecast, got {gate_planes} for {task!r}")
+        #: the input columns the planes read (None: all) and whether each plane passes through a random point
+        #: (drawn from N(0, 1) in those normalised columns) instead of the origin
+        self.gate_columns, self.gate_offset = gate_columns, bool(gate_offset)
+        self._planes: dict[tuple[int, int, int], tuple[torch.Tensor, torch.Tensor]] = {}
 
     @property
     def T(self) -> int:
@@ -84,25 +94,64 @@ class SeqRule(abc.ABC):
         s = encode_stimulus(xs, self.T, kind)  # [T, P, B, F]
         return s.transpose(0, 1).reshape(-1, *xs.shape[1:])
 
-    def unit_gates(self, x: torch.Tensor, units: int) -> torch.Tensor | None:
-        """``[P, B, units]`` 0/1 with ``model.context_gate = K``: unit ``j`` is open in part ``j mod K`` of the day.
+    @property
+    def gated(self) -> bool:
+        """Whether hidden units are gated by the input step (``model.context_gate`` or ``model.gate_planes``)."""
+        return bool(self.gate_bins or self.gate_planes)
 
-        The part is that of each position's input step (from its ``tod_sin`` / ``tod_cos`` columns); None when off.
+    def planes(self, layer: int, features: int, units: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Normals ``[F, units * m]`` and offsets ``[units * m]``: unit ``j``'s planes are columns ``j*m .. j*m+m-1``.
+
+        ``F`` counts the columns the planes read. Offsets are zero for planes through the origin, else ``-w . p`` for
+        a point ``p`` drawn from N(0, 1). Drawn from ``model.gate_seed`` and the layer index, so the same config
+        rebuilds the same gates.
         """
-        if not self.gate_bins:
+        key = (layer, features, units)
+        if key not in self._planes:
+            g = torch.Generator().manual_seed(self.gate_seed * 1009 + layer)
+            w = torch.randn(features, units * self.gate_planes, generator=g)
+            b = torch.zeros(units * self.gate_planes)
+            if self.gate_offset:
+                b = -(w * torch.randn(features, units * self.gate_planes, generator=g)).sum(0)
+            self._planes[key] = (w, b)
+        return self._planes[key]
+
+    def unit_gates(self, x: torch.Tensor, units: int, layer: int = 0) -> torch.Tensor | None:
+        """``[P, B, units]`` 0/1 gates of hidden layer ``layer`` (0-based) from each position's input step, or None.
+
+        ``model.context_gate = K``: unit ``j`` is open in part ``j mod K`` of the day (from the step's ``tod_sin`` /
+        ``tod_cos`` columns). ``model.gate_planes = m``: unit ``j`` is also open only where the step lies on side
+        pattern ``(j // K) mod 2^m`` (K = 1 without the day gate) of its own ``m`` random hyperplanes through the
+        origin (or a random point: ``model.gate_offset``) of the normalised input step, or of its columns
+        ``model.gate_features``: a gated linear network's halfspace contexts.
+        """
+        if not self.gated:
             return None
         xs = x.transpose(0, 1)  # [P, B, F]
-        part = day_bins(xs[..., self.day_columns[0]], xs[..., self.day_columns[1]], self.gate_bins)
-        own = torch.arange(units, device=x.device) % self.gate_bins
-        return (part.unsqueeze(-1) == own).to(x.dtype)
+        j = torch.arange(units, device=x.device)
+        open_ = torch.ones((), dtype=torch.bool, device=x.device)
+        if self.gate_bins:
+            part = day_bins(xs[..., self.day_columns[0]], xs[..., self.day_columns[1]], self.gate_bins)
+            open_ = part.unsqueeze(-1) == j % self.gate_bins
+        if self.gate_planes:
+            m = self.gate_planes
+            z = xs if self.gate_columns is None else xs[..., list(self.gate_columns)]
+            w, b = (t.to(device=x.device, dtype=xs.dtype) for t in self.planes(layer, z.shape[-1], units))
+            sides = (z @ w + b > 0).reshape(*xs.shape[:2], units, m)
+            pattern = (sides.to(torch.int32) << torch.arange(m, device=x.device, dtype=torch.int32)).sum(-1)
+            open_ = open_ & (pattern == (j // max(self.gate_bins, 1)) % (1 << m))
+        return open_.to(x.dtype)
 
-    def run(self, stack: SeqStack, x: torch.Tensor, states: list[LIFState] | None = None
-            ) -> tuple[list[torch.Tensor], list[LIFState]]:
-        """Stimulus and spikes of every hidden layer ``[P*T, B, ...]`` (index 0 = stimulus) and final states."""
+    def run(self, stack: SeqStack, x: torch.Tensor, states: list[LIFState] | None = None,
+            gates: list[torch.Tensor] | None = None) -> tuple[list[torch.Tensor], list[LIFState]]:
+        """Stimulus and spikes of every hidden layer ``[P*T, B, ...]`` (index 0 = stimulus) and final states.
+
+        ``gates``: each hidden layer's :meth:`unit_gates` when the caller has them already (else computed here).
+        """
         s = self.encode(x)
         spikes, new_states = [s], []
         for i, layer in enumerate(stack.hidden):
-            gate = self.unit_gates(x, layer.units)
+            gate = self.unit_gates(x, layer.units, i) if gates is None else gates[i]
             if gate is not None:  # each position's gate held for its T steps
                 gate = gate.repeat_interleave(self.T, 0)
             s, st = layer.run(s, None if states is None else states[i], self.soma(layer), gate)
@@ -233,9 +282,9 @@ class SeqBSD(SeqRule):
                 push_w = code_push_weight(codes)
             if cfg.push_margin == "code":  # pushes start at the cosine of the two targets' codes
                 margin = code_cosines(codes)
-        gates = [self.unit_gates(x, layer.units) for layer in stack.hidden] if self.gate_bins else None
+        gates = [self.unit_gates(x, layer.units, i) for i, layer in enumerate(stack.hidden)] if self.gated else None
         with torch.no_grad():
-            spikes, _ = self.run(stack, x)
+            spikes, _ = self.run(stack, x, gates=gates)
             flat_gates = None if gates is None else [g.reshape(P * B, -1) for g in gates]  # regress: uniq = flat
             above = self.backward_stream(stack, code, uniq, counts, bins, flat_gates)
         losses: dict[int, torch.Tensor] = {}
