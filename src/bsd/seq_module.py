@@ -44,23 +44,7 @@ def build_seq_from_config(model_cfg: Any, in_dim: int, num_outputs: int, task: s
         if task != "regress":
             raise ValueError("model.context_gate gates hidden units by a forecast's time of day; set it to 0 for text")
         day_columns = _calendar_columns(columns, "model.context_gate", "day")
-    planes = model_cfg.get("gate_planes") or 0
-    if isinstance(planes, bool) or not isinstance(planes, int) or not 0 <= planes <= 8:
-        raise ValueError(f"model.gate_planes must be an integer in 0..8 (0: off), got {planes!r}")
-    if planes and task != "regress":
-        raise ValueError("model.gate_planes gates hidden units by a forecast's input step; set it to 0 for text")
-    gate_seed = model_cfg.get("gate_seed", 0)
-    if isinstance(gate_seed, bool) or not isinstance(gate_seed, int):
-        raise ValueError(f"model.gate_seed must be an integer, got {gate_seed!r}")
-    gate_offset = model_cfg.get("gate_offset", False)
-    if not isinstance(gate_offset, bool):
-        raise ValueError(f"model.gate_offset must be true or false, got {gate_offset!r}")
-    gate_columns = None
-    if names := list(model_cfg.get("gate_features") or []):
-        unknown = [n for n in names if not columns or n not in columns]
-        if unknown:
-            raise ValueError(f"model.gate_features names {unknown}, not among the input columns {columns}")
-        gate_columns = tuple(columns.index(n) for n in names)
+    plane_gates = _plane_gate_options(model_cfg, task, columns)
     bins = c.get("context_bins") or 0
     if isinstance(bins, bool) or not isinstance(bins, int) or bins < 0:
         raise ValueError(f"model.code.context_bins must be 0 (off) or an integer >= 2, got {bins!r}")
@@ -100,7 +84,29 @@ def build_seq_from_config(model_cfg: Any, in_dim: int, num_outputs: int, task: s
     if model_cfg.rule not in SEQ_RULES:
         raise ValueError(f"model.rule={model_cfg.rule!r} is unknown; choose one of {sorted(SEQ_RULES)}")
     return stack, code, SEQ_RULES[model_cfg.rule](rule_config(model_cfg), task, input_code, day_columns, gate,
-                                                       planes, gate_seed, gate_columns, gate_offset)
+                                                       **plane_gates)
+
+
+def _plane_gate_options(model_cfg: Any, task: str, columns: list[str] | None) -> dict[str, Any]:
+    """The rule's halfspace-gate arguments from ``model.gate_planes/gate_seed/gate_features/gate_offset``, validated."""
+    planes = model_cfg.get("gate_planes") or 0
+    if isinstance(planes, bool) or not isinstance(planes, int) or not 0 <= planes <= 8:
+        raise ValueError(f"model.gate_planes must be an integer in 0..8 (0: off), got {planes!r}")
+    if planes and task != "regress":
+        raise ValueError("model.gate_planes gates hidden units by a forecast's input step; set it to 0 for text")
+    seed = model_cfg.get("gate_seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise ValueError(f"model.gate_seed must be an integer, got {seed!r}")
+    offset = model_cfg.get("gate_offset", False)
+    if not isinstance(offset, bool):
+        raise ValueError(f"model.gate_offset must be true or false, got {offset!r}")
+    gate_columns = None
+    if names := list(model_cfg.get("gate_features") or []):
+        unknown = [n for n in names if not columns or n not in columns]
+        if unknown:
+            raise ValueError(f"model.gate_features names {unknown}, not among the input columns {columns}")
+        gate_columns = tuple(columns.index(n) for n in names)
+    return {"gate_planes": planes, "gate_seed": seed, "gate_columns": gate_columns, "gate_offset": offset}
 
 
 def _calendar_columns(columns: list[str] | None, what: str, context: str) -> tuple[int, ...]:

@@ -66,14 +66,14 @@ class SeqRule(abc.ABC):
         if self.gate_bins and (day_columns is None or task != "regress"):
             raise ValueError("model.context_gate needs a forecast whose input holds the time of day (tod_sin, tod_cos)")
         #: m >= 1: hidden unit j is also silent unless the input step lies on side pattern (j // K) mod 2^m of its own
-        #: m fixed random hyperplanes through the origin (``model.gate_planes``, drawn with ``model.gate_seed``)
+        #: m fixed random hyperplanes (``model.gate_planes``, drawn with ``model.gate_seed``)
         self.gate_planes, self.gate_seed = int(gate_planes), int(gate_seed)
         if self.gate_planes < 0 or (self.gate_planes and task != "regress"):
             raise ValueError(f"model.gate_planes must be >= 0 and needs a forecast, got {gate_planes} for {task!r}")
         #: the input columns the planes read (None: all) and whether each plane passes through a random point
         #: (drawn from N(0, 1) in those normalised columns) instead of the origin
         self.gate_columns, self.gate_offset = gate_columns, bool(gate_offset)
-        self._planes: dict[tuple[int, int, int], tuple[torch.Tensor, torch.Tensor]] = {}
+        self._planes: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
 
     @property
     def T(self) -> int:
@@ -99,21 +99,22 @@ class SeqRule(abc.ABC):
         """Whether hidden units are gated by the input step (``model.context_gate`` or ``model.gate_planes``)."""
         return bool(self.gate_bins or self.gate_planes)
 
-    def planes(self, layer: int, features: int, units: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def planes(self, layer: int, features: int, units: int, device: torch.device | str | None = None,
+               dtype: torch.dtype = torch.float32) -> tuple[torch.Tensor, torch.Tensor]:
         """Normals ``[F, units * m]`` and offsets ``[units * m]``: unit ``j``'s planes are columns ``j*m .. j*m+m-1``.
 
         ``F`` counts the columns the planes read. Offsets are zero for planes through the origin, else ``-w . p`` for
-        a point ``p`` drawn from N(0, 1). Drawn from ``model.gate_seed`` and the layer index, so the same config
-        rebuilds the same gates.
+        a point ``p`` drawn from N(0, 1). Drawn on the CPU from ``model.gate_seed`` and the layer index, so the same
+        config rebuilds the same gates; kept per device and dtype, so a training step copies nothing.
         """
-        key = (layer, features, units)
+        key = (layer, features, units, str(device), dtype)
         if key not in self._planes:
             g = torch.Generator().manual_seed(self.gate_seed * 1009 + layer)
             w = torch.randn(features, units * self.gate_planes, generator=g)
             b = torch.zeros(units * self.gate_planes)
             if self.gate_offset:
                 b = -(w * torch.randn(features, units * self.gate_planes, generator=g)).sum(0)
-            self._planes[key] = (w, b)
+            self._planes[key] = (w.to(device=device, dtype=dtype), b.to(device=device, dtype=dtype))
         return self._planes[key]
 
     def unit_gates(self, x: torch.Tensor, units: int, layer: int = 0) -> torch.Tensor | None:
@@ -136,7 +137,7 @@ class SeqRule(abc.ABC):
         if self.gate_planes:
             m = self.gate_planes
             z = xs if self.gate_columns is None else xs[..., list(self.gate_columns)]
-            w, b = (t.to(device=x.device, dtype=xs.dtype) for t in self.planes(layer, z.shape[-1], units))
+            w, b = self.planes(layer, z.shape[-1], units, x.device, xs.dtype)
             sides = (z @ w + b > 0).reshape(*xs.shape[:2], units, m)
             pattern = (sides.to(torch.int32) << torch.arange(m, device=x.device, dtype=torch.int32)).sum(-1)
             open_ = open_ & (pattern == (j // max(self.gate_bins, 1)) % (1 << m))
