@@ -112,7 +112,7 @@ run_one() {
   timeout "$left" python3 src/train.py +experiment="$exp" model.rule="$rule" seed="$seed" "${vflag[@]}" "$@" \
     trainer.max_epochs="$epochs" trainer.max_time="$(printf "00:00:%02d:%02d" $((fit / 60)) $((fit % 60)))" "${data[@]}" \
     threads=1 logger=csv trainer.enable_progress_bar=false hydra.run.dir="$dir" ${EXTRA:-} > "$dir/stdout.log" 2>&1
-  echo "done $exp $rule $seed $variant rc=$? t=$(( $(date +%s) - START ))s $(grep -o '"test/acc": [0-9.]*' "$dir/metrics.json" 2>/dev/null)"
+  echo "done $exp $rule $seed $variant rc=$? t=$(( $(date +%s) - START ))s $(grep -oE '"test/(acc|mse)": [0-9.e-]*' "$dir/metrics.json" 2>/dev/null | tail -n 1)"
 }
 export -f run_one
 export DEADLINE START RUNS EXTRA
