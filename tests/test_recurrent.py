@@ -92,3 +92,14 @@ def test_tonic_bias_spread_tiles_a_range_without_touching_the_weight_init():
     assert set(b.unique().tolist()) <= {0.0, 1.0}
     with pytest.raises(ValueError, match="bias_spread"):
         RecurrentLayer(5, 16, 7, LIF(0.6, 0.5), "none", bias_spread=-0.5)
+
+
+def test_gain_zero_removes_the_recurrence_and_freezes_it():
+    lay = layer("none", gain=0.0).eval()
+    assert not lay.recurrent.weight.requires_grad and (lay.recurrent.weight == 0).all()
+    x = torch.rand(8, 4, 5)
+    perm = torch.randperm(8)
+    out, _ = lay.run(x, soma=lay.relu_soma)  # no membrane: each step depends on its own input only
+    shuffled, _ = lay.run(x[perm], soma=lay.relu_soma)
+    assert torch.equal(out[perm], shuffled)
+    assert layer("none", gain=0.5).recurrent.weight.requires_grad

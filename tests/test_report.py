@@ -174,6 +174,10 @@ def test_forecast_rows_name_their_inputs_and_target_and_are_pinned(tmp_path):
     assert arch_label(forecast) == "rnn 256 T4 b128 lags48 residual16 flags48 gate8 planes2"
     forecast["model"]["gate_seed"] = 3
     assert arch_label(forecast) == "rnn 256 T4 b128 lags48 residual16 flags48 gate8 planes2s3"
+    forecast["model"]["recurrent_gain"] = 0.0
+    assert arch_label(forecast).endswith("planes2s3 norec")
+    forecast["model"]["recurrent_gain"] = 0.1
+    assert "norec" not in arch_label(forecast)
     lines = commands(runs).splitlines()
     assert any(x.startswith("- timeseries_elec / bsd (rnn 256 T4 b128) ") and x.endswith(
         "data.batch_size=128 data.lags=0 data.predict=level model.reco.on=voltage model.reco.center=none`")

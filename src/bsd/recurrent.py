@@ -72,6 +72,8 @@ class RecurrentLayer(nn.Module):
         self.recurrent = nn.Linear(units, units, bias=False)  # W_h
         with torch.no_grad():  # keep the recurrent drive from drowning the input at the start
             self.recurrent.weight.mul_(recurrent_gain)
+        # gain 0: no recurrence at all (W_h stays zero and is not trained; the membrane still carries over)
+        self.recurrent.weight.requires_grad_(recurrent_gain > 0)
         self.apical = nn.Linear(above, units)  # Theta
         # optional fixed 0/1 connectivity of Theta (restrict_apical); rebuilt from the config, not saved
         self.register_buffer("apical_mask", None, persistent=False)

@@ -62,6 +62,8 @@ def arch_label(cfg: dict) -> str:
             label += f" aux{'-'.join(map(str, aux))}"
         if m.get("readout_skip"):  # the readout also reads the stimulus (2026-12-03)
             label += " skip"
+        if m.get("recurrent_gain") == 0:  # no recurrence: W_h zero and untrained (2026-12-04)
+            label += " norec"
         return label
     if m.get("arch") == "ae":
         t = 1 if m.get("rule") == "bp_ann" else m.get("T")

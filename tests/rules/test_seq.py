@@ -425,3 +425,14 @@ def test_halfspace_gates_can_read_chosen_columns_through_random_points():
     assert torch.equal(rule.unit_gates(y, H), gate)
     origin = SEQ_RULES["bsd"](RuleConfig(T=2), "regress", gate_planes=1, gate_seed=4, gate_columns=(2,))
     assert (origin.planes(0, 1, H)[1] == 0).all()  # through the origin unless asked otherwise
+
+
+@pytest.mark.parametrize("rule_name", ["bsd", "bp_snn", "bp_ann"])
+def test_without_recurrence_no_rule_trains_w_h(rule_name):
+    torch.manual_seed(0)
+    code = PopulationCode(8)
+    stack = SeqStack(4, [12], 1, code.dim, LIF, norm="batch", recurrent_gain=0.0)
+    rule = SEQ_RULES[rule_name](RuleConfig(T=3, lam=0.1), "regress")
+    loss, _ = rule.loss(stack, code, torch.randn(10, 6, 4), torch.randn(10, 6))
+    loss.backward()
+    assert stack.hidden[0].recurrent.weight.grad is None and stack.hidden[0].basal.weight.grad.abs().sum() > 0
