@@ -86,10 +86,12 @@ def test_sequence_tables_show_floors_ratios_and_samples(tmp_path):
     _seq_run(tmp_path, "text_char", "bsd", 0, {"test/acc": 0.40}, ngram, variant="small")
     _seq_run(tmp_path, "text_char", "bsd", 0, {"test/acc": 0.42}, ngram, variant="long",
              best={"metric": "val/acc", "mode": "max", "value": 0.43})
+    _seq_run(tmp_path, "text_char", "bsd", 1, {"test/acc": 0.42}, ngram, variant="long",
+             best={"metric": "val/acc", "mode": "max", "value": 0.43})
     text = render(find_runs([tmp_path]), [str(tmp_path)])
     lines = text.splitlines()
     assert any(x.startswith("| timeseries_elec | epochs5 | bsd | 0.02000 |") and "| 0.03000 |" in x for x in lines)
-    assert any(x.startswith("| text_char | long | bsd | 42.00 |") and "| 43.00 |" in x for x in lines)
+    assert any(x.startswith("| text_char | long | bsd | 42.00 ± 0.00 | 2 |") and "| 43.00 ± 0.00 |" in x for x in lines)
     bsd = next(x for x in lines if x.startswith("| bsd | rnn 512 T4 | 45.00"))
     assert "2.500" in bsd and "-5.00" in bsd and "| all |" in bsd
     assert any(x.startswith("| bp_snn |") and "| 100 |" in x for x in lines)
@@ -99,9 +101,10 @@ def test_sequence_tables_show_floors_ratios_and_samples(tmp_path):
     assert "| 1.25 |" in fc  # MSE ratio to bp_ann
     assert "The linear AR (least squares) floor (MSE 0.00400) beats `bsd`" in text
     assert "The last value floor" not in text
-    assert "- Best `bsd` ablation (table below): `long`, 42.00 % test; floors it beats: 2-gram (26.00), " \
+    assert "- Best `bsd` ablation (table below): `long` (2 seeds), 42.00 % test; floors it beats: 2-gram (26.00), " \
            "3-gram (41.00)." in text
-    assert "- Best `bsd` ablation (table below): `epochs5`, MSE 0.02000 (2.50 x the best default `bp_ann` MSE)." in text
+    assert "- Best `bsd` ablation (table below): `epochs5` (1 seed), MSE 0.02000 (2.50 x the best default `bp_ann` " \
+           "MSE)." in text
     assert "Best `bp_ann` ablation" not in text
 
 

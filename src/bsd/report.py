@@ -427,14 +427,17 @@ def variant_groups(var: list[dict]) -> dict[tuple[str, str, str], list[dict]]:
     return {(exp, label(exp, v, rule, shape, ep), rule): ms for (exp, v, rule, shape, ep), ms in by_shape.items()}
 
 
-def _best_variant(runs: list[dict], experiment: str, rule: str, key: str, lower: bool) -> tuple[str, float] | None:
-    """The ablation variant of ``rule`` with the best mean test ``key`` (name and mean), if any."""
+def _best_variant(runs: list[dict], experiment: str, rule: str, key: str,
+                  lower: bool) -> tuple[str, float, str] | None:
+    """The ablation variant of ``rule`` with the best mean test ``key``: name, mean and ``(N seed[s])``, if any."""
     var = [m for m in runs if m.get("variant") and m.get("experiment") == experiment and m.get("rule") == rule]
-    means = _means({v: ms for (_, v, _), ms in variant_groups(var).items()}, key)
+    groups = {v: ms for (_, v, _), ms in variant_groups(var).items()}
+    means = _means(groups, key)
     if not means:
         return None
     name = (min if lower else max)(means, key=means.get)
-    return name, means[name]
+    n = len(groups[name])
+    return name, means[name], f"({n} seed{'s' if n > 1 else ''})"
 
 
 def text_table(runs: list[dict], experiment: str = "text_char") -> str:
@@ -464,7 +467,7 @@ def text_table(runs: list[dict], experiment: str = "text_char") -> str:
     for rule in RULE_ORDER:
         if best := _best_variant(runs, experiment, rule, "test/acc", lower=False):
             beaten = [f"{n} ({100 * f['test/acc']:.2f})" for n, f in sorted(floors.items()) if f["test/acc"] < best[1]]
-            notes.append(f"- Best `{rule}` ablation (table below): `{best[0]}`, {100 * best[1]:.2f} % test; "
+            notes.append(f"- Best `{rule}` ablation (table below): `{best[0]}` {best[2]}, {100 * best[1]:.2f} % test; "
                          f"floors it beats: {', '.join(beaten) or 'none'}.")
     return "\n".join(lines) + ("\n\n" + "\n".join(notes) if notes else "")
 
@@ -500,7 +503,7 @@ def forecast_table(runs: list[dict], experiment: str = "timeseries_elec") -> str
     for rule in RULE_ORDER:
         if best := _best_variant(runs, experiment, rule, "test/mse", lower=True):
             ratio = f" ({best[1] / ann:.2f} x the best default `bp_ann` MSE)" if ann else ""
-            notes.append(f"- Best `{rule}` ablation (table below): `{best[0]}`, MSE {best[1]:.5f}{ratio}.")
+            notes.append(f"- Best `{rule}` ablation (table below): `{best[0]}` {best[2]}, MSE {best[1]:.5f}{ratio}.")
     return "\n".join(lines) + ("\n\n" + "\n".join(sorted(set(notes))) if notes else "")
 
 
