@@ -5,6 +5,7 @@
 #   week_parts8        the same on the residual of one map per eighth of the day (data.residual_parts=8)
 #   week_hgate8        bsd gated by 8 parts of the day (model.context_gate=8) with the week of lags
 #   week_hgate8_parts8 both rules gated, week of lags, 8-part residual
+#   lag49              both rules with one more demand lag than the day (data.lags=49)
 # Seed 0, the default 2 epochs at batch 32, one thread per run, two lanes side by side, into
 # results/cpu-2026-12-04-tsweek (the maps alone: floors.log there, from scripts/ts_floors.py).
 # SEEDS="1 2" instead runs, for each seed side by side, the best bsd row (week_hgate8_parts8) and then bp_ann's
@@ -45,13 +46,15 @@ if [ -n "${SEEDS:-}" ]; then
 fi
 (row norec bsd model.recurrent_gain=0
  row week bsd $W
- row week_parts8 bsd $W data.residual_parts=8) &
+ row week_parts8 bsd $W data.residual_parts=8
+ row lag49 bsd data.lags=49) &
 (row norec bp_ann model.recurrent_gain=0
  row week bp_ann $W
  row week_parts8 bp_ann $W data.residual_parts=8
  row week_hgate8 bsd $W model.context_gate=8
  row week_hgate8_parts8 bsd $B
- row week_hgate8_parts8 bp_ann $B) &
+ row week_hgate8_parts8 bp_ann $B
+ row lag49 bp_ann data.lags=49) &
 wait
 if picked floors; then
   for L in 48 49 96 336 672; do for P in 1 8; do
