@@ -118,18 +118,21 @@ def test_commands_pin_the_shape_of_rows_from_an_earlier_default(tmp_path):
     _seq_run(tmp_path, "timeseries_elec", "bsd", 0, {"test/mse": 0.03}, {})
     lines = commands(find_runs([tmp_path])).splitlines()
     assert "- text_char / bsd (rnn 1024 T1) (seeds [0, 1]): `python src/train.py +experiment=text_char " \
-           "'model.widths=[1024]' model.T=1 model.reco.on=voltage model.reco.center=none`" in lines
+           "'model.widths=[1024]' model.T=1 model.reco.on=voltage model.reco.center=none " \
+           "model.reco.through_time=0`" in lines
     assert "- text_char / bsd (rnn 512 T4) (seeds [0]): `python src/train.py +experiment=text_char " \
-           "'model.widths=[512]' model.T=4 model.reco.on=voltage model.reco.center=none`" in lines
+           "'model.widths=[512]' model.T=4 model.reco.on=voltage model.reco.center=none " \
+           "model.reco.through_time=0`" in lines
     assert "- timeseries_elec / bsd (seeds [0]): `python src/train.py +experiment=timeseries_elec" \
-           " model.reco.on=voltage model.reco.center=none`" in lines
+           " model.reco.on=voltage model.reco.center=none model.reco.through_time=0`" in lines
+    # runs from before model.reco.through_time existed reproduce with the spec's 0, whatever today's default
     # an ablation that already names T gets only the width pinned
     _seq_run(tmp_path, "text_char", "bsd", 0, {"test/acc": 0.35}, ngram, variant="T2", T=2)
     p = next(tmp_path.rglob("seed0T2/w512e1/metrics.json"))
     p.write_text(p.read_text().replace("+experiment=text_char", "+experiment=text_char model.T=2"))
     row = next(x for x in variant_table(find_runs([tmp_path])).splitlines() if "| T2 |" in x)
     assert "`python src/train.py +experiment=text_char model.T=2 'model.widths=[512]' model.reco.on=voltage " \
-           "model.reco.center=none` |" in row
+           "model.reco.center=none model.reco.through_time=0` |" in row
 
 
 def test_rows_that_differ_only_in_batch_size_are_kept_apart_and_pinned(tmp_path):
@@ -144,7 +147,7 @@ def test_rows_that_differ_only_in_batch_size_are_kept_apart_and_pinned(tmp_path)
     for b in (128, 64):
         assert f"- text_char / bsd (rnn 1024 T1 b{b}) (seeds [0]): `python src/train.py +experiment=text_char " \
                f"'model.widths=[1024]' model.T=1 data.batch_size={b} model.reco.on=voltage " \
-               "model.reco.center=none`" in lines
+               "model.reco.center=none model.reco.through_time=0`" in lines
     from bsd.report import text_table
 
     rows = [r for r in text_table(runs).splitlines() if r.startswith("| bsd |")]
@@ -183,10 +186,11 @@ def test_forecast_rows_name_their_inputs_and_target_and_are_pinned(tmp_path):
     assert "norec" not in arch_label(forecast)
     lines = commands(runs).splitlines()
     assert any(x.startswith("- timeseries_elec / bsd (rnn 256 T4 b128) ") and x.endswith(
-        "data.batch_size=128 data.lags=0 data.predict=level model.reco.on=voltage model.reco.center=none`")
-        for x in lines)
+        "data.batch_size=128 data.lags=0 data.predict=level model.reco.on=voltage model.reco.center=none "
+        "model.reco.through_time=0`") for x in lines)
     assert any(x.startswith("- timeseries_elec / bsd (rnn 256 T4 b128 lags48 change) ") and x.endswith(
-        "data.lags=48 data.predict=change model.reco.on=voltage model.reco.center=none`") for x in lines)
+        "data.lags=48 data.predict=change model.reco.on=voltage model.reco.center=none model.reco.through_time=0`")
+        for x in lines)
 
 
 def test_forecast_rows_on_rates_keep_their_own_row_and_ratio(tmp_path):
@@ -520,4 +524,22 @@ def test_soft_reset_classifier_runs_get_their_own_row():
     cfg["model"]["neuron"]["reset"] = "soft"
     assert reco_label(cfg) == "centred rates, 4x4, soft reset"
     cfg["model"]["rule"] = "bp_snn"
+    assert reco_label(cfg) == ""
+
+
+def test_credit_through_time_labels_the_bsd_row_not_the_shape():
+    """bsd with model.reco.through_time gets its own row but the same network shape, so its gap to bp_snn is shown."""
+    from bsd.report import arch_label, reco_label
+
+    cfg = {"model": {"arch": "rnn", "rule": "bsd", "widths": [1024], "T": 1,
+                     "reco": {"on": "spikes", "center": "batch", "through_time": 1}}, "data": {"batch_size": 64}}
+    assert reco_label(cfg) == "centred rates, 1 position back"
+    assert arch_label(cfg) == "rnn 1024 T1 b64"
+    cfg["model"]["reco"].update(through_time=4, time_feedback="random")
+    assert reco_label(cfg) == "centred rates, 4 positions back (random feedback)"
+    cfg["model"]["reco"] = {"on": "voltage", "center": "none", "through_time": 2}
+    assert reco_label(cfg) == "voltages, 2 positions back"
+    cfg["model"]["reco"]["through_time"] = 0
+    assert reco_label(cfg) == ""  # the rnn's voltage rows from before the key existed
+    cfg["model"]["rule"], cfg["model"]["reco"]["through_time"] = "bp_snn", 3
     assert reco_label(cfg) == ""

@@ -48,7 +48,9 @@ def rule_config(model_cfg: Any) -> RuleConfig:
                       lam_low=freq.get("lam_low", 0.3), lam_high=freq.get("lam_high", 0.9),
                       w_high=float(freq.get("w_high", 1.0)),
                       image_readout=float(model_cfg.get("image_readout", 0.0)),
-                      decoder_match=float(model_cfg.get("decoder_match", 0.0)))
+                      decoder_match=float(model_cfg.get("decoder_match", 0.0)),
+                      through_time=model_cfg.reco.get("through_time", 0),
+                      time_feedback=str(model_cfg.reco.get("time_feedback", "transport")))
 
 
 THETA_MODES = ("learned", "fixed")
@@ -75,6 +77,9 @@ def sample_axis_only(cfg: RuleConfig, arch: str) -> RuleConfig:
     if cfg.reco_axis != "sample":
         raise ValueError(f"model.reco.axis={cfg.reco_axis!r} is implemented for model=rnn only; "
                          f"use model.reco.axis=sample with model.arch={arch}")
+    if cfg.through_time:
+        raise ValueError(f"model.reco.through_time={cfg.through_time} trains a recurrence through time; it is "
+                         f"implemented for model=rnn only: use model.reco.through_time=0 with model.arch={arch}")
     if cfg.push_weight != "uniform":
         raise ValueError(f"model.reco.push_weight={cfg.push_weight!r} is implemented for model=rnn only; "
                          f"use model.reco.push_weight=uniform with model.arch={arch}")

@@ -47,6 +47,30 @@ class UnitNorm(nn.Module):
 Soma = Callable[[torch.Tensor, LIFState], LIFState]
 
 
+class _FeedbackLinear(torch.autograd.Function):
+    """``h @ W.T`` whose gradient with respect to ``h`` goes through ``B`` instead of ``W`` (feedback alignment)."""
+
+    @staticmethod
+    def forward(ctx, h: torch.Tensor, weight: torch.Tensor, feedback: torch.Tensor) -> torch.Tensor:  # noqa: D102
+        ctx.save_for_backward(h, feedback)
+        return h @ weight.t()
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):  # noqa: D102
+        h, feedback = ctx.saved_tensors
+        grad_h = grad @ feedback if ctx.needs_input_grad[0] else None
+        grad_w = (grad.reshape(-1, grad.shape[-1]).t() @ h.reshape(-1, h.shape[-1])
+                  if ctx.needs_input_grad[1] else None)
+        return grad_h, grad_w, None
+
+
+def feedback_linear(h: torch.Tensor, weight: torch.Tensor, feedback: torch.Tensor | None) -> torch.Tensor:
+    """``h @ weight.T``; with ``feedback`` (same shape as ``weight``) the gradient reaching ``h`` uses it instead."""
+    if feedback is None:
+        return F.linear(h, weight)
+    return _FeedbackLinear.apply(h, weight, feedback)
+
+
 class RecurrentLayer(nn.Module):
     """Hidden population ``i``: ``v = norm(W_x s_below + W_h s_own[prev step])``, then the soma."""
 
@@ -140,13 +164,16 @@ class RecurrentLayer(nn.Module):
         norm.running_var.lerp_(var.detach() * n / max(n - 1, 1), norm.momentum)
 
     # ---- loss graph ------------------------------------------------------------------
-    def basal_reduced(self, s_below: torch.Tensor, s_prev: torch.Tensor) -> torch.Tensor:
+    def basal_reduced(self, s_below: torch.Tensor, s_prev: torch.Tensor,
+                      feedback: torch.Tensor | None = None) -> torch.Tensor:
         """Normalised basal voltage ``[P, B, H]`` of time-reduced inputs (mean over each position's steps).
 
         ``mean_t(W_x s_t + W_h h_{t-1}) = W_x mean_t(s_t) + W_h mean_t(h_{t-1})`` exactly; the
-        normalisation is applied to that mean (batch statistics per position in training).
+        normalisation is applied to that mean (batch statistics per position in training). ``feedback``
+        (``[H, H]``): the matrix through which a gradient reaches ``s_prev`` in place of ``W_h`` (see
+        ``model.reco.time_feedback``).
         """
-        v = self.basal(s_below) + self.recurrent(s_prev)
+        v = self.basal(s_below) + feedback_linear(s_prev, self.recurrent.weight, feedback)
         if self.norm != "batch":
             return self.basal_norm(v)
         if not self.training:

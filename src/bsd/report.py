@@ -27,7 +27,8 @@ DATASET_NAMES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST"}
 
 #: ablation variants whose setting became their experiment's default after they ran (with the date): their runs
 #: also stand in the main tables, under the label of their setting; their commands keep ``variant=NAME``
-DEFAULT_VARIANTS = {("mnist_cnn", "soft"): "2026-12-04", ("timeseries_elec", "b32"): "2026-12-04"}
+DEFAULT_VARIANTS = {("mnist_cnn", "soft"): "2026-12-04", ("timeseries_elec", "b32"): "2026-12-04",
+                    ("text_char", "tt1"): "2026-12-04"}
 
 
 def is_main(m: dict) -> bool:
@@ -127,7 +128,8 @@ def setting_overrides(cfg: dict) -> dict[str, str]:
     ``model.latent_space``, 2026-12-02) and, for
     ``bsd``, the push margin and the high band's push weight; mlp, cnn
     and rnn ``bsd``: what ReCo compares (``model.reco.on``, ``center``, and for the cnn ``pool``; for a
-    population-coded rnn the code's shape and λ, 2026-12-03, and its context gating, 2026-12-04); cnn spiking
+    population-coded rnn the code's shape and λ, 2026-12-03, and its context gating, 2026-12-04; for every rnn
+    the credit through time, ``model.reco.through_time``, 2026-12-04); cnn spiking
     rules: the LIF reset (``model.neuron.reset``, soft for mnist_cnn since 2026-12-04). Runs
     from before a key existed get the value they ran with (the paper's hinge, no pooling, hard reset).
     """
@@ -151,6 +153,8 @@ def setting_overrides(cfg: dict) -> dict[str, str]:
         on = _reco_on(reco)
         out["model.reco.on"] = f"model.reco.on={on}"
         out["model.reco.center"] = f"model.reco.center={reco.get('center', 'none')}"
+        if m.get("arch") == "rnn":  # credit through time inside a layer (text_char: 1 since 2026-12-04)
+            out["model.reco.through_time"] = f"model.reco.through_time={reco.get('through_time') or 0}"
         if m.get("arch") == "cnn":
             pool = reco.get("pool")
             out["model.reco.pool"] = f"model.reco.pool={'null' if pool is None else pool}"
@@ -306,7 +310,11 @@ def reco_label(cfg: dict) -> str:
         return ""
     reco = m.get("reco") or {}
     on = _reco_on(reco)
-    if m.get("arch") == "rnn" and on == "voltage" and reco.get("center", "none") == "none":
+    back = ""
+    if m.get("arch") == "rnn" and (k := reco.get("through_time") or 0):  # credit k positions back (2026-12-04)
+        back = f", {k} position{'s' if k > 1 else ''} back" + (
+            " (random feedback)" if reco.get("time_feedback") == "random" else "")
+    if m.get("arch") == "rnn" and on == "voltage" and reco.get("center", "none") == "none" and not back:
         return ""  # the rnn's rows from before the key existed stay as they were
     label = "rates" if on == "spikes" else "voltages"
     if reco.get("center", "none") != "none":
@@ -324,7 +332,7 @@ def reco_label(cfg: dict) -> str:
                 label += " assigned"
     if ema := ema_label(cfg):
         label += f", {ema}"
-    return label
+    return label + back
 
 
 def classification_table(runs: list[dict]) -> str:

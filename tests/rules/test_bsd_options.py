@@ -5,7 +5,7 @@ import torch
 
 from bsd.ae_module import build_ae_from_config
 from bsd.coding import LabelCode
-from bsd.module import build_from_config
+from bsd.module import build_from_config, rule_config
 from bsd.seq_module import build_seq_from_config
 from tests.conftest import compose
 from tests.rules import assert_losses_are_local
@@ -283,3 +283,15 @@ def test_halfspace_gates_read_named_columns_and_refuse_unknown_ones():
     bad = compose(["+experiment=timeseries_elec", "model.widths=[16]", "model.gate_planes=1", "model.gate_offset=2"])
     with pytest.raises(ValueError, match="model.gate_offset must be true or false"):
         build_seq_from_config(bad.model, 7, 1, "regress", cols)
+
+
+@pytest.mark.parametrize("experiment", ["mnist_mlp", "mnist_ae"])
+def test_credit_through_time_is_refused_outside_the_rnn(experiment):
+    cfg = compose([f"+experiment={experiment}", "+model.reco.through_time=2"])
+    with pytest.raises(ValueError, match="through_time=2 trains a recurrence through time"):
+        if experiment == "mnist_ae":
+            build_ae_from_config(cfg.model, (1, 28, 28))
+        else:
+            build_from_config(cfg.model, (1, 28, 28), 10)
+    cfg = compose(["+experiment=text_char", "model.reco.through_time=2", "model.reco.time_feedback=random"])
+    assert rule_config(cfg.model).through_time == 2 and rule_config(cfg.model).time_feedback == "random"

@@ -436,3 +436,68 @@ def test_without_recurrence_no_rule_trains_w_h(rule_name):
     loss, _ = rule.loss(stack, code, torch.randn(10, 6, 4), torch.randn(10, 6))
     loss.backward()
     assert stack.hidden[0].recurrent.weight.grad is None and stack.hidden[0].basal.weight.grad.abs().sum() > 0
+
+
+def _hidden_grads(rule, stack, code, x, y):
+    stack.zero_grad()
+    losses, _ = rule.layer_losses(stack, code, x, y)
+    values = {i: float(v.detach()) for i, v in losses.items()}
+    sum(losses.values()).backward()
+    layer = stack.hidden[0]
+    return values, layer.basal.weight.grad.clone(), layer.recurrent.weight.grad.clone()
+
+
+@pytest.mark.parametrize("task,T", [("regress", 3), ("classify", 1)])
+def test_credit_through_time_keeps_the_losses_and_local_but_trains_earlier_positions(task, T):
+    stack, code, _, x, y = make(task, widths=(12,), T=T, on="spikes", center="batch", norm="batch")
+    grads = {}
+    for k, feedback in [(0, "transport"), (1, "transport"), (3, "transport"), (3, "random")]:
+        cfg = RuleConfig(T=T, lam=0.1, reco_on="spikes", reco_center="batch", through_time=k, time_feedback=feedback)
+        rule = SEQ_RULES["bsd"](cfg, task)
+        losses, _ = rule.layer_losses(stack, code, x, y)
+        assert_losses_are_local(stack, losses)  # no gradient crosses layers, through time or not
+        grads[k, feedback] = _hidden_grads(rule, stack, code, x, y)
+    base = grads[0, "transport"]
+    for key, (values, g_x, g_h) in grads.items():
+        assert values == pytest.approx(base[0], rel=1e-6), key  # the forward values are the spikes', whatever k
+        if key != (0, "transport"):
+            assert not torch.allclose(g_x, base[1]), key  # earlier positions' W_x now get credit
+            assert not torch.allclose(g_h, base[2]), key
+    assert not torch.allclose(grads[1, "transport"][1], grads[3, "transport"][1])
+    assert not torch.allclose(grads[3, "transport"][1], grads[3, "random"][1])
+
+
+def test_credit_through_time_reaches_back_exactly_k_positions():
+    """Position 4's ReCo alone: with k = 2 its gradient reaches W_x through positions 3 and 2, not 1 or 0."""
+    stack, code, _, x, y = make("regress", widths=(12,), T=1, on="spikes", center="batch", norm="batch")
+    layer = stack.hidden[0]
+    rule = SEQ_RULES["bsd"](RuleConfig(T=1, reco_on="spikes", through_time=2), "regress")
+    spikes, _ = rule.run(stack, x)
+    s_in = reduce_positions(spikes[0], 1).requires_grad_(True)
+    h = rule.credited_previous(layer, s_in, reduce_positions(previous_step(spikes[1]), 1), None, None)
+    v = layer.basal_reduced(s_in, h)
+    (g,) = torch.autograd.grad(v[4].square().sum(), s_in)
+    reached = g.abs().sum((1, 2)) > 0
+    assert reached.tolist() == [False, False, True, True, True, False]
+
+
+def test_random_time_feedback_sends_the_gradient_through_its_own_matrix():
+    from bsd.recurrent import feedback_linear
+    torch.manual_seed(0)
+    h = torch.randn(5, 3, 4, requires_grad=True)
+    w = torch.randn(6, 4, requires_grad=True)
+    b = torch.randn(6, 4)
+    g = torch.randn(5, 3, 6)
+    out = feedback_linear(h, w, b)
+    assert torch.allclose(out, h @ w.t())
+    gh, gw = torch.autograd.grad(out, (h, w), g)
+    assert torch.allclose(gh, g @ b) and torch.allclose(gw, torch.einsum("pbo,pbi->oi", g, h), atol=1e-6)
+    gh_t, gw_t = torch.autograd.grad(feedback_linear(h, w, None), (h, w), g)  # transport: W itself
+    assert torch.allclose(gh_t, g @ w) and torch.allclose(gw_t, gw, atol=1e-6)
+
+
+def test_credit_through_time_settings_are_checked():
+    with pytest.raises(ValueError, match="through_time"):
+        RuleConfig(through_time=-1)
+    with pytest.raises(ValueError, match="time_feedback"):
+        RuleConfig(through_time=1, time_feedback="mirror")

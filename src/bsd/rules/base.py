@@ -18,6 +18,8 @@ RECO_ON = ("voltage", "spikes")
 #: ``batch``: ReCo compares voltages centred over the batch per feature; ``push``: only the push term
 #: does (our extensions; see :func:`bsd.losses.center_batch`)
 RECO_CENTER = ("none", "batch", "push")
+#: how a layer's ReCo credit steps back one position through its recurrence (``model.reco.time_feedback``)
+TIME_FEEDBACK = ("transport", "random")
 Activation = Callable[[object, torch.Tensor], torch.Tensor]
 
 
@@ -63,6 +65,14 @@ class RuleConfig:
     #: autoencoder only (our extension): weight of each decoder layer's match loss, the MSE between its basal
     #: and its (detached) apical voltage, as ReCo sees them (0 = off, the paper's)
     decoder_match: float = 0.0
+    #: rnn and bsd only (our extension): 0 = the spec's per-position ReCo (the layer's previous spikes are a
+    #: detached input) | k >= 1: each position's ReCo also trains, through the layer's own recurrence, the
+    #: layer's weights at the k positions before it (truncated back-propagation through time inside one layer;
+    #: no gradient crosses layers)
+    through_time: int = 0
+    #: with through_time: how credit steps back through W_h: transport (W_h transposed) | random (a fixed
+    #: random matrix, so the layer needs no copy of its own recurrent weights)
+    time_feedback: str = "transport"
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -103,6 +113,10 @@ class RuleConfig:
                              "set model.reco.pool=null or model.reco.frequency.enabled=false")
         if self.push_margin not in PUSH_MARGINS:
             raise ValueError(f"model.reco.margin must be one of {PUSH_MARGINS}, got {self.push_margin!r}")
+        if isinstance(self.through_time, bool) or not isinstance(self.through_time, int) or self.through_time < 0:
+            raise ValueError(f"model.reco.through_time must be an integer >= 0 (positions), got {self.through_time!r}")
+        if self.time_feedback not in TIME_FEEDBACK:
+            raise ValueError(f"model.reco.time_feedback must be one of {TIME_FEEDBACK}, got {self.time_feedback!r}")
         if self.reco_axis not in RECO_AXES:
             raise ValueError(f"model.reco.axis must be one of {RECO_AXES}, got {self.reco_axis!r}")
 

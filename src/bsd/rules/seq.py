@@ -35,6 +35,11 @@ def reduce_positions(s: torch.Tensor, T: int) -> torch.Tensor:
     return s.reshape(s.shape[0] // T, T, *s.shape[1:]).mean(1)
 
 
+def previous_position(r: torch.Tensor) -> torch.Tensor:
+    """``[P, B, ...]`` shifted one position later (zeros at the first): what position ``p`` got from ``p - 1``."""
+    return torch.cat([torch.zeros_like(r[:1]), r[:-1]])
+
+
 def previous_step(s: torch.Tensor, first: torch.Tensor | None = None) -> torch.Tensor:
     """Spikes one step earlier (``first``, or zeros, before the first step)."""
     head = torch.zeros_like(s[:1]) if first is None else first.unsqueeze(0)
@@ -74,6 +79,7 @@ class SeqRule(abc.ABC):
         #: (drawn from N(0, 1) in those normalised columns) instead of the origin
         self.gate_columns, self.gate_offset = gate_columns, bool(gate_offset)
         self._planes: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
+        self._feedback: dict[tuple, torch.Tensor] = {}  # model.reco.time_feedback=random, per layer and device
 
     @property
     def T(self) -> int:
@@ -259,6 +265,40 @@ class SeqBSD(SeqRule):
             v = v + layer.tonic
         return layer.lif(v.unsqueeze(0).expand(self.T, *v.shape)).mean(0)
 
+    def credited_previous(self, layer: RecurrentLayer, s_in: torch.Tensor, s_prev: torch.Tensor,
+                          gate: torch.Tensor | None, feedback: torch.Tensor | None) -> torch.Tensor:
+        """``s_prev [P, B, H]`` (the layer's own detached spikes one step earlier) with a gradient path into the past.
+
+        ``model.reco.through_time = k``: the value stays the forward stream's spikes; the gradient flows through
+        the layer's rates at the previous position, recomputed from its own detached inputs through its own LIF
+        (surrogate), whose recurrent input is built the same way, ``k`` positions deep. So a position's ReCo also
+        trains ``W_x`` and ``W_h`` at the ``k`` positions before it, within the layer. With ``T > 1`` the value
+        also holds the position's own earlier steps; the gradient treats it as the previous position's rate.
+        """
+        h = s_prev
+        for _ in range(self.cfg.through_time):
+            r = self.own_rates(layer, layer.basal_reduced(s_in, h, feedback), tonic=True)
+            if gate is not None:
+                r = r * gate
+            r = previous_position(r)
+            h = s_prev + (r - r.detach())
+        return h
+
+    def time_feedback(self, layer: RecurrentLayer, index: int) -> torch.Tensor | None:
+        """The matrix credit steps back through (``model.reco.time_feedback``), or None for ``W_h`` itself.
+
+        ``random``: a fixed random matrix, drawn once per layer from ``index``, scaled to ``W_h``'s current norm.
+        """
+        if self.cfg.time_feedback == "transport":
+            return None
+        w = layer.recurrent.weight
+        key = (index, str(w.device), w.dtype)
+        if key not in self._feedback:
+            g = torch.Generator().manual_seed(7919 + index)
+            b = torch.randn(w.shape, generator=g)
+            self._feedback[key] = (b / b.norm()).to(device=w.device, dtype=w.dtype)
+        return self._feedback[key] * w.detach().norm()
+
     def loss(self, stack, code, x, y):  # noqa: D102
         losses, logs = self.layer_losses(stack, code, x, y)
         return sum(losses.values()), logs
@@ -293,7 +333,11 @@ class SeqBSD(SeqRule):
         for i, layer in enumerate(stack.hidden, start=1):
             s_in = reduce_positions(spikes[i - 1], T)
             s_prev = reduce_positions(previous_step(spikes[i]), T)
-            v = layer.basal_reduced(s_in, s_prev)  # [P, B, H]
+            feedback = self.time_feedback(layer, i) if cfg.through_time else None
+            if cfg.through_time:
+                s_prev = self.credited_previous(layer, s_in, s_prev, None if gates is None else gates[i - 1],
+                                                feedback)
+            v = layer.basal_reduced(s_in, s_prev, feedback)  # [P, B, H]
             v_hat = layer.apical_voltage(above[i], counts, update_running=False)[inv].reshape(P, B, -1)
             if cfg.reco_on == "spikes":  # each dendrite's voltage held for T steps through the layer's own LIF
                 v, v_hat = self.own_rates(layer, v, tonic=True), self.own_rates(layer, v_hat)

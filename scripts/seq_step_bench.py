@@ -1,0 +1,85 @@
+"""Training-step time of the spiking RNN with credit through time inside a layer, against the spec's rule.
+
+Builds the network of an experiment (default ``text_char``), then times one training step (loss, backward,
+optimizer) of ``bsd`` with ``model.reco.through_time`` = each of ``--through-time`` and of ``bp_snn``, on random
+batches of the experiment's shape, the settings interleaved step by step so that machine noise hits them alike.
+Prints the median seconds per step and the ratio to ``through_time = 0`` measured in the same run.
+
+    python scripts/seq_step_bench.py [--experiment text_char] [--through-time 0 1 4] [--steps 10] [overrides...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+from hydra import compose, initialize_config_dir
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from bsd.seq_module import build_seq_from_config  # noqa: E402
+
+VOCAB = 85  # Shakespeare's 84 characters and <unk>: the text network's input and output width
+
+
+def setting(experiment: str, rule: str, k: int, overrides: list[str]):
+    """Stack, code, rule and a batch maker for one setting."""
+    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
+        cfg = compose(config_name="config", overrides=[f"+experiment={experiment}", f"model.rule={rule}",
+                                                       f"model.reco.through_time={k}", *overrides])
+    torch.manual_seed(0)
+    B, P = int(cfg.data.batch_size), int(cfg.data.seq_len)
+    if experiment.startswith("text"):
+        ctx = int(cfg.data.get("context") or 1)
+        stack, code, rl = build_seq_from_config(cfg.model, VOCAB * ctx, VOCAB, "classify")
+
+        def batch():
+            x = torch.nn.functional.one_hot(torch.randint(0, VOCAB, (B, P, ctx)), VOCAB).flatten(-2).float()
+            return x, torch.randint(0, VOCAB, (B, P))
+    else:
+        raise SystemExit("only text experiments are benchmarked here (the forecaster's runs log their epoch time)")
+    opt = torch.optim.AdamW([p for p in stack.parameters() if p.requires_grad], lr=1e-3)
+    return stack, code, rl, batch, opt
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Parse the arguments, time every setting interleaved, print the table."""
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--experiment", default="text_char")
+    ap.add_argument("--through-time", nargs="+", type=int, default=[0, 1, 4])
+    ap.add_argument("--steps", type=int, default=10)
+    ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=torch.get_num_threads())
+    a, overrides = ap.parse_known_args(argv)
+    torch.set_num_threads(a.threads)
+    names = [f"bsd, through_time={k}" for k in a.through_time] + ["bp_snn"]
+    runs = [setting(a.experiment, "bsd", k, overrides) for k in a.through_time]
+    runs.append(setting(a.experiment, "bp_snn", 0, overrides))
+    times: dict[str, list[float]] = {n: [] for n in names}
+    for step in range(a.warmup + a.steps):
+        for name, (stack, code, rl, batch, opt) in zip(names, runs, strict=True):
+            x, y = batch()
+            t0 = time.perf_counter()
+            loss, _ = rl.loss(stack, code, x, y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            if step >= a.warmup:
+                times[name].append(time.perf_counter() - t0)
+    base = statistics.median(times[names[0]])
+    print(f"# {a.experiment}, {a.steps} steps per setting, interleaved, {a.threads} thread(s), "
+          f"overrides {' '.join(overrides) or '-'}")
+    print("| rule | s per step (median) | / first row |")
+    print("|---|---|---|")
+    for name in names:
+        med = statistics.median(times[name])
+        print(f"| {name} | {med:.3f} | {med / base:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
