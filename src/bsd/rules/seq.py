@@ -8,7 +8,9 @@ position is simulated for ``T`` spiking steps with the membrane carried across p
 ``bsd``: the forward stream runs without a graph; the backward stream maps each position's
 target code through ``Theta`` to the apical voltages (once per distinct code). Each hidden
 layer then builds its own loss graph from its own detached, time-reduced inputs (the
-stimulus or the spikes below, and its own spikes one step earlier), ReCo per position.
+stimulus or the spikes below, and its own spikes one step earlier), ReCo per position; with
+``model.reco.through_time = k`` (our extension) that loss also reaches the layer's own weights at the ``k``
+positions before, through its own recurrence (:meth:`SeqBSD.credited_previous`).
 ``bp_snn`` back-propagates through the whole sequence; ``bp_ann`` is the same recurrence
 with ReLU and one step per position.
 """
@@ -333,8 +335,9 @@ class SeqBSD(SeqRule):
         for i, layer in enumerate(stack.hidden, start=1):
             s_in = reduce_positions(spikes[i - 1], T)
             s_prev = reduce_positions(previous_step(spikes[i]), T)
-            feedback = self.time_feedback(layer, i) if cfg.through_time else None
-            if cfg.through_time:
+            feedback = None
+            if cfg.through_time:  # the gradient also reaches this layer's weights at earlier positions
+                feedback = self.time_feedback(layer, i)
                 s_prev = self.credited_previous(layer, s_in, s_prev, None if gates is None else gates[i - 1],
                                                 feedback)
             v = layer.basal_reduced(s_in, s_prev, feedback)  # [P, B, H]
