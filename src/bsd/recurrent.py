@@ -122,12 +122,14 @@ class RecurrentLayer(nn.Module):
         return LIFState(a, a)
 
     def run(self, s_below: torch.Tensor, state: LIFState | None = None, soma: Soma | None = None,
-            gate: torch.Tensor | None = None) -> tuple[torch.Tensor, LIFState]:
+            gate: torch.Tensor | None = None, detach_every: int = 0) -> tuple[torch.Tensor, LIFState]:
         """Simulate ``[K, B, D_below]`` step by step from ``state``; returns spikes ``[K, B, H]`` and the last state.
 
         With ``norm = batch`` each step is normalised with that step's batch statistics in
         training (the running statistics, updated once per call, in evaluation). ``gate [K, B, H]`` of 0/1
         closes units: a closed unit gets no current and emits no spike at that step (its membrane only leaks).
+        ``detach_every = T > 0``: the carried state (membrane and spikes) is detached before every ``T``-th step, so a
+        gradient never flows from one position of ``T`` steps into the one before (``model.bp_credit=position``).
         """
         soma = soma or self.lif_soma
         drive = self.basal(s_below)  # W_x for every step at once
@@ -138,6 +140,8 @@ class RecurrentLayer(nn.Module):
         means, vars_ = [], []
         out = []
         for k in range(drive.shape[0]):
+            if detach_every and k and k % detach_every == 0:
+                state = LIFState(state.u.detach(), state.s.detach())
             v = drive[k] + self.recurrent(state.s)
             if batch_stats:
                 st = VoltageNorm.batch_stats(v)

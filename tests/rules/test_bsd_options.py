@@ -295,3 +295,15 @@ def test_credit_through_time_is_refused_outside_the_rnn(experiment):
             build_from_config(cfg.model, (1, 28, 28), 10)
     cfg = compose(["+experiment=text_char", "model.reco.through_time=2", "model.reco.time_feedback=random"])
     assert rule_config(cfg.model).through_time == 2 and rule_config(cfg.model).time_feedback == "random"
+
+
+@pytest.mark.parametrize("experiment", ["mnist_mlp", "mnist_ae"])
+def test_per_position_bp_credit_is_refused_outside_the_rnn(experiment):
+    cfg = compose([f"+experiment={experiment}", "+model.bp_credit=position"])
+    with pytest.raises(ValueError, match="bp_credit=position sets how far back-propagation reaches"):
+        if experiment == "mnist_ae":
+            build_ae_from_config(cfg.model, (1, 28, 28))
+        else:
+            build_from_config(cfg.model, (1, 28, 28), 10)
+    cfg = compose(["+experiment=timeseries_elec", "model.rule=bp_ann", "model.bp_credit=position"])
+    assert rule_config(cfg.model).bp_credit == "position"

@@ -501,3 +501,26 @@ def test_credit_through_time_settings_are_checked():
         RuleConfig(through_time=-1)
     with pytest.raises(ValueError, match="time_feedback"):
         RuleConfig(through_time=1, time_feedback="mirror")
+
+
+@pytest.mark.parametrize("rule_name", ["bp_snn", "bp_ann"])
+def test_per_position_bp_credit_stops_the_gradient_at_each_positions_carried_state(rule_name):
+    torch.manual_seed(0)
+    stack = SeqStack(4, [12], 1, PopulationCode(8).dim, LIF, norm="layer", recurrent_gain=1.0)
+    x = torch.randn(10, 6, 4, requires_grad=True)
+    outs, grads = {}, {}
+    for credit in ("sequence", "position"):
+        rule = SEQ_RULES[rule_name](RuleConfig(T=3, bp_credit=credit), "regress")
+        out = rule.readout(stack, rule.run(stack, x)[0])  # [P, B, 1]
+        (grads[credit],) = torch.autograd.grad(out[-1].sum(), x)
+        outs[credit] = out.detach()
+    assert torch.equal(outs["sequence"], outs["position"])  # the forward values are the same
+    assert grads["sequence"][:, :-1].abs().sum() > 0  # through time: earlier inputs get credit
+    assert grads["position"][:, :-1].abs().sum() == 0 and grads["position"][:, -1].abs().sum() > 0
+
+
+def test_per_position_bp_credit_is_checked_and_not_for_bsd():
+    with pytest.raises(ValueError, match="model.bp_credit must be one of"):
+        RuleConfig(T=1, bp_credit="window")
+    with pytest.raises(ValueError, match="bsd's own setting is model.reco.through_time"):
+        SEQ_RULES["bsd"](RuleConfig(T=1, bp_credit="position"), "regress")

@@ -20,6 +20,7 @@ RECO_ON = ("voltage", "spikes")
 RECO_CENTER = ("none", "batch", "push")
 #: how a layer's ReCo credit steps back one position through its recurrence (``model.reco.time_feedback``)
 TIME_FEEDBACK = ("transport", "random")
+BP_CREDIT = ("sequence", "position")
 Activation = Callable[[object, torch.Tensor], torch.Tensor]
 
 
@@ -73,6 +74,10 @@ class RuleConfig:
     #: with through_time: how credit steps back through W_h: transport (W_h transposed) | random (a fixed
     #: random matrix, so the layer needs no copy of its own recurrent weights)
     time_feedback: str = "transport"
+    #: rnn and bp rules only (our extension): sequence = back-propagation through the whole sequence (the default)
+    #: | position: the previous position's hidden state is a detached input, so each position's loss trains the
+    #: weights at that position only (the credit structure of bsd's per-position ReCo, for a like-for-like baseline)
+    bp_credit: str = "sequence"
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -117,6 +122,8 @@ class RuleConfig:
             raise ValueError(f"model.reco.through_time must be an integer >= 0 (positions), got {self.through_time!r}")
         if self.time_feedback not in TIME_FEEDBACK:
             raise ValueError(f"model.reco.time_feedback must be one of {TIME_FEEDBACK}, got {self.time_feedback!r}")
+        if self.bp_credit not in BP_CREDIT:
+            raise ValueError(f"model.bp_credit must be one of {BP_CREDIT}, got {self.bp_credit!r}")
         if self.reco_axis not in RECO_AXES:
             raise ValueError(f"model.reco.axis must be one of {RECO_AXES}, got {self.reco_axis!r}")
 

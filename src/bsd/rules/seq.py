@@ -12,7 +12,8 @@ stimulus or the spikes below, and its own spikes one step earlier), ReCo per pos
 ``model.reco.through_time = k`` (our extension) that loss also reaches the layer's own weights at the ``k``
 positions before, through its own recurrence (:meth:`SeqBSD.credited_previous`).
 ``bp_snn`` back-propagates through the whole sequence; ``bp_ann`` is the same recurrence
-with ReLU and one step per position.
+with ReLU and one step per position. With ``model.bp_credit = position`` (our extension) either rule's
+gradient stops at each position's carried state, the credit structure of bsd's per-position ReCo.
 """
 
 from __future__ import annotations
@@ -65,6 +66,9 @@ class SeqRule(abc.ABC):
             raise ValueError("the rnn supports model.reduce_T=mean only")
         if cfg.encoder == "population" and input_code is None:
             raise ValueError("model.encoder=population needs an input population code")
+        if cfg.bp_credit != "sequence" and self.name == "bsd":
+            raise ValueError(f"model.bp_credit={cfg.bp_credit} sets how far back-propagation reaches in the bp rules; "
+                             "bsd's own setting is model.reco.through_time (0 = per position)")
         self.cfg, self.task, self.input_code = cfg, task, input_code
         #: the input columns holding the sine and cosine of the time of day (for a :class:`GatedCode`)
         self.day_columns = day_columns
@@ -163,7 +167,8 @@ class SeqRule(abc.ABC):
             gate = self.unit_gates(x, layer.units, i) if gates is None else gates[i]
             if gate is not None:  # each position's gate held for its T steps
                 gate = gate.repeat_interleave(self.T, 0)
-            s, st = layer.run(s, None if states is None else states[i], self.soma(layer), gate)
+            s, st = layer.run(s, None if states is None else states[i], self.soma(layer), gate,
+                              self.T if self.cfg.bp_credit == "position" else 0)
             spikes.append(s)
             new_states.append(st)
         return spikes, new_states
