@@ -48,6 +48,7 @@ def _seq_run(root, exp, rule, seed, test, floors, sample=None, limit=1.0, varian
     tag = "".join(map(str, data.values())) if data else ""
     tag += "".join(map(str, reco.values())) if reco else ""
     tag += "".join(map(str, code.values())) if code else ""
+    tag += f"T{T}" if T != 4 else ""
     d = root / exp / rule / f"seed{seed}{variant or ''}" / f"w{width}{batch or ''}{tag}e{epochs}"
     d.mkdir(parents=True)
     cfg = {"experiment_name": exp, "seed": seed, "model": {"arch": "rnn", "rule": rule, "widths": [width], "T": T},
@@ -128,7 +129,7 @@ def test_commands_pin_the_shape_of_rows_from_an_earlier_default(tmp_path):
     # runs from before model.reco.through_time existed reproduce with the spec's 0, whatever today's default
     # an ablation that already names T gets only the width pinned
     _seq_run(tmp_path, "text_char", "bsd", 0, {"test/acc": 0.35}, ngram, variant="T2", T=2)
-    p = next(tmp_path.rglob("seed0T2/w512e1/metrics.json"))
+    p = next(tmp_path.rglob("seed0T2/w512T2e1/metrics.json"))
     p.write_text(p.read_text().replace("+experiment=text_char", "+experiment=text_char model.T=2"))
     row = next(x for x in variant_table(find_runs([tmp_path])).splitlines() if "| T2 |" in x)
     assert "`python src/train.py +experiment=text_char model.T=2 'model.widths=[512]' model.reco.on=voltage " \
@@ -207,6 +208,19 @@ def test_forecast_rows_on_rates_keep_their_own_row_and_ratio(tmp_path):
     new = next(r for r in rows if r.startswith("| bsd (centred rates) |"))
     assert "| 4.00 |" in old and "| 3.50 |" in new
     assert rows.index(old) < rows.index(new) < rows.index(next(r for r in rows if r.startswith("| bp_ann |")))
+
+
+def test_a_spiking_rule_run_at_two_T_gets_a_row_per_T_and_bp_ann_one_row(tmp_path):
+    """The forecaster's T changed on 2026-12-04: bp_snn at T = 1 does not hide the T = 4 run of the same seed."""
+    from bsd.report import forecast_table
+
+    data = {"window": 48, "lags": 48, "predict": "residual"}
+    for rule, T, mse in (("bp_snn", 4, 0.0011), ("bp_snn", 1, 0.0013), ("bp_ann", 1, 0.001)):
+        _seq_run(tmp_path, "timeseries_elec", rule, 0, {"test/mse": mse}, {}, width=256, T=T, data=data)
+    rows = forecast_table(find_runs([tmp_path])).splitlines()
+    assert any(r.startswith("| bp_snn (T4) | rnn 256 T4 lags48 residual | 0.00110 |") and "| 1.10 |" in r for r in rows)
+    assert any(r.startswith("| bp_snn (T1) | rnn 256 T1 lags48 residual | 0.00130 |") and "| 1.30 |" in r for r in rows)
+    assert sum(r.startswith("| bp_ann |") for r in rows) == 1
 
 
 def test_forecast_rows_of_another_target_code_or_push_keep_their_own_row_and_pinned_command(tmp_path):

@@ -28,7 +28,7 @@ DATASET_NAMES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST"}
 #: ablation variants whose setting became their experiment's default after they ran (with the date): their runs
 #: also stand in the main tables, under the label of their setting; their commands keep ``variant=NAME``
 DEFAULT_VARIANTS = {("mnist_cnn", "soft"): "2026-12-04", ("timeseries_elec", "b32"): "2026-12-04",
-                    ("text_char", "tt1"): "2026-12-04"}
+                    ("text_char", "tt1"): "2026-12-04", ("timeseries_elec", "T1_tt4"): "2026-12-04"}
 
 
 def is_main(m: dict) -> bool:
@@ -382,9 +382,24 @@ def _fmt(xs: list[float], digits: int) -> str:
 
 def _seq_groups(runs: list[dict], experiment: str) -> dict:
     main = [m for m in runs if is_main(m) and m.get("experiment") == experiment]
-    # bsd rows that compare something other than the paper's voltages get their own row, e.g. "bsd (centred rates)"
-    return group(main, lambda m: (shape_of(m["_arch"]), _device([m]),
-                                  f"{m['rule']} ({m['_reco']})" if m.get("_reco") else m["rule"]))
+
+    def label(m: dict) -> str:
+        # bsd rows that compare something other than the paper's voltages get their own row, e.g. "bsd (centred rates)"
+        return f"{m['rule']} ({m['_reco']})" if m.get("_reco") else m["rule"]
+
+    def steps(m: dict) -> str:
+        return next((w for w in m["_arch"].split() if re.fullmatch(r"T\d+", w)), "")
+
+    # a rule run at several T on one shape (bp_snn when the forecaster's default T changed, 2026-12-04) gets a row per T
+    ts: dict = defaultdict(set)
+    for m in main:
+        ts[(shape_of(m["_arch"]), _device([m]), label(m))].add(steps(m))
+
+    def key(m: dict) -> tuple:
+        k = (shape_of(m["_arch"]), _device([m]), label(m))
+        return k if len(ts[k]) < 2 else (*k[:2], f"{k[2]} ({steps(m)})")
+
+    return group(main, key)
 
 
 def _batches(ms: list[dict]) -> str:
