@@ -1,22 +1,15 @@
 """scripts/ae_decoder_probe.py: the probe decoders are fresh copies of the autoencoder's own stages."""
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 import torch
 import torch.nn.functional as F
 
 from tests.rules.test_ae import ae
-
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "ae_decoder_probe.py"
+from tests.scripts import load_script
 
 
 def load_probe():
-    spec = importlib.util.spec_from_file_location("ae_decoder_probe", SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("ae_decoder_probe")
 
 
 def test_the_probe_decoder_maps_each_layer_to_the_image_with_fresh_weights():

@@ -1,18 +1,12 @@
 """scripts/forecast_error_probe.py: feeding back previous errors removes what of them persists, and nothing else."""
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "forecast_error_probe.py"
+from tests.scripts import load_script
 
 
 def load():
-    spec = importlib.util.spec_from_file_location("forecast_error_probe", SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("forecast_error_probe")
 
 
 def test_the_design_holds_the_errors_before_each_forecast():

@@ -1,21 +1,16 @@
 """scripts/ts_floors.py: prints the floors the runs would report for a data config, without training."""
 
-import importlib.util
 import sys
-from pathlib import Path
 
 import pytest
 
 from tests.data.test_timeseries import csv, dm
-
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "ts_floors.py"
+from tests.scripts import SCRIPTS, load_script
 
 
 def floors_main(monkeypatch, *args):
-    spec = importlib.util.spec_from_file_location("ts_floors", SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    monkeypatch.setattr(sys, "argv", [str(SCRIPT), *args])
+    mod = load_script("ts_floors")
+    monkeypatch.setattr(sys, "argv", [str(SCRIPTS / "ts_floors.py"), *args])
     mod.main()
 
 
