@@ -10,12 +10,12 @@
 #                                         one map per eighth of the day / per half-hour (bsd's best at T = 4)
 # BPSNN=1 runs bp_snn at T = 1 (variant T1_tt4: the forecaster's default since 2026-12-04, sixth session; k only
 # concerns bsd); seeds 1 and 2 of the new default: SEED=S ONLY=T1_tt4 bash scripts/ts_credit.sh.
-# THIRD=1 runs around the new default: four epochs (T1_tt4_epochs4) in one lane, 512 units (T1_tt4_w512) and
+# THIRD=1 runs around the new default: four and then eight epochs (T1_tt4_epochs4, T1_tt4_epochs8) in one lane, 512 units (T1_tt4_w512) and
 # lambda 0.4 (T1_tt4_lam0.4) in the other.
 # SECOND=1 runs the last three rows (T1_tt16 in one lane, the gated ones in the other).
 # bsd, seed 0, the default 2 epochs at batch 32, one thread per run, two lanes side by side, into
 # results/cpu-2026-12-04-tscredit.
-# Usage: [BPSNN=1 | SECOND=1 | THIRD=1] [ONLY="T1 ..."] [SEED=S] bash scripts/ts_credit.sh [OUT=results/cpu-2026-12-04-tscredit]
+# Usage: [BPSNN=1 | SECOND=1 | THIRD=1 | ANN8=1] [ONLY="T1 ..."] [SEED=S] bash scripts/ts_credit.sh [OUT=results/cpu-2026-12-04-tscredit]
 set -uo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
@@ -31,8 +31,13 @@ if [ -n "${BPSNN:-}" ]; then
   SUFFIX=_T1_tt4 one timeseries_elec bp_snn variant=T1_tt4 model.T=1 model.reco.through_time=4
   exit 0
 fi
+if [ -n "${ANN8:-}" ]; then  # ANN8=1: bp_ann for eight epochs, beside bsd's T1_tt4_epochs8
+  SUFFIX=_T1_tt4_epochs8 one timeseries_elec bp_ann variant=T1_tt4_epochs8 trainer.max_epochs=8
+  exit 0
+fi
 if [ -n "${THIRD:-}" ]; then
-  row T1_tt4_epochs4 model.reco.through_time=4 trainer.max_epochs=4 &
+  (row T1_tt4_epochs4 model.reco.through_time=4 trainer.max_epochs=4
+   row T1_tt4_epochs8 model.reco.through_time=4 trainer.max_epochs=8) &
   (row T1_tt4_w512 model.reco.through_time=4 'model.widths=[512]'
    row T1_tt4_lam0.4 model.reco.through_time=4 model.reco.lam=0.4) &
   wait
