@@ -20,6 +20,7 @@ RECO_ON = ("voltage", "spikes")
 RECO_CENTER = ("none", "batch", "push")
 #: how a layer's ReCo credit steps back one position through its recurrence (``model.reco.time_feedback``)
 TIME_FEEDBACK = ("transport", "random")
+#: how far the bp rules back-propagate through a recurrence (``model.bp_credit``)
 BP_CREDIT = ("sequence", "position")
 Activation = Callable[[object, torch.Tensor], torch.Tensor]
 
