@@ -12,10 +12,12 @@
 # concerns bsd); seeds 1 and 2 of the new default: SEED=S ONLY=T1_tt4 bash scripts/ts_credit.sh.
 # THIRD=1 runs around the new default: four and then eight epochs (T1_tt4_epochs4, T1_tt4_epochs8) in one lane, 512 units (T1_tt4_w512) and
 # lambda 0.4 (T1_tt4_lam0.4) in the other.
+# FOURTH=1 runs the new default with random feedback instead of W_h's transpose (T1_tt4_random) beside two steps per
+# position with the same credit (T2_tt4).
 # SECOND=1 runs the last three rows (T1_tt16 in one lane, the gated ones in the other).
 # bsd, seed 0, the default 2 epochs at batch 32, one thread per run, two lanes side by side, into
 # results/cpu-2026-12-04-tscredit.
-# Usage: [BPSNN=1 | SECOND=1 | THIRD=1 | ANN8=1] [ONLY="T1 ..."] [SEED=S] bash scripts/ts_credit.sh [OUT=results/cpu-2026-12-04-tscredit]
+# Usage: [BPSNN=1 | SECOND=1 | THIRD=1 | FOURTH=1 | ANN8=1] [ONLY="T1 ..."] [SEED=S] bash scripts/ts_credit.sh [OUT=results/cpu-2026-12-04-tscredit]
 set -uo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
@@ -33,6 +35,12 @@ if [ -n "${BPSNN:-}" ]; then
 fi
 if [ -n "${ANN8:-}" ]; then  # ANN8=1: bp_ann for eight epochs, beside bsd's T1_tt4_epochs8
   SUFFIX=_T1_tt4_epochs8 one timeseries_elec bp_ann variant=T1_tt4_epochs8 trainer.max_epochs=8
+  exit 0
+fi
+if [ -n "${FOURTH:-}" ]; then
+  row T1_tt4_random model.reco.through_time=4 model.reco.time_feedback=random &
+  picked T2_tt4 && SUFFIX=_T2_tt4 one timeseries_elec bsd variant=T2_tt4 model.T=2 model.reco.through_time=4 &
+  wait
   exit 0
 fi
 if [ -n "${THIRD:-}" ]; then
