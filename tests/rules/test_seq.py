@@ -524,3 +524,11 @@ def test_per_position_bp_credit_is_checked_and_not_for_bsd():
         RuleConfig(T=1, bp_credit="window")
     with pytest.raises(ValueError, match="bsd's own setting is model.reco.through_time"):
         SEQ_RULES["bsd"](RuleConfig(T=1, bp_credit="position"), "regress")
+
+
+def test_credit_through_w_h_transposed_gives_up_c1_and_random_feedback_keeps_it():
+    def crit(k, feedback="transport"):
+        return SEQ_RULES["bsd"](RuleConfig(T=1, through_time=k, time_feedback=feedback), "classify").criteria
+
+    assert crit(0) == ("C1", "C2", "C3", "C4", "C5") and crit(2, "random") == crit(0)
+    assert crit(1) == ("C2", "C3", "C4", "C5")

@@ -212,8 +212,17 @@ class SeqBSD(SeqRule):
     """Forward and backward spiking RNNs distilled layer by layer with ReCo, per position."""
 
     name = "bsd"
-    criteria = ("C1", "C2", "C3", "C4", "C5")
     signed_losses = ("readout cross-entropy (text) / MSE (time series)",)
+
+    @property
+    def criteria(self) -> tuple[str, ...]:
+        """C1-C5; without C1 when credit steps back in time through ``W_h``'s own transpose.
+
+        ``model.reco.through_time >= 1`` with ``time_feedback = transport`` is a weight transport inside the layer;
+        the spec's per-position ReCo and ``time_feedback = random`` need none.
+        """
+        transport = self.cfg.through_time and self.cfg.time_feedback == "transport"
+        return ("C2", "C3", "C4", "C5") if transport else ("C1", "C2", "C3", "C4", "C5")
 
     def context_bins(self, code, x: torch.Tensor) -> torch.Tensor | None:
         """``[P*B]`` (position-major) context bin of every input step for a :class:`GatedCode`, else None.
