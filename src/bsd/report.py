@@ -168,9 +168,13 @@ def setting_overrides(cfg: dict) -> dict[str, str]:
     return out
 
 
+#: the ``T`` token of an architecture label (spiking steps per position), e.g. ``T4``
+T_TOKEN = re.compile(r"T\d+")
+
+
 def shape_of(arch: str) -> str:
     """An architecture label without its ``T`` token (bp_ann always runs one step), e.g. ``rnn 1024 b64``."""
-    return " ".join(w for w in arch.split() if not re.fullmatch(r"T\d+", w))
+    return " ".join(w for w in arch.split() if not T_TOKEN.fullmatch(w))
 
 
 def shapes_by_experiment(runs: list[dict]) -> dict[str, set[str]]:
@@ -388,7 +392,7 @@ def _seq_groups(runs: list[dict], experiment: str) -> dict:
         return f"{m['rule']} ({m['_reco']})" if m.get("_reco") else m["rule"]
 
     def steps(m: dict) -> str:
-        return next((w for w in m["_arch"].split() if re.fullmatch(r"T\d+", w)), "")
+        return next((w for w in m["_arch"].split() if T_TOKEN.fullmatch(w)), "")
 
     # a rule run at several T on one shape (bp_snn when the forecaster's default T changed, 2026-12-04) gets a row per T
     ts: dict = defaultdict(set)
