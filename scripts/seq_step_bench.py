@@ -1,11 +1,13 @@
 """Training-step time of the spiking RNN with credit through time inside a layer, against the spec's rule.
 
 Builds the network of an experiment (default ``text_char``), then times one training step (loss, backward,
-optimizer) of ``bsd`` with ``model.reco.through_time`` = each of ``--through-time`` and of ``bp_snn``, on random
+optimizer) of ``bsd`` with ``model.reco.through_time`` = each of ``--through-time`` (on the ``rest`` credit path,
+then each of ``--forward`` with ``model.reco.time_path=forward``) and of ``bp_snn``, on random
 batches of the experiment's shape, the settings interleaved step by step so that machine noise hits them alike.
 Prints the median seconds per step and the ratio to ``through_time = 0`` measured in the same run.
 
-    python scripts/seq_step_bench.py [--experiment text_char] [--through-time 0 1 4] [--steps 10] [overrides...]
+    python scripts/seq_step_bench.py [--experiment text_char] [--through-time 0 1 4] [--forward 0 99]
+                                     [--steps 10] [overrides...]
 """
 
 from __future__ import annotations
@@ -27,11 +29,12 @@ from bsd.seq_module import build_seq_from_config  # noqa: E402
 VOCAB = 85  # Shakespeare's 84 characters and <unk>: the text network's input and output width
 
 
-def setting(experiment: str, rule: str, k: int, overrides: list[str]):
+def setting(experiment: str, rule: str, k: int, overrides: list[str], path: str = "rest"):
     """Stack, code, rule and a batch maker for one setting."""
     with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
         cfg = compose(config_name="config", overrides=[f"+experiment={experiment}", f"model.rule={rule}",
-                                                       f"model.reco.through_time={k}", *overrides])
+                                                       f"model.reco.through_time={k}", f"model.reco.time_path={path}",
+                                                       *overrides])
     torch.manual_seed(0)
     B, P = int(cfg.data.batch_size), int(cfg.data.seq_len)
     if experiment.startswith("text"):
@@ -52,13 +55,17 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--experiment", default="text_char")
     ap.add_argument("--through-time", nargs="+", type=int, default=[0, 1, 4])
+    ap.add_argument("--forward", nargs="*", type=int, default=[],
+                    help="through_time values to time with model.reco.time_path=forward as well")
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--threads", type=int, default=torch.get_num_threads())
     a, overrides = ap.parse_known_args(argv)
     torch.set_num_threads(a.threads)
-    names = [f"bsd, through_time={k}" for k in a.through_time] + ["bp_snn"]
+    names = ([f"bsd, through_time={k}" for k in a.through_time]
+             + [f"bsd, through_time={k}, time_path=forward" for k in a.forward] + ["bp_snn"])
     runs = [setting(a.experiment, "bsd", k, overrides) for k in a.through_time]
+    runs += [setting(a.experiment, "bsd", k, overrides, "forward") for k in a.forward]
     runs.append(setting(a.experiment, "bp_snn", 0, overrides))
     times: dict[str, list[float]] = {n: [] for n in names}
     for step in range(a.warmup + a.steps):

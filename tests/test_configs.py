@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from bsd.module import rule_config
 from bsd.train import run
 from tests.conftest import CONF, compose
 
@@ -33,10 +34,14 @@ def test_sequence_experiments_use_the_spiking_rnn(name):
     cfg = compose([f"+experiment={name}"])
     m = cfg.model
     # text_char: one step per character, 1024 units and batches of 64 won the bsd screens
-    # (docs/design.md); the forecaster: one step per position with batches of 32 (2026-12-04); both train bsd
-    # with layer-local credit through time (1 and 4 positions back)
-    T, batch, k = {"text_char": (1, 64, 1), "timeseries_elec": (1, 32, 4)}[name]
-    assert (m.arch, m.T, m.neuron.threshold, cfg.data.batch_size, m.reco.through_time) == ("rnn", T, 0.6, batch, k)
+    # (docs/design.md); the forecaster: four steps per position with batches of 32 (2026-12-04); both train bsd
+    # with layer-local credit along each layer's own forward simulation through the whole sequence (2026-12-05)
+    T, batch = {"text_char": (1, 64), "timeseries_elec": (4, 32)}[name]
+    span = cfg.data.seq_len if name == "text_char" else cfg.data.window
+    assert (m.arch, m.T, m.neuron.threshold, cfg.data.batch_size) == ("rnn", T, 0.6, batch)
+    assert m.reco.time_path == "forward" and m.reco.through_time == span  # no cut inside a sequence
+    assert rule_config(m).through_time == span
+    assert m.reco.lam == {"text_char": 0.2, "timeseries_elec": 0.2}[name]  # text: 0.05 until 2026-12-05
     assert cfg.data.name == {"text_char": "shakespeare", "timeseries_elec": "vic_elec"}[name]
     assert (m.code.kind == "population") == (name == "timeseries_elec")
     if name == "timeseries_elec":  # the day's demand at every step, a linear map's residual as target

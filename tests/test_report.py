@@ -120,12 +120,13 @@ def test_commands_pin_the_shape_of_rows_from_an_earlier_default(tmp_path):
     lines = commands(find_runs([tmp_path])).splitlines()
     assert "- text_char / bsd (rnn 1024 T1) (seeds [0, 1]): `python src/train.py +experiment=text_char " \
            "'model.widths=[1024]' model.T=1 model.reco.on=voltage model.reco.center=none " \
-           "model.reco.through_time=0`" in lines
+           "model.reco.through_time=0 model.reco.time_path=rest model.reco.lam=0.05`" in lines
     assert "- text_char / bsd (rnn 512 T4) (seeds [0]): `python src/train.py +experiment=text_char " \
            "'model.widths=[512]' model.T=4 model.reco.on=voltage model.reco.center=none " \
-           "model.reco.through_time=0`" in lines
+           "model.reco.through_time=0 model.reco.time_path=rest model.reco.lam=0.05`" in lines
     assert "- timeseries_elec / bsd (seeds [0]): `python src/train.py +experiment=timeseries_elec" \
-           " model.reco.on=voltage model.reco.center=none model.reco.through_time=0`" in lines
+           " model.reco.on=voltage model.reco.center=none model.reco.through_time=0 model.reco.time_path=rest" \
+           " model.reco.lam=0.05`" in lines
     # runs from before model.reco.through_time existed reproduce with the spec's 0, whatever today's default
     # an ablation that already names T gets only the width pinned
     _seq_run(tmp_path, "text_char", "bsd", 0, {"test/acc": 0.35}, ngram, variant="T2", T=2)
@@ -133,7 +134,7 @@ def test_commands_pin_the_shape_of_rows_from_an_earlier_default(tmp_path):
     p.write_text(p.read_text().replace("+experiment=text_char", "+experiment=text_char model.T=2"))
     row = next(x for x in variant_table(find_runs([tmp_path])).splitlines() if "| T2 |" in x)
     assert "`python src/train.py +experiment=text_char model.T=2 'model.widths=[512]' model.reco.on=voltage " \
-           "model.reco.center=none model.reco.through_time=0` |" in row
+           "model.reco.center=none model.reco.through_time=0 model.reco.time_path=rest model.reco.lam=0.05` |" in row
 
 
 def test_rows_that_differ_only_in_batch_size_are_kept_apart_and_pinned(tmp_path):
@@ -148,7 +149,8 @@ def test_rows_that_differ_only_in_batch_size_are_kept_apart_and_pinned(tmp_path)
     for b in (128, 64):
         assert f"- text_char / bsd (rnn 1024 T1 b{b}) (seeds [0]): `python src/train.py +experiment=text_char " \
                f"'model.widths=[1024]' model.T=1 data.batch_size={b} model.reco.on=voltage " \
-               "model.reco.center=none model.reco.through_time=0`" in lines
+               "model.reco.center=none model.reco.through_time=0 model.reco.time_path=rest " \
+               "model.reco.lam=0.05`" in lines
     from bsd.report import text_table
 
     rows = [r for r in text_table(runs).splitlines() if r.startswith("| bsd |")]
@@ -188,9 +190,10 @@ def test_forecast_rows_name_their_inputs_and_target_and_are_pinned(tmp_path):
     lines = commands(runs).splitlines()
     assert any(x.startswith("- timeseries_elec / bsd (rnn 256 T4 b128) ") and x.endswith(
         "data.batch_size=128 data.lags=0 data.predict=level model.reco.on=voltage model.reco.center=none "
-        "model.reco.through_time=0`") for x in lines)
+        "model.reco.through_time=0 model.reco.time_path=rest model.reco.lam=0.05`") for x in lines)
     assert any(x.startswith("- timeseries_elec / bsd (rnn 256 T4 b128 lags48 change) ") and x.endswith(
-        "data.lags=48 data.predict=change model.reco.on=voltage model.reco.center=none model.reco.through_time=0`")
+        "data.lags=48 data.predict=change model.reco.on=voltage model.reco.center=none model.reco.through_time=0 "
+        "model.reco.time_path=rest model.reco.lam=0.05`")
         for x in lines)
 
 
@@ -557,3 +560,23 @@ def test_credit_through_time_labels_the_bsd_row_not_the_shape():
     assert reco_label(cfg) == ""  # the rnn's voltage rows from before the key existed
     cfg["model"]["rule"], cfg["model"]["reco"]["through_time"] = "bp_snn", 3
     assert reco_label(cfg) == ""
+
+
+def test_credit_along_the_forward_stream_is_labelled_by_where_it_is_cut():
+    from bsd.report import reco_label, setting_overrides
+
+    cfg = {"model": {"arch": "rnn", "rule": "bsd", "T": 1, "reco": {"on": "spikes", "center": "batch",
+                                                                    "through_time": 99, "time_path": "forward"}},
+           "data": {"seq_len": 50}}
+    assert reco_label(cfg) == "centred rates, forward stream through the sequence"
+    assert setting_overrides(cfg)["model.reco.time_path"] == "model.reco.time_path=forward"
+    cfg["model"]["reco"]["through_time"] = 0
+    assert reco_label(cfg) == "centred rates, forward stream, cut every 1 position"
+    cfg["model"]["reco"].update(through_time=4, time_feedback="random")
+    assert reco_label(cfg) == "centred rates, forward stream, cut every 5 positions (random feedback)"
+    del cfg["model"]["reco"]["time_path"]  # runs from before the key: the rest path
+    assert setting_overrides(cfg)["model.reco.time_path"] == "model.reco.time_path=rest"
+    assert setting_overrides(cfg)["model.reco.lam"] == "model.reco.lam=0.05"  # text's λ before 2026-12-05
+    cfg["model"]["reco"].update(time_path="forward", through_time=50, lam=0.2, time_feedback="transport")
+    assert reco_label(cfg) == "centred rates, λ 0.2, forward stream through the sequence"
+    assert setting_overrides(cfg)["model.reco.lam"] == "model.reco.lam=0.2"

@@ -51,6 +51,7 @@ def rule_config(model_cfg: Any) -> RuleConfig:
                       decoder_match=float(model_cfg.get("decoder_match", 0.0)),
                       through_time=model_cfg.reco.get("through_time", 0),
                       time_feedback=str(model_cfg.reco.get("time_feedback", "transport")),
+                      time_path=str(model_cfg.reco.get("time_path", "rest")),
                       bp_credit=str(model_cfg.get("bp_credit", "sequence")))
 
 
@@ -81,6 +82,9 @@ def sample_axis_only(cfg: RuleConfig, arch: str) -> RuleConfig:
     if cfg.through_time:
         raise ValueError(f"model.reco.through_time={cfg.through_time} trains a recurrence through time; it is "
                          f"implemented for model=rnn only: use model.reco.through_time=0 with model.arch={arch}")
+    if cfg.time_path != "rest":
+        raise ValueError(f"model.reco.time_path={cfg.time_path} reads a recurrence's own simulation; it is "
+                         f"implemented for model=rnn only: use model.reco.time_path=rest with model.arch={arch}")
     if cfg.bp_credit != "sequence":
         raise ValueError(f"model.bp_credit={cfg.bp_credit} sets how far back-propagation reaches through a recurrence; "
                          f"it is implemented for model=rnn only: use model.bp_credit=sequence with model.arch={arch}")

@@ -131,6 +131,17 @@ class RecurrentLayer(nn.Module):
         ``detach_every = T > 0``: the carried state (membrane and spikes) is detached before every ``T``-th step, so a
         gradient never flows from one position of ``T`` steps into the one before (``model.bp_credit=position``).
         """
+        spikes, _, state = self.simulate(s_below, state, soma, gate, detach_every)
+        return spikes, state
+
+    def simulate(self, s_below: torch.Tensor, state: LIFState | None = None, soma: Soma | None = None,
+                 gate: torch.Tensor | None = None, detach_every: int = 0, feedback: torch.Tensor | None = None,
+                 keep_voltage: bool = False) -> tuple[torch.Tensor, torch.Tensor | None, LIFState]:
+        """:meth:`run`, also returning the normalised basal voltage of every step ``[K, B, H]`` if ``keep_voltage``.
+
+        ``feedback [H, H]``: the matrix a gradient steps back through in place of ``W_h`` (as in
+        :meth:`basal_reduced`; the forward values are ``W_h``'s).
+        """
         soma = soma or self.lif_soma
         drive = self.basal(s_below)  # W_x for every step at once
         if state is None:
@@ -138,11 +149,12 @@ class RecurrentLayer(nn.Module):
             state = LIFState(z, z)
         batch_stats = self.norm == "batch" and self.training
         means, vars_ = [], []
-        out = []
+        out, volts = [], []
         for k in range(drive.shape[0]):
             if detach_every and k and k % detach_every == 0:
                 state = LIFState(state.u.detach(), state.s.detach())
-            v = drive[k] + self.recurrent(state.s)
+            v = drive[k] + (self.recurrent(state.s) if feedback is None
+                            else feedback_linear(state.s, self.recurrent.weight, feedback))
             if batch_stats:
                 st = VoltageNorm.batch_stats(v)
                 means.append(st[0])
@@ -150,6 +162,8 @@ class RecurrentLayer(nn.Module):
                 v = self.basal_norm(v, st)
             else:
                 v = self.basal_norm(v)
+            if keep_voltage:
+                volts.append(v)
             if gate is None:
                 state = soma(v, state)
             else:
@@ -159,7 +173,7 @@ class RecurrentLayer(nn.Module):
         if means:
             self._update_running(self.basal_norm, torch.stack(means).mean(0), torch.stack(vars_).mean(0),
                                  drive.shape[1])
-        return torch.stack(out), state
+        return torch.stack(out), torch.stack(volts) if keep_voltage else None, state
 
     @staticmethod
     @torch.no_grad()

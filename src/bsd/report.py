@@ -28,7 +28,8 @@ DATASET_NAMES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST"}
 #: ablation variants whose setting became their experiment's default after they ran (with the date): their runs
 #: also stand in the main tables, under the label of their setting; their commands keep ``variant=NAME``
 DEFAULT_VARIANTS = {("mnist_cnn", "soft"): "2026-12-04", ("timeseries_elec", "b32"): "2026-12-04",
-                    ("text_char", "tt1"): "2026-12-04", ("timeseries_elec", "T1_tt4"): "2026-12-04"}
+                    ("text_char", "tt1"): "2026-12-04", ("timeseries_elec", "T1_tt4"): "2026-12-04",
+                    ("text_char", "fwd_lam0.2"): "2026-12-05", ("timeseries_elec", "T4_fwd99"): "2026-12-05"}
 
 
 def is_main(m: dict) -> bool:
@@ -129,8 +130,8 @@ def setting_overrides(cfg: dict) -> dict[str, str]:
     ``bsd``, the push margin and the high band's push weight; mlp, cnn
     and rnn ``bsd``: what ReCo compares (``model.reco.on``, ``center``, and for the cnn ``pool``; for a
     population-coded rnn the code's shape and λ, 2026-12-03, and its context gating, 2026-12-04; for every rnn
-    the credit through time, ``model.reco.through_time``, 2026-12-04); cnn spiking
-    rules: the LIF reset (``model.neuron.reset``, soft for mnist_cnn since 2026-12-04). Runs
+    the credit through time, ``model.reco.through_time``, 2026-12-04, and its path, ``time_path``, 2026-12-05);
+    cnn spiking rules: the LIF reset (``model.neuron.reset``, soft for mnist_cnn since 2026-12-04). Runs
     from before a key existed get the value they ran with (the paper's hinge, no pooling, hard reset).
     """
     m = cfg.get("model", {})
@@ -155,6 +156,7 @@ def setting_overrides(cfg: dict) -> dict[str, str]:
         out["model.reco.center"] = f"model.reco.center={reco.get('center', 'none')}"
         if m.get("arch") == "rnn":  # credit through time inside a layer (text_char: 1 since 2026-12-04)
             out["model.reco.through_time"] = f"model.reco.through_time={reco.get('through_time') or 0}"
+            out["model.reco.time_path"] = f"model.reco.time_path={reco.get('time_path', 'rest')}"  # 2026-12-05
         if m.get("arch") == "cnn":
             pool = reco.get("pool")
             out["model.reco.pool"] = f"model.reco.pool={'null' if pool is None else pool}"
@@ -165,6 +167,8 @@ def setting_overrides(cfg: dict) -> dict[str, str]:
             out["model.code.context_bins"] = f"model.code.context_bins={code.get('context_bins') or 0}"
             out["model.code.context_assign"] = \
                 f"model.code.context_assign={str(bool(code.get('context_assign', False))).lower()}"
+        elif m.get("arch") == "rnn":  # text's push weight (0.05 until 2026-12-05, 0.2 since)
+            out["model.reco.lam"] = f"model.reco.lam={reco.get('lam', 0.05)}"
     return out
 
 
@@ -315,7 +319,14 @@ def reco_label(cfg: dict) -> str:
     reco = m.get("reco") or {}
     on = _reco_on(reco)
     back = ""
-    if m.get("arch") == "rnn" and (k := reco.get("through_time") or 0):  # credit k positions back (2026-12-04)
+    k = reco.get("through_time") or 0
+    if m.get("arch") == "rnn" and reco.get("time_path", "rest") == "forward":  # along the forward stream (2026-12-05)
+        data = cfg.get("data") or {}
+        span = data.get("seq_len") or data.get("window")
+        back = (", forward stream" + (" through the sequence" if span and k + 1 >= span
+                                      else f", cut every {k + 1} position{'s' if k else ''}")
+                + (" (random feedback)" if k and reco.get("time_feedback") == "random" else ""))
+    elif m.get("arch") == "rnn" and k:  # credit k positions back (2026-12-04)
         back = f", {k} position{'s' if k > 1 else ''} back" + (
             " (random feedback)" if reco.get("time_feedback") == "random" else "")
     if m.get("arch") == "rnn" and on == "voltage" and reco.get("center", "none") == "none" and not back:
@@ -334,6 +345,8 @@ def reco_label(cfg: dict) -> str:
             label += f", {bins} {code.get('context', 'day')} blocks"
             if code.get("context_assign"):
                 label += " assigned"
+    elif m.get("arch") == "rnn" and float(reco.get("lam", 0.05)) != 0.05:  # text's λ (0.2 since 2026-12-05)
+        label += f", λ {float(reco['lam']):g}"
     if ema := ema_label(cfg):
         label += f", {ema}"
     return label + back

@@ -13,6 +13,15 @@ from tests.rules.test_plausibility import make
 from tests.rules.test_seq import make as make_seq
 
 
+def assert_refused(experiment: str, cfg, match: str) -> None:
+    """Building ``experiment``'s model from ``cfg`` stops with a ValueError matching ``match``."""
+    with pytest.raises(ValueError, match=match):
+        if experiment == "mnist_ae":
+            build_ae_from_config(cfg.model, (1, 28, 28))
+        else:
+            build_from_config(cfg.model, (1, 28, 28), 10)
+
+
 def _terms(arch, center, term="pull"):
     stack, code, rule, x, y = make(arch, reco_center=center)
     stack.train()
@@ -92,11 +101,7 @@ def test_learned_theta_is_the_default_and_unknown_modes_are_refused():
 @pytest.mark.parametrize("experiment", ["mnist_mlp", "mnist_ae"])
 def test_code_weighted_push_is_refused_outside_the_rnn(experiment):
     cfg = compose([f"+experiment={experiment}", "model.reco.push_weight=code"])
-    with pytest.raises(ValueError, match="push_weight='code' is implemented for model=rnn only"):
-        if experiment == "mnist_ae":
-            build_ae_from_config(cfg.model, (1, 28, 28))
-        else:
-            build_from_config(cfg.model, (1, 28, 28), 10)
+    assert_refused(experiment, cfg, "push_weight='code' is implemented for model=rnn only")
     cfg = compose(["+experiment=timeseries_elec", "model.reco.push_weight=code", "model.widths=[16]"])
     assert build_seq_from_config(cfg.model, 5, 1, "regress")[2].cfg.push_weight == "code"
 
@@ -288,22 +293,18 @@ def test_halfspace_gates_read_named_columns_and_refuse_unknown_ones():
 @pytest.mark.parametrize("experiment", ["mnist_mlp", "mnist_ae"])
 def test_credit_through_time_is_refused_outside_the_rnn(experiment):
     cfg = compose([f"+experiment={experiment}", "+model.reco.through_time=2"])
-    with pytest.raises(ValueError, match="through_time=2 trains a recurrence through time"):
-        if experiment == "mnist_ae":
-            build_ae_from_config(cfg.model, (1, 28, 28))
-        else:
-            build_from_config(cfg.model, (1, 28, 28), 10)
+    assert_refused(experiment, cfg, "through_time=2 trains a recurrence through time")
     cfg = compose(["+experiment=text_char", "model.reco.through_time=2", "model.reco.time_feedback=random"])
     assert rule_config(cfg.model).through_time == 2 and rule_config(cfg.model).time_feedback == "random"
+    cfg = compose([f"+experiment={experiment}", "+model.reco.time_path=forward"])
+    assert_refused(experiment, cfg, "time_path=forward reads a recurrence's own simulation")
+    cfg = compose(["+experiment=timeseries_elec", "model.reco.time_path=forward"])
+    assert rule_config(cfg.model).time_path == "forward"
 
 
 @pytest.mark.parametrize("experiment", ["mnist_mlp", "mnist_ae"])
 def test_per_position_bp_credit_is_refused_outside_the_rnn(experiment):
     cfg = compose([f"+experiment={experiment}", "+model.bp_credit=position"])
-    with pytest.raises(ValueError, match="bp_credit=position sets how far back-propagation reaches"):
-        if experiment == "mnist_ae":
-            build_ae_from_config(cfg.model, (1, 28, 28))
-        else:
-            build_from_config(cfg.model, (1, 28, 28), 10)
+    assert_refused(experiment, cfg, "bp_credit=position sets how far back-propagation reaches")
     cfg = compose(["+experiment=timeseries_elec", "model.rule=bp_ann", "model.bp_credit=position"])
     assert rule_config(cfg.model).bp_credit == "position"

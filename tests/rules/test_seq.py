@@ -481,6 +481,59 @@ def test_credit_through_time_reaches_back_exactly_k_positions():
     assert reached.tolist() == [False, False, True, True, True, False]
 
 
+def _forward_path(T=1, k=0, on="spikes", feedback="transport", task="regress", widths=(12, 10)):
+    stack, code, _, x, y = make(task, widths=widths, T=T, on=on, center="batch", norm="batch")
+    cfg = RuleConfig(T=T, lam=0.1, reco_on=on, reco_center="batch", through_time=k, time_feedback=feedback,
+                     time_path="forward")
+    return stack, code, SEQ_RULES["bsd"](cfg, task), x, y
+
+
+@pytest.mark.parametrize("on,T,task", [("spikes", 1, "regress"), ("spikes", 3, "regress"), ("voltage", 2, "classify")])
+def test_forward_time_path_runs_the_forward_stream_itself_and_stays_local(on, T, task):
+    stack, code, rule, x, y = _forward_path(T=T, k=2, on=on, task=task)
+    spikes, volts = rule.run_local(stack, x, None, [None, None])
+    ref, _ = rule.run(stack, x)  # the no-graph forward stream (evaluation is the same code)
+    for a, b in zip(spikes, ref, strict=True):
+        assert torch.equal(a.detach(), b)  # the values ReCo reads are the forward stream's, carried membrane included
+    assert (volts[1] is not None) == (on == "voltage") and volts[0] is None
+    losses, _ = rule.layer_losses(stack, code, x, y)
+    assert_losses_are_local(stack, losses)  # no gradient crosses layers
+
+
+def test_forward_time_path_credits_back_to_the_cut_every_k_plus_1_positions():
+    """Position 4's voltage reaches back to the start of its block of k + 1 positions (k = 2: blocks 0-2 and 3-5)."""
+    torch.manual_seed(0)
+    stack = SeqStack(4, [12], 1, PopulationCode(8).dim, LIF, norm="batch", recurrent_gain=1.0)
+    x = torch.randn(10, 6, 4)
+    for k, first in [(0, 4), (2, 3), (5, 0), (50, 0)]:
+        rule = SEQ_RULES["bsd"](RuleConfig(T=2, reco_on="spikes", through_time=k, time_path="forward"), "regress")
+        s_in = rule.encode(x).requires_grad_(True)
+        layer = stack.hidden[0]
+        _, v, _ = layer.simulate(s_in, None, layer.lif_soma, None, rule.T * (k + 1), keep_voltage=True)
+        (g,) = torch.autograd.grad(v[8:10].square().sum(), s_in)  # position 4's two steps
+        reached = (g.abs().sum((1, 2)) > 0).reshape(6, 2).any(1)
+        assert reached.tolist() == [p >= first and p <= 4 for p in range(6)], k
+
+
+def test_forward_time_path_trains_earlier_positions_unlike_per_position():
+    grads = {}
+    for k, feedback in [(0, "transport"), (3, "transport"), (3, "random")]:
+        stack, code, rule, x, y = _forward_path(k=k, feedback=feedback, widths=(12,))
+        stack.hidden[0].recurrent.weight.data.mul_(10.0)  # a recurrence loud enough to carry credit
+        values, g_x, g_h = _hidden_grads(rule, stack, code, x, y)
+        grads[k, feedback] = values, g_x, g_h
+    base = grads[0, "transport"]
+    for key, (values, g_x, g_h) in grads.items():
+        assert values == pytest.approx(base[0], rel=1e-6), key  # the cut changes the credit, not the values
+    assert not torch.allclose(grads[3, "transport"][1], base[1])
+    assert not torch.allclose(grads[3, "transport"][1], grads[3, "random"][1])
+
+
+def test_forward_time_path_is_checked():
+    with pytest.raises(ValueError, match="model.reco.time_path must be one of"):
+        RuleConfig(time_path="backward")
+
+
 def test_random_time_feedback_sends_the_gradient_through_its_own_matrix():
     from bsd.recurrent import feedback_linear
     torch.manual_seed(0)

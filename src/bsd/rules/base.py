@@ -20,6 +20,9 @@ RECO_ON = ("voltage", "spikes")
 RECO_CENTER = ("none", "batch", "push")
 #: how a layer's ReCo credit steps back one position through its recurrence (``model.reco.time_feedback``)
 TIME_FEEDBACK = ("transport", "random")
+#: what a layer's ReCo credit through time runs back along (``model.reco.time_path``): ``rest`` = each earlier
+#: position's rates recomputed from rest, ``forward`` = the forward stream's own simulation (membrane and spikes)
+TIME_PATHS = ("rest", "forward")
 #: how far the bp rules back-propagate through a recurrence (``model.bp_credit``)
 BP_CREDIT = ("sequence", "position")
 Activation = Callable[[object, torch.Tensor], torch.Tensor]
@@ -75,6 +78,11 @@ class RuleConfig:
     #: with through_time: how credit steps back through W_h: transport (W_h transposed) | random (a fixed
     #: random matrix, so the layer needs no copy of its own recurrent weights)
     time_feedback: str = "transport"
+    #: rnn and bsd only (our extension): rest = the credit of through_time runs back k positions through each
+    #: position's rates recomputed from rest (a sliding window) | forward = ReCo reads the forward stream's own
+    #: rates (its membrane carried across positions) and the credit runs back through that simulation, every step,
+    #: membrane and spikes, cut every k + 1 positions (k = 0: per position)
+    time_path: str = "rest"
     #: rnn and bp rules only (our extension): sequence = back-propagation through the whole sequence (the default)
     #: | position: the previous position's hidden state is a detached input, so each position's loss trains the
     #: weights at that position only (the credit structure of bsd's per-position ReCo, for a like-for-like baseline)
@@ -123,6 +131,8 @@ class RuleConfig:
             raise ValueError(f"model.reco.through_time must be an integer >= 0 (positions), got {self.through_time!r}")
         if self.time_feedback not in TIME_FEEDBACK:
             raise ValueError(f"model.reco.time_feedback must be one of {TIME_FEEDBACK}, got {self.time_feedback!r}")
+        if self.time_path not in TIME_PATHS:
+            raise ValueError(f"model.reco.time_path must be one of {TIME_PATHS}, got {self.time_path!r}")
         if self.bp_credit not in BP_CREDIT:
             raise ValueError(f"model.bp_credit must be one of {BP_CREDIT}, got {self.bp_credit!r}")
         if self.reco_axis not in RECO_AXES:

@@ -10,7 +10,9 @@ target code through ``Theta`` to the apical voltages (once per distinct code). E
 layer then builds its own loss graph from its own detached, time-reduced inputs (the
 stimulus or the spikes below, and its own spikes one step earlier), ReCo per position; with
 ``model.reco.through_time = k`` (our extension) that loss also reaches the layer's own weights at the ``k``
-positions before, through its own recurrence (:meth:`SeqBSD.credited_previous`).
+positions before, through its own recurrence (:meth:`SeqBSD.credited_previous`); with
+``model.reco.time_path = forward`` ReCo reads the forward stream's own rates instead, and the credit runs back
+through that simulation inside each layer, cut every ``k + 1`` positions (:meth:`SeqBSD.run_local`).
 ``bp_snn`` back-propagates through the whole sequence; ``bp_ann`` is the same recurrence
 with ReLU and one step per position. With ``model.bp_credit = position`` (our extension) either rule's
 gradient stops at each position's carried state, the credit structure of bsd's per-position ReCo.
@@ -300,6 +302,26 @@ class SeqBSD(SeqRule):
             h = s_prev + (r - r.detach())
         return h
 
+    def run_local(self, stack: SeqStack, x: torch.Tensor, gates: list[torch.Tensor] | None,
+                  feedbacks: Sequence[torch.Tensor | None]) -> tuple[list[torch.Tensor], list[torch.Tensor | None]]:
+        """:meth:`run` with each hidden layer's graph through its own simulation (``model.reco.time_path=forward``).
+
+        Every layer receives the spikes below detached, so its graph reaches only its own weights; inside it the
+        gradient runs back through the membrane and the spikes of every step, cut every ``through_time + 1``
+        positions. Returns the stimulus and each layer's spikes ``[P*T, B, H]`` (index 0 = stimulus) and each
+        layer's normalised basal voltages (None at index 0, and everywhere unless ReCo reads voltages).
+        """
+        s = self.encode(x)
+        spikes: list[torch.Tensor] = [s]
+        volts: list[torch.Tensor | None] = [None]
+        for i, layer in enumerate(stack.hidden):
+            gate = None if gates is None else gates[i].repeat_interleave(self.T, 0)
+            s, v, _ = layer.simulate(s.detach(), None, self.soma(layer), gate, self.T * (self.cfg.through_time + 1),
+                                     feedbacks[i], keep_voltage=self.cfg.reco_on == "voltage")
+            spikes.append(s)
+            volts.append(v)
+        return spikes, volts
+
     def time_feedback(self, layer: RecurrentLayer, index: int) -> torch.Tensor | None:
         """The matrix credit steps back through (``model.reco.time_feedback``), or None for ``W_h`` itself.
 
@@ -340,24 +362,34 @@ class SeqBSD(SeqRule):
             if cfg.push_margin == "code":  # pushes start at the cosine of the two targets' codes
                 margin = code_cosines(codes)
         gates = [self.unit_gates(x, layer.units, i) for i, layer in enumerate(stack.hidden)] if self.gated else None
+        along = cfg.time_path == "forward"  # each layer's ReCo reads, and credits along, its own forward simulation
+        feedbacks = [self.time_feedback(layer, i) if cfg.through_time else None
+                     for i, layer in enumerate(stack.hidden, start=1)]
+        if along:
+            spikes, volts = self.run_local(stack, x, gates, feedbacks)
         with torch.no_grad():
-            spikes, _ = self.run(stack, x, gates=gates)
+            if not along:
+                spikes, _ = self.run(stack, x, gates=gates)
             flat_gates = None if gates is None else [g.reshape(P * B, -1) for g in gates]  # regress: uniq = flat
             above = self.backward_stream(stack, code, uniq, counts, bins, flat_gates)
         losses: dict[int, torch.Tensor] = {}
         logs: dict[str, torch.Tensor] = {}
         for i, layer in enumerate(stack.hidden, start=1):
-            s_in = reduce_positions(spikes[i - 1], T)
-            s_prev = reduce_positions(previous_step(spikes[i]), T)
-            feedback = None
-            if cfg.through_time:  # the gradient also reaches this layer's weights at earlier positions
-                feedback = self.time_feedback(layer, i)
-                s_prev = self.credited_previous(layer, s_in, s_prev, None if gates is None else gates[i - 1],
-                                                feedback)
-            v = layer.basal_reduced(s_in, s_prev, feedback)  # [P, B, H]
             v_hat = layer.apical_voltage(above[i], counts, update_running=False)[inv].reshape(P, B, -1)
-            if cfg.reco_on == "spikes":  # each dendrite's voltage held for T steps through the layer's own LIF
-                v, v_hat = self.own_rates(layer, v, tonic=True), self.own_rates(layer, v_hat)
+            if along:  # the forward stream's own rates (or voltages), with their graph through the layer's past
+                v = reduce_positions(spikes[i] if cfg.reco_on == "spikes" else volts[i], T)
+                if cfg.reco_on == "spikes":
+                    v_hat = self.own_rates(layer, v_hat)
+            else:
+                s_in = reduce_positions(spikes[i - 1], T)
+                s_prev = reduce_positions(previous_step(spikes[i]), T)
+                feedback = feedbacks[i - 1]
+                if cfg.through_time:  # the gradient also reaches this layer's weights at earlier positions
+                    s_prev = self.credited_previous(layer, s_in, s_prev, None if gates is None else gates[i - 1],
+                                                    feedback)
+                v = layer.basal_reduced(s_in, s_prev, feedback)  # [P, B, H]
+                if cfg.reco_on == "spikes":  # each dendrite's voltage held for T steps through the layer's own LIF
+                    v, v_hat = self.own_rates(layer, v, tonic=True), self.own_rates(layer, v_hat)
             if gates is not None:  # a unit closed at a position is silent there, whichever dendrite drives it
                 v, v_hat = v * gates[i - 1], v_hat * gates[i - 1]
             if cfg.reco_center != "none":  # per position, over the batch (push: for the push term only)
@@ -374,8 +406,8 @@ class SeqBSD(SeqRule):
                 logs[f"decor/{i}"] = dec.detach()
             losses[i] = cfg.hidden_weight(i, n - 1) * li
             logs[f"reco/pull_{i}"], logs[f"reco/push_{i}"] = pull.detach(), push.detach()
-            logs[f"rate/fwd_{i}"], logs[f"rate/bwd_{i}"] = spikes[i].mean(), above[i - 1].mean()
-        top = self.top_loss(self.readout(stack, spikes), y)
+            logs[f"rate/fwd_{i}"], logs[f"rate/bwd_{i}"] = spikes[i].detach().mean(), above[i - 1].mean()
+        top = self.top_loss(self.readout(stack, [s.detach() for s in spikes]), y)
         recon = stack.stimulus.apical(above[0])[inv].reshape(P, B, -1)
         recall = F.mse_loss(recon, reduce_positions(spikes[0], T))
         losses[0], losses[n] = cfg.w_recall * recall, cfg.w_concept * top
