@@ -41,7 +41,7 @@ def test_sequence_experiments_use_the_spiking_rnn(name):
     assert (m.arch, m.T, m.neuron.threshold, cfg.data.batch_size) == ("rnn", T, 0.6, batch)
     assert m.reco.time_path == "forward" and m.reco.through_time == span  # no cut inside a sequence
     assert rule_config(m).through_time == span
-    assert m.reco.lam == {"text_char": 0.2, "timeseries_elec": 0.2}[name]  # text: 0.05 until 2026-12-05
+    assert m.reco.lam == {"text_char": 0.4, "timeseries_elec": 0.2}[name]  # text: 0.05, then 0.2 on 2026-12-05
     assert cfg.data.name == {"text_char": "shakespeare", "timeseries_elec": "vic_elec"}[name]
     assert (m.code.kind == "population") == (name == "timeseries_elec")
     if name == "timeseries_elec":  # the day's demand at every step, a linear map's residual as target

@@ -29,7 +29,8 @@ DATASET_NAMES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST"}
 #: also stand in the main tables, under the label of their setting; their commands keep ``variant=NAME``
 DEFAULT_VARIANTS = {("mnist_cnn", "soft"): "2026-12-04", ("timeseries_elec", "b32"): "2026-12-04",
                     ("text_char", "tt1"): "2026-12-04", ("timeseries_elec", "T1_tt4"): "2026-12-04",
-                    ("text_char", "fwd_lam0.2"): "2026-12-05", ("timeseries_elec", "T4_fwd99"): "2026-12-05"}
+                    ("text_char", "fwd_lam0.2"): "2026-12-05", ("timeseries_elec", "T4_fwd99"): "2026-12-05",
+                    ("text_char", "fwd_lam0.4"): "2026-12-05"}
 
 
 def is_main(m: dict) -> bool:
@@ -167,7 +168,7 @@ def setting_overrides(cfg: dict) -> dict[str, str]:
             out["model.code.context_bins"] = f"model.code.context_bins={code.get('context_bins') or 0}"
             out["model.code.context_assign"] = \
                 f"model.code.context_assign={str(bool(code.get('context_assign', False))).lower()}"
-        elif m.get("arch") == "rnn":  # text's push weight (0.05 until 2026-12-05, 0.2 since)
+        elif m.get("arch") == "rnn":  # text's push weight (0.05 until 2026-12-05, 0.2, then 0.4 since)
             out["model.reco.lam"] = f"model.reco.lam={reco.get('lam', 0.05)}"
     return out
 
@@ -345,7 +346,7 @@ def reco_label(cfg: dict) -> str:
             label += f", {bins} {code.get('context', 'day')} blocks"
             if code.get("context_assign"):
                 label += " assigned"
-    elif m.get("arch") == "rnn" and float(reco.get("lam", 0.05)) != 0.05:  # text's λ (0.2 since 2026-12-05)
+    elif m.get("arch") == "rnn" and float(reco.get("lam", 0.05)) != 0.05:  # text's λ (0.2, then 0.4 since 2026-12-05)
         label += f", λ {float(reco['lam']):g}"
     if ema := ema_label(cfg):
         label += f", {ema}"

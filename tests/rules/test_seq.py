@@ -191,6 +191,29 @@ def test_a_code_margin_pushes_near_values_less_and_leaves_the_pull_alone():
         assert terms["code"][f"reco/push_{i}"] < terms["zero"][f"reco/push_{i}"]
 
 
+@pytest.mark.parametrize("center", ["none", "batch"])
+def test_a_code_margin_compares_codes_centred_as_reco_compares_the_layer(monkeypatch, center):
+    import bsd.rules.seq as seq
+    from bsd.losses import code_cosines
+
+    seen = []
+    real = seq.grouped_reco_terms
+
+    def spy(v, v_hat, labels, same_class, axis, push_w, margin):
+        seen.append(margin)
+        return real(v, v_hat, labels, same_class, axis, push_w, margin)
+
+    monkeypatch.setattr(seq, "grouped_reco_terms", spy)
+    stack, code, rule, x, y = make("regress", margin="code", on="spikes", center=center)
+    rule.layer_losses(stack, code, x, y)
+    codes = code.vectors(y.transpose(0, 1).reshape(-1)).reshape(y.shape[1], y.shape[0], -1)
+    if center == "batch":  # centred rates are compared: so are the codes, and unlike pairs get negative margins
+        codes = codes - codes.mean(1, keepdim=True)
+    want = code_cosines(codes)
+    assert len(seen) == 2 and all(torch.allclose(m, want) for m in seen)
+    assert (want.min() < 0) == (center == "batch")
+
+
 def test_reco_on_own_rates_changes_the_hidden_terms_only():
     """model.reco.on=spikes compares the rates each dendrite drives through the layer's own LIF."""
     _, _, volt, x, y = make()

@@ -359,8 +359,9 @@ class SeqBSD(SeqRule):
             codes = (code.vectors(flat) if bins is None else code.vectors(flat, bins)).reshape(P, B, -1).to(x.dtype)
             if cfg.push_weight == "code":  # pairs pushed by how far apart their targets' codes are
                 push_w = code_push_weight(codes)
-            if cfg.push_margin == "code":  # pushes start at the cosine of the two targets' codes
-                margin = code_cosines(codes)
+            if cfg.push_margin == "code":  # pushes start at the cosine of the two targets' codes, centred over
+                # the position's batch where ReCo compares centred voltages or rates (as the autoencoder's images)
+                margin = code_cosines(codes - codes.mean(1, keepdim=True) if cfg.reco_center != "none" else codes)
         gates = [self.unit_gates(x, layer.units, i) for i, layer in enumerate(stack.hidden)] if self.gated else None
         along = cfg.time_path == "forward"  # each layer's ReCo reads, and credits along, its own forward simulation
         feedbacks = [self.time_feedback(layer, i) if cfg.through_time else None
