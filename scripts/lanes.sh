@@ -14,3 +14,11 @@ one() {
 picked() {
   [ -z "${ONLY:-}" ] || [[ " $ONLY " == *" $1 "* ]]
 }
+
+# `variant EXPERIMENT RULE NAME [overrides...]`: one run of ablation variant NAME (variant=NAME, suffix _NAME) unless
+# ONLY leaves it out; always succeeds, so a lane goes on to its next run.
+variant() {
+  local exp=$1 rule=$2 name=$3; shift 3
+  picked "$name" && SUFFIX=_$name one "$exp" "$rule" variant="$name" "$@"
+  return 0
+}

@@ -16,10 +16,9 @@ PY=${PY:-.venv/bin/python}
 source scripts/lanes.sh
 OUT=${1:-results/cpu-2026-12-05-tsfwd}
 mkdir -p "$OUT/logs"
-row() {  # row EXPERIMENT NAME overrides...: one bsd run of variant NAME unless ONLY leaves it out
+row() {  # row EXPERIMENT NAME overrides...: one bsd run of variant NAME on the forward path
   local exp=$1 name=$2; shift 2
-  picked "$name" && SUFFIX=_$name one "$exp" bsd variant="$name" model.reco.time_path=forward "$@"
-  return 0
+  variant "$exp" bsd "$name" model.reco.time_path=forward "$@"
 }
 if [ "${LANE:-text}" = text ]; then
   (row text_char fwd99 model.reco.through_time=99

@@ -19,10 +19,8 @@ PY=${PY:-.venv/bin/python}
 source scripts/lanes.sh
 OUT=${1:-results/cpu-2026-12-05-tsknobs}
 mkdir -p "$OUT/logs"
-row() {  # row RULE NAME overrides...: one timeseries_elec run of variant NAME unless ONLY leaves it out
-  local rule=$1 name=$2; shift 2
-  picked "$name" && SUFFIX=_$name one timeseries_elec "$rule" variant="$name" "$@"
-  return 0
+row() {  # row RULE NAME overrides...: one timeseries_elec run of variant NAME
+  variant timeseries_elec "$@"
 }
 WEEK=(data.lags=336 model.context_gate=8 data.residual_parts=8)
 if [ "${LANE:-a}" = a ]; then
