@@ -26,8 +26,7 @@ OUT=${1:-results/cpu-2026-12-04-tscredit}
 mkdir -p "$OUT/logs"
 row() {  # row NAME overrides...: one bsd run of variant NAME unless ONLY leaves it out
   local name=$1; shift
-  picked "$name" && SUFFIX=_$name one timeseries_elec bsd variant="$name" model.T=1 "$@"
-  return 0
+  variant timeseries_elec bsd "$name" model.T=1 "$@"
 }
 if [ -n "${BPSNN:-}" ]; then
   SUFFIX=_T1_tt4 one timeseries_elec bp_snn variant=T1_tt4 model.T=1 model.reco.through_time=4

@@ -24,8 +24,7 @@ RULE=${RULE:-bp_ann}
 mkdir -p "$OUT/logs"
 row() {  # row NAME overrides...: one run of variant NAME unless ONLY leaves it out
   local name=$1; shift
-  picked "$name" && SUFFIX=_$name one timeseries_elec "$RULE" variant="$name" "$@"
-  return 0
+  variant timeseries_elec "$RULE" "$name" "$@"
 }
 N="model.recurrent_gain=0"
 if [ -n "${CREDIT:-}" ]; then  # CREDIT=1: the per-position rows only

@@ -16,8 +16,7 @@ OUT=${1:-results/cpu-2026-12-04-tstime}
 mkdir -p "$OUT/logs"
 row() {  # row EXPERIMENT NAME RULE overrides...: one run of variant NAME unless ONLY leaves it out
   local exp=$1 name=$2 rule=$3; shift 3
-  picked "$name" && SUFFIX=_$name one "$exp" "$rule" variant="$name" "$@"
-  return 0
+  variant "$exp" "$rule" "$name" "$@"
 }
 if [ -n "${TEXT:-}" ]; then
   (row text_char tt1 bsd model.reco.through_time=1

@@ -22,8 +22,7 @@ OUT=${1:-results/cpu-2026-12-04-tsweek}
 mkdir -p "$OUT/logs"
 row() {  # row NAME RULE overrides...: one run of variant NAME unless ONLY leaves it out
   local name=$1 rule=$2; shift 2
-  picked "$name" && SUFFIX=_$name one timeseries_elec "$rule" variant="$name" "$@"
-  return 0
+  variant timeseries_elec "$rule" "$name" "$@"
 }
 W="data.lags=336"
 B="$W model.context_gate=8 data.residual_parts=8"
