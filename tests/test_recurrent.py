@@ -103,3 +103,44 @@ def test_gain_zero_removes_the_recurrence_and_freezes_it():
     shuffled, _ = lay.run(x[perm], soma=lay.relu_soma)
     assert torch.equal(out[perm], shuffled)
     assert layer("none", gain=0.5).recurrent.weight.requires_grad
+
+
+def test_adaptation_raises_the_threshold_of_a_busy_unit_and_is_carried_across_calls():
+    torch.manual_seed(0)
+    plain = RecurrentLayer(5, 16, 7, LIF(0.6, 0.5, reset="soft"), "none", recurrent_gain=0.0).eval()
+    torch.manual_seed(0)
+    adaptive = RecurrentLayer(5, 16, 7, LIF(0.6, 0.5, reset="soft"), "none", recurrent_gain=0.0,
+                              adapt=1.0, adapt_tau=8.0).eval()
+    assert torch.equal(plain.basal.weight, adaptive.basal.weight)  # no extra parameter, the same init
+    x = torch.rand(1, 4, 5).expand(40, 4, 5)  # a constant drive
+    sp, _ = plain.run(x)
+    sa, state = adaptive.run(x)
+    assert set(sa.unique().tolist()) <= {0.0, 1.0}
+    assert torch.equal(sp[0], sa[0])  # at rest the trace is zero: the first step is the plain LIF's
+    # a unit that keeps firing raises its own threshold, so late steps fire less than the plain LIF's and than early
+    assert sa[20:].mean() < sp[20:].mean() and sa[20:].mean() < sa[:5].mean()
+    assert state.a is not None and state.a.min() >= 0 and state.a.max() <= 1
+    # the trace is state: two halves run with the carried state give the whole run, bit for bit
+    first, mid = adaptive.run(x[:15])
+    second, _ = adaptive.run(x[15:], mid)
+    assert torch.equal(torch.cat([first, second]), sa)
+    dropped, _ = adaptive.run(x[15:], type(mid)(mid.u, mid.s))  # without the trace the second half differs
+    assert not torch.equal(dropped, second)
+    with pytest.raises(ValueError, match="adapt"):
+        RecurrentLayer(5, 16, 7, LIF(), "none", adapt=-1.0)
+    with pytest.raises(ValueError, match="adapt_tau"):
+        RecurrentLayer(5, 16, 7, LIF(), "none", adapt=1.0, adapt_tau=0.0)
+
+
+def test_adaptation_passes_credit_through_its_trace():
+    # beta 0 and no W_h: the membrane forgets every step, so only the adaptation trace links a step to earlier inputs
+    def grad_of_last_step(adapt):
+        torch.manual_seed(0)
+        lay = RecurrentLayer(5, 8, 3, LIF(0.6, 0.0, reset="soft"), "none", recurrent_gain=0.0, adapt=adapt,
+                             adapt_tau=8.0)
+        x = (torch.rand(12, 2, 5) + 0.5).requires_grad_(True)
+        s, _ = lay.run(x)
+        s[-1].sum().backward()
+        return x.grad
+    assert torch.count_nonzero(grad_of_last_step(0.0)[:-1]) == 0
+    assert torch.count_nonzero(grad_of_last_step(0.5)[:-1]) > 0

@@ -177,6 +177,13 @@ def test_forecast_rows_name_their_inputs_and_target_and_are_pinned(tmp_path):
     assert arch_label(forecast) == "rnn 256 T4 b128 lags48 residual"
     forecast["data"]["residual_parts"] = 16
     assert arch_label(forecast) == "rnn 256 T4 b128 lags48 residual16"
+    from bsd.report import arch_overrides
+    forecast["data"]["window"] = 48
+    assert arch_overrides(forecast)["data.residual_ridge"] == "data.residual_ridge=0"  # runs from before the key
+    forecast["data"]["residual_ridge"] = 3e-4
+    assert arch_label(forecast) == "rnn 256 T4 b128 lags48 residual16r0.0003"
+    assert arch_overrides(forecast)["data.residual_ridge"] == "data.residual_ridge=0.0003"
+    del forecast["data"]["residual_ridge"]
     forecast["model"]["context_gate"], forecast["data"]["feature_lags"] = 8, 48
     assert arch_label(forecast) == "rnn 256 T4 b128 lags48 residual16 flags48 gate8"
     forecast["model"]["gate_planes"] = 2

@@ -177,3 +177,26 @@ def test_change_forecasts_are_scored_on_the_level(tmp_path):
     floor = dm.floors()["last value"]
     for k in ("test/mse", "test/mae", "test/rmse"):
         assert got[k] == pytest.approx(floor[k], rel=1e-4)
+
+
+def cfg_overrides(p: Path) -> list[str]:
+    """A CSV forecast of the column `mw` from its own history, one day of 24 steps."""
+    return ["+experiment=timeseries_elec", "data=csv_timeseries", f"data.path={p}", "data.time_column=ts",
+            "data.target=mw", "data.features=[]", "data.window=24"]
+
+
+def test_adaptive_hidden_units_train_along_the_forward_path(tmp_path):
+    n = 600
+    t = pd.date_range("2021-01-01", periods=n, freq="30min")
+    rng = np.random.default_rng(2)
+    df = pd.DataFrame({"ts": t, "mw": 100 + 20 * np.sin(np.arange(n) * 2 * np.pi / 48) + rng.normal(0, 1, n)})
+    p = tmp_path / "load.csv"
+    df.to_csv(p, index=False)
+    cfg = compose([*cfg_overrides(p), "model.neuron.adapt=0.5", "model.neuron.adapt_tau=16", *FAST])
+    m = run(cfg, tmp_path / "run")
+    assert 0 < m["test"]["test/mse"] < m["floors"]["last value"]["test/mse"]
+    module = SequenceBSDModule.load_from_checkpoint(tmp_path / "run" / "checkpoints" / "last.ckpt")
+    layer = module.stack.hidden[0]
+    assert layer.adapt == 0.5 and abs(layer.adapt_decay - np.exp(-1 / 16)) < 1e-12
+    with pytest.raises(ValueError, match="adapt"):
+        run(compose([*cfg_overrides(p), "model.neuron.adapt=-1", *FAST]), tmp_path / "bad")

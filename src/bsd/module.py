@@ -52,7 +52,8 @@ def rule_config(model_cfg: Any) -> RuleConfig:
                       through_time=model_cfg.reco.get("through_time", 0),
                       time_feedback=str(model_cfg.reco.get("time_feedback", "transport")),
                       time_path=str(model_cfg.reco.get("time_path", "rest")),
-                      bp_credit=str(model_cfg.get("bp_credit", "sequence")))
+                      bp_credit=str(model_cfg.get("bp_credit", "sequence")),
+                      free_units=float(model_cfg.reco.get("free_units", 0.0)))
 
 
 THETA_MODES = ("learned", "fixed")

@@ -127,10 +127,14 @@ def spike_fn(x: torch.Tensor, surrogate: str = "atan", alpha: float = 2.0) -> to
 
 @dataclass
 class LIFState:
-    """Membrane potential and last spikes of a population (explicit state)."""
+    """Membrane potential and last spikes of a population (explicit state).
+
+    ``a``: the adaptation trace of an adaptive population (``model.neuron.adapt``; None: none, or still at rest).
+    """
 
     u: torch.Tensor
     s: torch.Tensor
+    a: torch.Tensor | None = None
 
     @classmethod
     def zeros_like(cls, x: torch.Tensor) -> LIFState:

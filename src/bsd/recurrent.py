@@ -11,6 +11,7 @@ target code), a normalisation per dendrite and its soma (LIF, or ReLU for ``bp_a
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 
 import torch
@@ -19,7 +20,7 @@ from torch import nn
 
 from .layers import PyramidalLayer, VoltageNorm
 from .nets import Stack
-from .neurons import LIF, LIFState, lif_step
+from .neurons import LIF, LIFState, lif_step, spike_fn
 
 NORMS = ("batch", "layer", "none")
 
@@ -75,7 +76,8 @@ class RecurrentLayer(nn.Module):
     """Hidden population ``i``: ``v = norm(W_x s_below + W_h s_own[prev step])``, then the soma."""
 
     def __init__(self, below: int, units: int, above: int, lif: LIF, norm: str = "layer",
-                 recurrent_gain: float = 0.1, bias_spread: float = 0.0) -> None:
+                 recurrent_gain: float = 0.1, bias_spread: float = 0.0, adapt: float = 0.0,
+                 adapt_tau: float = 48.0) -> None:
         super().__init__()
         if norm not in NORMS:
             raise ValueError(f"model.norm must be one of {NORMS} for the rnn, got {norm!r}")
@@ -83,6 +85,14 @@ class RecurrentLayer(nn.Module):
             raise ValueError(f"model.recurrent_gain must be >= 0, got {recurrent_gain}")
         if bias_spread < 0:
             raise ValueError(f"model.neuron.bias_spread must be >= 0, got {bias_spread}")
+        if adapt < 0:
+            raise ValueError(f"model.neuron.adapt must be >= 0 (0: no adaptation), got {adapt}")
+        if not adapt_tau > 0:
+            raise ValueError(f"model.neuron.adapt_tau must be > 0 spiking steps, got {adapt_tau}")
+        # spike-frequency adaptation (an adaptive threshold, as in LSNNs): each unit's threshold rises by `adapt`
+        # times a trace of its own spikes that decays with time constant `adapt_tau` steps, a slow state beside the
+        # membrane that the layer carries across positions. 0: the plain LIF
+        self.adapt, self.adapt_decay = float(adapt), math.exp(-1.0 / adapt_tau)
         # a fixed tonic current per unit, evenly spread over [-bias_spread, bias_spread] in random order:
         # units of one population then fire at different levels of the same drive (heterogeneous
         # excitability), so their rates tile a range instead of all switching at one threshold. A private
@@ -111,10 +121,25 @@ class RecurrentLayer(nn.Module):
 
     # ---- simulation ------------------------------------------------------------------
     def lif_soma(self, v: torch.Tensor, state: LIFState) -> LIFState:
-        """One LIF step (0/1 spikes; surrogate gradient only when a graph is being built)."""
+        """One LIF step (0/1 spikes; surrogate gradient only when a graph is being built).
+
+        With ``adapt > 0`` the threshold is ``theta + adapt * a``, where the trace
+        ``a_t = d a_{t-1} + (1 - d) s_{t-1}`` (``d = exp(-1 / adapt_tau)``) follows the unit's own spikes; a soft
+        reset subtracts the threshold the previous spike crossed.
+        """
         n = self.lif
         v = v + self.tonic if self.has_tonic else v
-        return lif_step(v, state, n.threshold, n.beta, n.reset, n.surrogate, n.alpha)
+        if not self.adapt:
+            return lif_step(v, state, n.threshold, n.beta, n.reset, n.surrogate, n.alpha)
+        a_prev = state.a if state.a is not None else torch.zeros_like(state.u)
+        a = self.adapt_decay * a_prev + (1.0 - self.adapt_decay) * state.s
+        if n.reset == "hard":
+            u = n.beta * state.u * (1.0 - state.s) + v
+        else:
+            u = n.beta * (state.u - (n.threshold + self.adapt * a_prev) * state.s) + v
+        x = u - (n.threshold + self.adapt * a)
+        s = spike_fn(x, n.surrogate, n.alpha) if torch.is_grad_enabled() and x.requires_grad else (x >= 0).to(u.dtype)
+        return LIFState(u, s, a)
 
     def relu_soma(self, v: torch.Tensor, state: LIFState) -> LIFState:
         """Non-spiking stand-in for ``bp_ann``: the activation is the state."""
@@ -152,7 +177,7 @@ class RecurrentLayer(nn.Module):
         out, volts = [], []
         for k in range(drive.shape[0]):
             if detach_every and k and k % detach_every == 0:
-                state = LIFState(state.u.detach(), state.s.detach())
+                state = LIFState(state.u.detach(), state.s.detach(), None if state.a is None else state.a.detach())
             v = drive[k] + (self.recurrent(state.s) if feedback is None
                             else feedback_linear(state.s, self.recurrent.weight, feedback))
             if batch_stats:
@@ -168,7 +193,7 @@ class RecurrentLayer(nn.Module):
                 state = soma(v, state)
             else:
                 state = soma(v * gate[k], state)
-                state = LIFState(state.u, state.s * gate[k])
+                state = LIFState(state.u, state.s * gate[k], state.a)
             out.append(state.s)
         if means:
             self._update_running(self.basal_norm, torch.stack(means).mean(0), torch.stack(vars_).mean(0),
@@ -246,7 +271,7 @@ class SeqStack(Stack):
 
     def __init__(self, in_dim: int, widths: Sequence[int], out_dim: int, code_dim: int, lif_kwargs: dict,
                  norm: str = "layer", recurrent_gain: float = 0.1, bias_spread: float = 0.0,
-                 readout_skip: bool = False) -> None:
+                 readout_skip: bool = False, adapt: float = 0.0, adapt_tau: float = 48.0) -> None:
         widths = [int(w) for w in widths]
         if not widths or min(widths) < 1:
             raise ValueError(f"model.widths must list at least one positive width, got {widths}")
@@ -254,7 +279,7 @@ class SeqStack(Stack):
             raise ValueError(f"input, output and code widths must be >= 1, got {in_dim}, {out_dim}, {code_dim}")
         dims = [in_dim, *widths]
         hidden = [RecurrentLayer(dims[i], dims[i + 1], (widths + [code_dim])[i + 1], LIF(**lif_kwargs), norm,
-                                 recurrent_gain, bias_spread) for i in range(len(widths))]
+                                 recurrent_gain, bias_spread, adapt, adapt_tau) for i in range(len(widths))]
         stimulus = PyramidalLayer((in_dim,), None, nn.Linear(widths[0], in_dim), LIF(**lif_kwargs), False, False)
         reads = widths[-1] + (in_dim if readout_skip else 0)
         readout = PyramidalLayer((out_dim,), nn.Linear(reads, out_dim), None, LIF(**lif_kwargs), False, False)

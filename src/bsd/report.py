@@ -55,6 +55,8 @@ def arch_label(cfg: dict) -> str:
             label += f" {d['predict']}"
             if (parts := d.get("residual_parts") or 1) > 1:  # one map per part of the day (2026-12-04)
                 label += f"{parts}"
+                if ridge := d.get("residual_ridge"):  # ... shrunk towards the all-day map (2026-12-05)
+                    label += f"r{ridge:g}"
         if fl := d.get("feature_lags"):  # forecasting: each feature's past values too (2026-12-04)
             label += f" flags{fl}"
         if gate := m.get("context_gate"):  # hidden units gated by the part of the day, every rule (2026-12-04)
@@ -109,6 +111,8 @@ def arch_overrides(cfg: dict) -> dict[str, str]:
         out["data.predict"] = f"data.predict={d.get('predict', 'level')}"
         if d.get("predict") == "residual":  # one map per part of the day (2026-12-04; one map before)
             out["data.residual_parts"] = f"data.residual_parts={d.get('residual_parts', 1)}"
+            if (d.get("residual_parts") or 1) > 1:  # the parts' maps shrunk towards the all-day one (2026-12-05)
+                out["data.residual_ridge"] = f"data.residual_ridge={d.get('residual_ridge') or 0:g}"
     return out
 
 

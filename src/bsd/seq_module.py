@@ -70,7 +70,8 @@ def build_seq_from_config(model_cfg: Any, in_dim: int, num_outputs: int, task: s
     stack = SeqStack(in_dim, list(model_cfg.widths), num_outputs, code.dim, lif, norm=str(model_cfg.norm),
                      recurrent_gain=float(model_cfg.get("recurrent_gain", 0.1)),
                      bias_spread=float(model_cfg.neuron.get("bias_spread", 0.0)),
-                     readout_skip=skip)
+                     readout_skip=skip, adapt=float(model_cfg.neuron.get("adapt", 0.0)),
+                     adapt_tau=float(model_cfg.neuron.get("adapt_tau", 48.0)))
     assign = c.get("context_assign", False)
     if not isinstance(assign, bool):
         raise ValueError(f"model.code.context_assign must be true or false, got {assign!r}")

@@ -173,6 +173,37 @@ def test_residual_parts_fit_one_map_per_part_of_the_day(tmp_path):
         dm(path, predict="residual", residual_parts=400)
 
 
+def test_residual_ridge_shrinks_the_parts_maps_towards_the_all_day_map(tmp_path):
+    n, rng, coef = 1200, np.random.default_rng(1), [0.95, -0.9, 0.0, 0.6]
+    load = np.zeros(n)
+    for t in range(n - 1):
+        load[t + 1] = coef[(t % 24) // 6] * load[t] + rng.normal(0, 1.0)
+    t = pd.date_range("2020-01-01", periods=n, freq="h")
+    path = tmp_path / "parts.csv"
+    pd.DataFrame({"time": t.astype(str), "load": load, "temp": rng.normal(20, 3, n)}).to_csv(path, index=False)
+    one, four = dm(path, predict="residual"), dm(path, predict="residual", residual_parts=4)
+    faint = dm(path, predict="residual", residual_parts=4, residual_ridge=1e-9)
+    heavy = dm(path, predict="residual", residual_parts=4, residual_ridge=1e9)
+    mid = dm(path, predict="residual", residual_parts=4, residual_ridge=0.05)
+    assert np.allclose(faint.residual_base(1), four.residual_base(1), atol=1e-5)  # no penalty: each part's own map
+    # all penalty: the all-day map's slopes, each part keeping its own (unpenalised) intercept
+    shift, part = heavy.residual_base(1) - one.residual_base(1), heavy.day_parts(4)[:-1]
+    assert all(np.ptp(shift[part == p]) < 1e-4 for p in range(4)) and np.ptp(shift) > 1e-3
+    b4, b1, bm = four.residual_base(1), one.residual_base(1), mid.residual_base(1)
+    assert 0 < np.abs(bm - b1).mean() < np.abs(b4 - b1).mean()  # in between
+    assert "linear map of the input step, 4 parts of the day, ridge 0.05" in mid.floors()
+    # with a penalty a part may hold fewer steps than its map has coefficients
+    with pytest.raises(DataSourceError, match="residual_ridge > 0"):
+        dm(path, predict="residual", residual_parts=24, lags=24)  # 30 training steps per hour, 32 coefficients
+    many = dm(path, predict="residual", residual_parts=24, lags=24, residual_ridge=0.1)
+    assert np.isfinite(many.residual_base(1)).all()
+    plain = dm(path, predict="residual", residual_ridge=0.1)  # one map: nothing to shrink
+    assert np.array_equal(plain.residual_base(1), one.residual_base(1))
+    assert "linear map of the input step" in plain.floors()
+    with pytest.raises(ValueError, match="residual_ridge"):
+        dm(path, predict="residual", residual_parts=4, residual_ridge=-1.0)
+
+
 def test_aux_horizons_add_target_columns_and_keep_training_inside_its_span(tmp_path):
     path = csv(tmp_path)
     base, aux = dm(path, predict="change"), dm(path, predict="change", aux_horizons=[3, 6])

@@ -608,3 +608,26 @@ def test_credit_through_w_h_transposed_gives_up_c1_and_random_feedback_keeps_it(
 
     assert crit(0) == ("C1", "C2", "C3", "C4", "C5") and crit(2, "random") == crit(0)
     assert crit(1) == ("C2", "C3", "C4", "C5")
+
+
+def test_free_units_have_no_target_and_learn_only_through_time():
+    stack, code, _, x, y = make("regress", widths=(12,), T=2, on="spikes", center="batch", norm="batch")
+    stack.hidden[0].recurrent.weight.data.mul_(10.0)  # a recurrence loud enough to carry credit
+    cfg = RuleConfig(T=2, lam=0.1, reco_on="spikes", reco_center="batch", through_time=5, time_path="forward",
+                     free_units=0.25)
+    rule = SEQ_RULES["bsd"](cfg, "regress")
+    losses, _ = rule.layer_losses(stack, code, x, y)
+    assert_losses_are_local(stack, losses)
+    stack.zero_grad()
+    losses[1].backward()
+    layer = stack.hidden[0]
+    assert layer.apical.weight.grad[:9].abs().sum() > 0 and layer.apical.weight.grad[9:].abs().sum() == 0  # no target
+    assert layer.basal.weight.grad[9:].abs().sum() > 0  # what they carry to the ReCo units later is credited
+    # the loss reads the first 9 units only: the same layer with every unit in ReCo gives another value
+    every = SEQ_RULES["bsd"](RuleConfig(T=2, lam=0.1, reco_on="spikes", reco_center="batch", through_time=5,
+                                        time_path="forward"), "regress")
+    assert float(every.layer_losses(stack, code, x, y)[0][1]) != pytest.approx(float(losses[1]))
+    with pytest.raises(ValueError, match="free_units"):
+        RuleConfig(free_units=1.0, through_time=1)
+    with pytest.raises(ValueError, match="through_time >= 1"):
+        RuleConfig(free_units=0.5)

@@ -157,7 +157,7 @@ class TimeSeriesDataModule(L.LightningDataModule):
                  splits: Sequence[float] = (0.7, 0.1, 0.2), batch_size: int = 128, eval_batch_size: int = 1024,
                  train_stride: int = 1, seed: int = 0, unit: str = "", lags: int = 0,
                  predict: str = "level", aux_horizons: Sequence[int] = (), residual_parts: int = 1,
-                 feature_lags: int = 0) -> None:
+                 feature_lags: int = 0, residual_ridge: float = 0.0) -> None:
         super().__init__()
         if name not in ("vic_elec", "csv"):
             raise ValueError(f"data.name={name!r} is unknown for time series; choose vic_elec or csv")
@@ -175,6 +175,11 @@ class TimeSeriesDataModule(L.LightningDataModule):
             raise ValueError(f"data.residual_parts must be >= 1 and only goes with data.predict=residual, got "
                              f"{residual_parts} with data.predict={predict}")
         self.residual_parts = int(residual_parts)
+        if not residual_ridge >= 0:
+            raise ValueError(f"data.residual_ridge must be >= 0 (0: each part's own least squares), got "
+                             f"{residual_ridge}")
+        # shrinks the parts' maps towards the all-day map; with one part there is nothing to shrink
+        self.residual_ridge = float(residual_ridge) if self.residual_parts > 1 else 0.0
         self.aux_horizons = [int(h) for h in aux_horizons or ()]
         if any(h < 1 for h in self.aux_horizons) or int(horizon) in self.aux_horizons \
                 or len(set(self.aux_horizons)) < len(self.aux_horizons):
@@ -250,21 +255,36 @@ class TimeSeriesDataModule(L.LightningDataModule):
         """What ``predict=residual`` removes: the least-squares linear map of each input step fitted to ``z[t+h]``.
 
         ``[N - h]``, row ``t`` for input step ``t``; fitted on the training span, one map per part of the day with
-        ``residual_parts > 1``.
+        ``residual_parts > 1``. With ``residual_ridge = r > 0`` each part's map is the all-day map plus a deviation
+        fitted by ridge regression, its slopes penalised by ``r`` times the part's training steps (shrunk towards
+        the all-day map: fewer coefficients estimated from the part's few steps alone).
         """
         a, b = self.spans[0]
         z = self.series[:, 0].astype(np.float64)
         x1 = np.c_[self.inputs, np.ones(len(z), np.float32)].astype(np.float64)
         part = self.day_parts(self.residual_parts)
         base = np.zeros(len(z) - h)
+        pooled = np.zeros(x1.shape[1])
+        if self.residual_ridge:  # the all-day map the parts' maps are shrunk towards
+            every = np.arange(a, b - h)
+            pooled, *_ = np.linalg.lstsq(x1[every], z[every + h], rcond=None)
         for p in range(self.residual_parts):
             rows = np.nonzero(part[:-h] == p)[0]
             fit = rows[(rows >= a) & (rows < b - h)]
-            if len(fit) < x1.shape[1]:
+            if len(fit) < x1.shape[1] and not self.residual_ridge:
                 raise DataSourceError(f"{self.source}: data.residual_parts={self.residual_parts} leaves {len(fit)} "
                                       f"training steps in part {p} of the day, fewer than the {x1.shape[1]} "
-                                      "coefficients of its map; use fewer parts")
-            coef, *_ = np.linalg.lstsq(x1[fit], z[fit + h], rcond=None)
+                                      "coefficients of its map; use fewer parts or data.residual_ridge > 0")
+            if len(fit) == 0:
+                raise DataSourceError(f"{self.source}: data.residual_parts={self.residual_parts} leaves no training "
+                                      f"step in part {p} of the day; use fewer parts")
+            if self.residual_ridge:
+                xf, yf = x1[fit], z[fit + h] - x1[fit] @ pooled
+                penalty = np.full(x1.shape[1], self.residual_ridge * len(fit))
+                penalty[-1] = 0.0  # the intercept is not shrunk
+                coef = pooled + np.linalg.lstsq(xf.T @ xf + np.diag(penalty), xf.T @ yf, rcond=None)[0]
+            else:
+                coef, *_ = np.linalg.lstsq(x1[fit], z[fit + h], rcond=None)
             base[rows] = x1[rows] @ coef
         return base
 
@@ -327,7 +347,8 @@ class TimeSeriesDataModule(L.LightningDataModule):
         preds["linear AR (least squares)"] = Xt.astype(np.float64) @ coef
         if self.predict == "residual":  # what a zero output scores: the map the models' target leaves out
             name = "linear map of the input step" + (f", {self.residual_parts} parts of the day"
-                                                      if self.residual_parts > 1 else "")
+                                                      if self.residual_parts > 1 else "") + (
+                f", ridge {self.residual_ridge:g}" if self.residual_ridge else "")
             preds[name] = self.residual_base(self.horizon)[ends]
         return {k: self.forecast_metrics(np.asarray(p, dtype=np.float64), truth) for k, p in preds.items()}
 

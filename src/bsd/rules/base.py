@@ -87,6 +87,10 @@ class RuleConfig:
     #: | position: the previous position's hidden state is a detached input, so each position's loss trains the
     #: weights at that position only (the credit structure of bsd's per-position ReCo, for a like-for-like baseline)
     bp_credit: str = "sequence"
+    #: rnn and bsd only (our extension): the fraction of each hidden layer's units left out of its ReCo (the last
+    #: ones). They get no target of their own; credit through time (through_time >= 1) trains them for what they
+    #: carry to the ReCo units at later positions, inside the layer: memory units (0 = every unit in ReCo, the spec's)
+    free_units: float = 0.0
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -102,6 +106,11 @@ class RuleConfig:
             raise ValueError(f"model.decorrelation must be >= 0, got {self.decorrelation}")
         if self.lam < 0:
             raise ValueError(f"model.reco.lam must be >= 0, got {self.lam}")
+        if not 0 <= self.free_units < 1:
+            raise ValueError(f"model.reco.free_units must be a fraction in [0, 1), got {self.free_units}")
+        if self.free_units and not self.through_time:
+            raise ValueError("model.reco.free_units > 0 leaves units out of ReCo that only credit through time can "
+                             "train; set model.reco.through_time >= 1 (or free_units=0)")
         if self.freq_cutoff is not None and not 0 < self.freq_cutoff < 1:
             raise ValueError(f"model.reco.frequency.cutoff must be in (0, 1) (fraction of Nyquist), "
                              f"got {self.freq_cutoff}")

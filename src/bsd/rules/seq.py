@@ -393,6 +393,9 @@ class SeqBSD(SeqRule):
                     v, v_hat = self.own_rates(layer, v, tonic=True), self.own_rates(layer, v_hat)
             if gates is not None:  # a unit closed at a position is silent there, whichever dendrite drives it
                 v, v_hat = v * gates[i - 1], v_hat * gates[i - 1]
+            if cfg.free_units:  # the last units are free: no target, trained only by credit through time
+                keep = layer.units - round(cfg.free_units * layer.units)
+                v, v_hat = v[..., :keep], v_hat[..., :keep]
             if cfg.reco_center != "none":  # per position, over the batch (push: for the push term only)
                 vc, hc = v - v.mean(1, keepdim=True), v_hat - v_hat.mean(1, keepdim=True)
                 if cfg.reco_center == "batch":
