@@ -1,7 +1,9 @@
 """The floors of a forecasting experiment's data config, computed by the code the runs use, without training.
 
-    python scripts/ts_floors.py [EXPERIMENT] [OVERRIDE...]
+    python scripts/ts_floors.py [--val] [EXPERIMENT] [OVERRIDE...]
     python scripts/ts_floors.py timeseries_elec data.residual_parts=16
+
+``--val`` scores the same fits on the validation span (to choose a data setting without the test span).
 
 Prints last value, seasonal naive and the linear AR model, and with ``data.predict=residual`` the linear map of
 the input step that the models' target leaves out (what a zero output scores), as a markdown table.
@@ -21,16 +23,19 @@ ROOT = Path(__file__).resolve().parents[1]
 def main() -> None:
     """Print the floors of ``+experiment=EXPERIMENT`` with the overrides."""
     args = sys.argv[1:]
+    split = "test"
+    if args and args[0] == "--val":
+        split = args.pop(0)[2:]
     exp = args.pop(0) if args and "=" not in args[0] else "timeseries_elec"
     with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base=None):
         cfg = compose("config", overrides=[f"+experiment={exp}", *args])
     if not hasattr(get_class(cfg.data._target_), "floors"):
         sys.exit(f"{exp} is not a forecasting experiment (its data module has no floors)")
     dm = instantiate(cfg.data)
-    print(f"floors of +experiment={exp} {' '.join(args)} (test span of {dm.source})\n")
-    print("| floor | test MSE (normalised) | MAE | RMSE |\n|---|---|---|---|")
-    for name, f in dm.floors().items():
-        print(f"| {name} | {f['test/mse']:.5f} | {f['test/mae']:.1f} | {f['test/rmse']:.1f} |")
+    print(f"floors of +experiment={exp} {' '.join(args)} ({split} span of {dm.source})\n")
+    print(f"| floor | {split} MSE (normalised) | MAE | RMSE |\n|---|---|---|---|")
+    for name, f in dm.floors(split).items():
+        print(f"| {name} | {f[f'{split}/mse']:.6f} | {f[f'{split}/mae']:.1f} | {f[f'{split}/rmse']:.1f} |")
 
 
 if __name__ == "__main__":

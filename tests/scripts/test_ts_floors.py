@@ -23,6 +23,16 @@ def test_the_floors_printed_are_those_of_the_data_config(tmp_path, monkeypatch, 
     want = dm(path, lags=3, predict="residual", residual_parts=2).floors()
     assert len(want) == 4
     for name, f in want.items():
-        assert f"| {name} | {f['test/mse']:.5f} |" in out
+        assert f"| {name} | {f['test/mse']:.6f} |" in out
+    floors_main(monkeypatch, "--val", "timeseries_elec", "data=csv_timeseries", f"data.path={path}",
+                "data.time_column=time", "data.target=load", "data.features=[temp]", "data.window=12",
+                "data.season=24", "data.splits=[0.6,0.2,0.2]", "data.lags=3", "data.predict=residual",
+                "data.residual_parts=2")
+    out = capsys.readouterr().out
+    val = dm(path, lags=3, predict="residual", residual_parts=2).floors("val")
+    assert "val span" in out
+    assert [f["val/mse"] for f in val.values()] != [f["test/mse"] for f in want.values()]  # another span
+    for name, f in val.items():
+        assert f"| {name} | {f['val/mse']:.6f} |" in out
     with pytest.raises(SystemExit, match="not a forecasting experiment"):
         floors_main(monkeypatch, "mnist_mlp")

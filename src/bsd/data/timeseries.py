@@ -326,13 +326,17 @@ class TimeSeriesDataModule(L.LightningDataModule):
         y = torch.from_numpy(np.concatenate([first[:, None], self.aux[a:b]], axis=1))
         return _Windows(x, y, self.window, 0, self.reach if split == "train" else h, stride)
 
-    def floors(self) -> dict[str, dict[str, float]]:
+    def floors(self, split: str = "test") -> dict[str, dict[str, float]]:
         """Last value, seasonal naive and a least-squares linear autoregressive model, on the test forecasts.
 
         With ``predict=residual`` also the linear map of the input step that the models' target leaves out.
+        ``split = "val"`` scores the same fits on the validation span instead (keys ``val/...``), where a
+        setting such as ``residual_ridge`` can be chosen without looking at the test span.
         """
+        if split not in ("val", "test"):
+            raise ValueError(f"floors are scored on the val or test span, got {split!r}")
         z = self.series[:, 0]
-        a, b = self.spans[2]
+        a, b = self.spans[1 if split == "val" else 2]
         ends = np.arange(a + self.window - 1, b - self.horizon)  # last input index of every test window
         truth = z[ends + self.horizon]
         preds = {"last value": z[ends], "seasonal naive": z[ends + self.horizon - self.season]}
@@ -350,14 +354,14 @@ class TimeSeriesDataModule(L.LightningDataModule):
                                                       if self.residual_parts > 1 else "") + (
                 f", ridge {self.residual_ridge:g}" if self.residual_ridge else "")
             preds[name] = self.residual_base(self.horizon)[ends]
-        return {k: self.forecast_metrics(np.asarray(p, dtype=np.float64), truth) for k, p in preds.items()}
+        return {k: self.forecast_metrics(np.asarray(p, dtype=np.float64), truth, split) for k, p in preds.items()}
 
-    def forecast_metrics(self, pred: np.ndarray, truth: np.ndarray) -> dict[str, float]:
-        """MSE on the normalised target, MAE and RMSE in the original unit."""
+    def forecast_metrics(self, pred: np.ndarray, truth: np.ndarray, split: str = "test") -> dict[str, float]:
+        """MSE on the normalised target, MAE and RMSE in the original unit (keys ``split/...``)."""
         err = pred - truth
         mse = float(np.mean(err ** 2))
-        return {"test/mse": mse, "test/mae": float(np.mean(np.abs(err)) * self.std[0]),
-                "test/rmse": float(np.sqrt(mse) * self.std[0])}
+        return {f"{split}/mse": mse, f"{split}/mae": float(np.mean(np.abs(err)) * self.std[0]),
+                f"{split}/rmse": float(np.sqrt(mse) * self.std[0])}
 
     def train_dataloader(self) -> DataLoader:  # noqa: D102
         g = torch.Generator().manual_seed(self.seed)
