@@ -15,6 +15,17 @@ from tests.conftest import compose
 FAST = ["trainer.max_epochs=1", "logger=none", "trainer.enable_progress_bar=false", "model.widths=[32]"]
 
 
+def daily_load_csv(tmp_path: Path, seed: int) -> Path:
+    """600 half-hourly rows of a daily sine with noise, column `mw`, time stamps in `ts`."""
+    n = 600
+    t = pd.date_range("2021-01-01", periods=n, freq="30min")
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame({"ts": t, "mw": 100 + 20 * np.sin(np.arange(n) * 2 * np.pi / 48) + rng.normal(0, 1, n)})
+    p = tmp_path / "load.csv"
+    df.to_csv(p, index=False)
+    return p
+
+
 @pytest.fixture
 def text_file(tmp_path: Path) -> Path:
     p = tmp_path / "corpus.txt"
@@ -153,12 +164,7 @@ def test_stateful_evaluation_carries_the_state_between_batches(text_file, tmp_pa
 
 def test_change_forecasts_are_scored_on_the_level(tmp_path):
     """A forecaster that outputs no change scores exactly the last-value floor (metrics on the level)."""
-    n = 600
-    t = pd.date_range("2021-01-01", periods=n, freq="30min")
-    rng = np.random.default_rng(1)
-    df = pd.DataFrame({"ts": t, "mw": 100 + 20 * np.sin(np.arange(n) * 2 * np.pi / 48) + rng.normal(0, 1, n)})
-    p = tmp_path / "load.csv"
-    df.to_csv(p, index=False)
+    p = daily_load_csv(tmp_path, seed=1)
     cfg = compose(["+experiment=timeseries_elec", "data=csv_timeseries", f"data.path={p}", "data.time_column=ts",
                    "data.target=mw", "data.window=24", "data.predict=change", *FAST])
     from hydra.utils import instantiate
@@ -186,12 +192,7 @@ def cfg_overrides(p: Path) -> list[str]:
 
 
 def test_adaptive_hidden_units_train_along_the_forward_path(tmp_path):
-    n = 600
-    t = pd.date_range("2021-01-01", periods=n, freq="30min")
-    rng = np.random.default_rng(2)
-    df = pd.DataFrame({"ts": t, "mw": 100 + 20 * np.sin(np.arange(n) * 2 * np.pi / 48) + rng.normal(0, 1, n)})
-    p = tmp_path / "load.csv"
-    df.to_csv(p, index=False)
+    p = daily_load_csv(tmp_path, seed=2)
     cfg = compose([*cfg_overrides(p), "model.neuron.adapt=0.5", "model.neuron.adapt_tau=16", *FAST])
     m = run(cfg, tmp_path / "run")
     assert 0 < m["test"]["test/mse"] < m["floors"]["last value"]["test/mse"]

@@ -146,15 +146,21 @@ def test_residual_targets_are_what_a_least_squares_map_of_the_input_step_misses(
     assert np.allclose(moved.targets[a + 2:b], res.targets[a + 2:b], atol=1e-5)
 
 
-def test_residual_parts_fit_one_map_per_part_of_the_day(tmp_path):
-    """data.residual_parts=P: a series whose next step depends on the time of day is left with its noise only."""
-    n, rng, coef = 1200, np.random.default_rng(1), [0.95, -0.9, 0.0, 0.6]  # one slope per 6-hour part of the day
+def parts_csv(tmp_path):
+    """1200 hourly rows: the next `load` is the last one times the slope of its 6-hour part of the day, plus noise."""
+    n, rng, coef = 1200, np.random.default_rng(1), [0.95, -0.9, 0.0, 0.6]
     load = np.zeros(n)
     for t in range(n - 1):
         load[t + 1] = coef[(t % 24) // 6] * load[t] + rng.normal(0, 1.0)
     t = pd.date_range("2020-01-01", periods=n, freq="h")
     path = tmp_path / "parts.csv"
     pd.DataFrame({"time": t.astype(str), "load": load, "temp": rng.normal(20, 3, n)}).to_csv(path, index=False)
+    return path
+
+
+def test_residual_parts_fit_one_map_per_part_of_the_day(tmp_path):
+    """data.residual_parts=P: a series whose next step depends on the time of day is left with its noise only."""
+    n, path = 1200, parts_csv(tmp_path)
     one, four = dm(path, predict="residual"), dm(path, predict="residual", residual_parts=4)
     assert np.array_equal(four.day_parts(4)[:30], (np.arange(30) % 24) // 6)
     a, b = four.spans[0]
@@ -174,13 +180,7 @@ def test_residual_parts_fit_one_map_per_part_of_the_day(tmp_path):
 
 
 def test_residual_ridge_shrinks_the_parts_maps_towards_the_all_day_map(tmp_path):
-    n, rng, coef = 1200, np.random.default_rng(1), [0.95, -0.9, 0.0, 0.6]
-    load = np.zeros(n)
-    for t in range(n - 1):
-        load[t + 1] = coef[(t % 24) // 6] * load[t] + rng.normal(0, 1.0)
-    t = pd.date_range("2020-01-01", periods=n, freq="h")
-    path = tmp_path / "parts.csv"
-    pd.DataFrame({"time": t.astype(str), "load": load, "temp": rng.normal(20, 3, n)}).to_csv(path, index=False)
+    path = parts_csv(tmp_path)
     one, four = dm(path, predict="residual"), dm(path, predict="residual", residual_parts=4)
     faint = dm(path, predict="residual", residual_parts=4, residual_ridge=1e-9)
     heavy = dm(path, predict="residual", residual_parts=4, residual_ridge=1e9)
