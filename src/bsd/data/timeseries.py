@@ -264,10 +264,8 @@ class TimeSeriesDataModule(L.LightningDataModule):
         x1 = np.c_[self.inputs, np.ones(len(z), np.float32)].astype(np.float64)
         part = self.day_parts(self.residual_parts)
         base = np.zeros(len(z) - h)
-        pooled = np.zeros(x1.shape[1])
-        if self.residual_ridge:  # the all-day map the parts' maps are shrunk towards
-            every = np.arange(a, b - h)
-            pooled, *_ = np.linalg.lstsq(x1[every], z[every + h], rcond=None)
+        every = np.arange(a, b - h)  # with a ridge: the all-day map the parts' maps are shrunk towards
+        pooled = np.linalg.lstsq(x1[every], z[every + h], rcond=None)[0] if self.residual_ridge else None
         for p in range(self.residual_parts):
             rows = np.nonzero(part[:-h] == p)[0]
             fit = rows[(rows >= a) & (rows < b - h)]
