@@ -183,7 +183,12 @@ def test_forecast_rows_name_their_inputs_and_target_and_are_pinned(tmp_path):
     forecast["data"]["residual_ridge"] = 3e-4
     assert arch_label(forecast) == "rnn 256 T4 b128 lags48 residual16r0.0003"
     assert arch_overrides(forecast)["data.residual_ridge"] == "data.residual_ridge=0.0003"
-    del forecast["data"]["residual_ridge"]
+    assert arch_overrides(forecast)["data.residual_days"] == "data.residual_days=1"  # runs from before the key
+    assert arch_overrides(forecast)["data.residual_smooth"] == "data.residual_smooth=0"
+    forecast["data"].update(residual_ridge=0, residual_days=7, residual_smooth=3e-3)
+    assert arch_label(forecast) == "rnn 256 T4 b128 lags48 residual16d7s0.003"
+    assert arch_overrides(forecast)["data.residual_smooth"] == "data.residual_smooth=0.003"
+    del forecast["data"]["residual_ridge"], forecast["data"]["residual_days"], forecast["data"]["residual_smooth"]
     forecast["model"]["context_gate"], forecast["data"]["feature_lags"] = 8, 48
     assert arch_label(forecast) == "rnn 256 T4 b128 lags48 residual16 flags48 gate8"
     forecast["model"]["gate_planes"] = 2

@@ -126,9 +126,10 @@ def test_csv_timeseries_trains_and_reports_units(tmp_path):
     m = run(cfg, tmp_path / "run")
     assert set(m["test"]) == {"test/mse", "test/mae", "test/rmse"}
     assert m["test"]["test/rmse"] >= m["test"]["test/mae"] > 0
-    # the experiment's residual target adds the linear map it leaves out to the floors
+    # the experiment's residual target adds the linear map it leaves out to the floors (one per half-hour and day
+    # of the week, tied, since 2026-12-05)
     assert set(m["floors"]) == {"last value", "seasonal naive", "linear AR (least squares)",
-                                "linear map of the input step"}
+                                "linear map of the input step, 48 parts of the day, 7 day groups, smooth 0.003"}
     assert m["monitor"] == ["val/mse", "min"]
 
 

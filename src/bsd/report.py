@@ -30,7 +30,7 @@ DATASET_NAMES = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST"}
 DEFAULT_VARIANTS = {("mnist_cnn", "soft"): "2026-12-04", ("timeseries_elec", "b32"): "2026-12-04",
                     ("text_char", "tt1"): "2026-12-04", ("timeseries_elec", "T1_tt4"): "2026-12-04",
                     ("text_char", "fwd_lam0.2"): "2026-12-05", ("timeseries_elec", "T4_fwd99"): "2026-12-05",
-                    ("text_char", "fwd_lam0.4"): "2026-12-05"}
+                    ("text_char", "fwd_lam0.4"): "2026-12-05", ("timeseries_elec", "p48d7s3e-3"): "2026-12-05"}
 
 
 def is_main(m: dict) -> bool:
@@ -57,6 +57,10 @@ def arch_label(cfg: dict) -> str:
                 label += f"{parts}"
                 if ridge := d.get("residual_ridge"):  # ... shrunk towards the all-day map (2026-12-05)
                     label += f"r{ridge:g}"
+            if (days := d.get("residual_days") or 1) > 1:  # ... and per day group (2026-12-05, fourth session)
+                label += f"d{days}"
+            if (smooth := d.get("residual_smooth")) and (parts * days > 1):  # neighbouring groups' maps tied
+                label += f"s{smooth:g}"
         if fl := d.get("feature_lags"):  # forecasting: each feature's past values too (2026-12-04)
             label += f" flags{fl}"
         if gate := m.get("context_gate"):  # hidden units gated by the part of the day, every rule (2026-12-04)
@@ -113,6 +117,10 @@ def arch_overrides(cfg: dict) -> dict[str, str]:
             out["data.residual_parts"] = f"data.residual_parts={d.get('residual_parts', 1)}"
             if (d.get("residual_parts") or 1) > 1:  # the parts' maps shrunk towards the all-day one (2026-12-05)
                 out["data.residual_ridge"] = f"data.residual_ridge={d.get('residual_ridge') or 0:g}"
+            # maps per day group and ties between neighbouring groups (2026-12-05, fourth session; none before)
+            out["data.residual_days"] = f"data.residual_days={d.get('residual_days') or 1}"
+            if (d.get("residual_parts") or 1) * (d.get("residual_days") or 1) > 1:
+                out["data.residual_smooth"] = f"data.residual_smooth={d.get('residual_smooth') or 0:g}"
     return out
 
 

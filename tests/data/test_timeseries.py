@@ -174,7 +174,11 @@ def test_residual_parts_fit_one_map_per_part_of_the_day(tmp_path):
         assert np.abs(x1[rows].T @ r[rows + 1]).max() < 1e-6 * len(rows) * np.abs(x1).max()
     assert "linear map of the input step, 4 parts of the day" in four.floors()
     with pytest.raises(ValueError, match="residual_parts"):
-        dm(path, predict="change", residual_parts=4)
+        dm(path, predict="residual", residual_parts=0)
+    # the map's settings apply to the residual target only: with the change as the target they are left unused
+    change = dm(path, predict="change", residual_parts=4, residual_days=7, residual_smooth=0.1)
+    assert (change.residual_parts, change.residual_days, change.residual_smooth) == (1, 1, 0.0)
+    assert np.array_equal(change.targets, dm(path, predict="change").targets)
     with pytest.raises(DataSourceError, match="fewer parts"):
         dm(path, predict="residual", residual_parts=400)
 
@@ -202,6 +206,69 @@ def test_residual_ridge_shrinks_the_parts_maps_towards_the_all_day_map(tmp_path)
     assert "linear map of the input step" in plain.floors()
     with pytest.raises(ValueError, match="residual_ridge"):
         dm(path, predict="residual", residual_parts=4, residual_ridge=-1.0)
+
+
+def weekend_csv(tmp_path, n=2400):
+    """Hourly rows: the next `load` is the last one times 0.9 on Monday to Friday and -0.8 on weekends, plus noise."""
+    t = pd.date_range("2020-01-06", periods=n, freq="h")  # a Monday
+    rng, weekend = np.random.default_rng(2), t.dayofweek.to_numpy() >= 5
+    load = np.zeros(n)
+    for i in range(n - 1):
+        load[i + 1] = (-0.8 if weekend[i] else 0.9) * load[i] + rng.normal(0, 1.0)
+    path = tmp_path / "weekend.csv"
+    pd.DataFrame({"time": t.astype(str), "load": load, "temp": rng.normal(20, 3, n)}).to_csv(path, index=False)
+    return path
+
+
+def test_residual_days_fit_one_map_per_day_group(tmp_path):
+    """data.residual_days=2|7: a series whose next step depends on the day of the week is left with its noise."""
+    path = weekend_csv(tmp_path)
+    one, two = dm(path, predict="residual"), dm(path, predict="residual", residual_days=2)
+    seven = dm(path, predict="residual", residual_days=7, residual_parts=2)
+    groups, count = seven.residual_groups()
+    dow = pd.DatetimeIndex(seven.times).dayofweek.to_numpy()
+    assert count == 14 and np.array_equal(groups, seven.day_parts(2) * 7 + dow)
+    assert np.array_equal(two.residual_groups()[0], (dow >= 5).astype(int)) and two.residual_groups()[1] == 2
+    noise = 1.0 / two.std[0]
+    assert two.change_scale == pytest.approx(noise, rel=0.1) and one.change_scale > 1.5 * noise
+    # without a tie each day group's map is its own least-squares fit: no linear trace of its inputs is left
+    a, b = two.spans[0]
+    x1 = np.c_[two.inputs, np.ones(len(dow))].astype(np.float64)
+    r = two.targets.astype(np.float64)
+    for g in (0, 1):
+        rows = np.nonzero((dow[a:b - 1] >= 5) == g)[0] + a
+        assert np.abs(x1[rows].T @ r[rows + 1]).max() < 1e-6 * len(rows) * np.abs(x1).max()
+    assert "linear map of the input step, 7 day groups" in dm(path, predict="residual", residual_days=7).floors()
+    for bad in (dict(residual_days=3), dict(residual_smooth=-1.0)):
+        with pytest.raises(ValueError, match="residual_days|residual_smooth"):
+            dm(path, predict="residual", **bad)
+
+
+def test_residual_smooth_ties_neighbouring_groups(tmp_path):
+    """data.residual_smooth=s: no tie gives each group its own map, an infinite one a single map for all groups."""
+    path = parts_csv(tmp_path)
+    one, four = dm(path, predict="residual"), dm(path, predict="residual", residual_parts=4)
+    faint = dm(path, predict="residual", residual_parts=4, residual_smooth=1e-12)
+    tied = dm(path, predict="residual", residual_parts=4, residual_smooth=1e9)
+    mid = dm(path, predict="residual", residual_parts=4, residual_smooth=0.05)
+    b1, b4 = one.residual_base(1), four.residual_base(1)
+    assert np.allclose(faint.residual_base(1), b4, atol=1e-5)
+    assert np.allclose(tied.residual_base(1), b1, atol=1e-4)  # every part's map the same: the all-day map
+    assert 0 < np.abs(mid.residual_base(1) - b1).mean() < np.abs(b4 - b1).mean()
+    assert "linear map of the input step, 4 parts of the day, smooth 0.05" in mid.floors()
+    # parts of the day are tied in a circle: a part without training rows takes the mean of its two neighbours,
+    # the last part's being the first
+    a, b = mid.spans[0]
+    x1 = np.c_[mid.inputs, np.ones(len(mid.inputs))].astype(np.float64)
+    part = mid.day_parts(4)[a:b - 1]
+    fits = [np.arange(a, b - 1)[part == p] for p in range(3)] + [np.arange(0)]
+    dev = mid.joint_deviations(x1, mid.series[1:, 0].astype(np.float64), np.zeros(x1.shape[1]), fits)
+    assert np.allclose(dev[3], (dev[2] + dev[0]) / 2, atol=1e-8) and np.abs(dev[0] - dev[2]).max() > 1e-3
+    # a day group without a training step (five days of training rows) borrows from its neighbours when tied
+    short = weekend_csv(tmp_path, n=200)
+    with pytest.raises(DataSourceError, match="residual_smooth > 0"):
+        dm(short, predict="residual", residual_days=7, residual_ridge=0.1)
+    assert np.isfinite(dm(short, predict="residual", residual_days=7, residual_smooth=0.1).residual_base(1)).all()
 
 
 def test_aux_horizons_add_target_columns_and_keep_training_inside_its_span(tmp_path):

