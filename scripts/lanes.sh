@@ -10,6 +10,11 @@ one() {
     > "$OUT/logs/$exp-$rule$tag.log" 2>&1 || echo "FAILED: $exp $rule seed $seed (see $OUT/logs/$exp-$rule$tag.log)"
 }
 
+# The forecaster's residual map until the fourth session of 2026-12-05 (one all-day map; since then one per
+# half-hour and day of the week, tied): scripts whose timeseries_elec rows ran on it put these before their own
+# overrides (a later override of the same key wins), so they reproduce their rows under today's default.
+ALLDAY_MAP=(data.residual_parts=1 data.residual_days=1 data.residual_smooth=0)
+
 # `picked NAME`: true when ONLY (space-separated names, env) is empty or names NAME; screens use it to run a subset.
 picked() {
   [ -z "${ONLY:-}" ] || [[ " $ONLY " == *" $1 "* ]]

@@ -17,8 +17,9 @@ source scripts/lanes.sh
 OUT=${1:-results/cpu-2026-12-05-tsfwd}
 mkdir -p "$OUT/logs"
 row() {  # row EXPERIMENT NAME overrides...: one bsd run of variant NAME on the forward path
-  local exp=$1 name=$2; shift 2
-  variant "$exp" bsd "$name" model.reco.time_path=forward "$@"
+  local exp=$1 name=$2 pins=(); shift 2
+  [ "$exp" = timeseries_elec ] && pins=("${ALLDAY_MAP[@]}")  # the map these rows ran on
+  variant "$exp" bsd "$name" model.reco.time_path=forward "${pins[@]}" "$@"
 }
 if [ "${LANE:-text}" = text ]; then
   (row text_char fwd99 model.reco.through_time=99

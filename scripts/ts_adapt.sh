@@ -15,7 +15,8 @@ mkdir -p "$OUT/logs"
 RULE=${RULE:-bsd}
 row() {  # row NAME B K [overrides...]
   local name=$1 b=$2 k=$3; shift 3
-  variant timeseries_elec "$RULE" "$name" model.neuron.adapt="$b" model.neuron.adapt_tau="$k" "$@"
+  variant timeseries_elec "$RULE" "$name" model.neuron.adapt="$b" model.neuron.adapt_tau="$k" \
+    "${ALLDAY_MAP[@]}" "$@"
 }
 if [ "${LANE:-a}" = a ]; then
   (row fwd_adapt1_tau48 1.0 48

@@ -14,9 +14,10 @@ OUT=${1:-results/cpu-2026-12-05-tsfwdgate}
 mkdir -p "$OUT/logs"
 RULE=${RULE:-bsd}
 if [ "${LANE:-a}" = a ]; then
-  variant timeseries_elec "$RULE" fwd_hgate8 model.context_gate=8 &
+  variant timeseries_elec "$RULE" fwd_hgate8 "${ALLDAY_MAP[@]}" model.context_gate=8 &
 fi
 if [ "${LANE:-b}" = b ]; then
-  variant timeseries_elec "$RULE" fwd_hgate8_parts48 model.context_gate=8 data.residual_parts=48 &
+  variant timeseries_elec "$RULE" fwd_hgate8_parts48 "${ALLDAY_MAP[@]}" model.context_gate=8 \
+    data.residual_parts=48 &
 fi
 wait

@@ -20,7 +20,8 @@ source scripts/lanes.sh
 OUT=${1:-results/cpu-2026-12-05-tsknobs}
 mkdir -p "$OUT/logs"
 row() {  # row RULE NAME overrides...: one timeseries_elec run of variant NAME
-  variant timeseries_elec "$@"
+  local rule=$1 name=$2; shift 2
+  variant timeseries_elec "$rule" "$name" "${ALLDAY_MAP[@]}" "$@"  # the map these rows ran on
 }
 WEEK=(data.lags=336 model.context_gate=8 data.residual_parts=8)
 if [ "${LANE:-a}" = a ]; then

@@ -14,7 +14,7 @@ mkdir -p "$OUT/logs"
 row() {  # row NAME F [overrides...]
   local name=$1 f=$2; shift 2
   # shellcheck disable=SC2086  # EXTRA holds whole overrides
-  variant timeseries_elec bsd "$name" model.reco.free_units="$f" ${EXTRA:-} "$@"
+  variant timeseries_elec bsd "$name" model.reco.free_units="$f" "${ALLDAY_MAP[@]}" ${EXTRA:-} "$@"
 }
 if [ "${LANE:-a}" = a ]; then
   (row fwd_free0.25 0.25

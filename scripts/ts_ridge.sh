@@ -15,14 +15,16 @@ source scripts/lanes.sh
 OUT=${1:-results/cpu-2026-12-05-tsridge}
 mkdir -p "$OUT/logs"
 R=${R:-3e-4}
-P48=(data.residual_parts=48 data.residual_ridge="$R")
+# the maps as they ran (one per half-hour for every day, untied; the default since 2026-12-05 is per day of the week)
+P48=(data.residual_parts=48 data.residual_ridge="$R" data.residual_days=1 data.residual_smooth=0)
 if [ -n "${SNN:-}" ]; then
   variant timeseries_elec bp_snn "p48r$R" "${P48[@]}"
   exit 0
 fi
 if [ -n "${ANN:-}" ]; then  # ANN=4: four epochs, as bsd's best (variant b32_epochs4)
-  if [ "$ANN" = 4 ]; then variant timeseries_elec bp_ann b32_epochs4 trainer.max_epochs=4; else
-    variant timeseries_elec bp_ann b32; fi
+  ALLDAY=(data.residual_parts=1 data.residual_days=1)  # the all-day map, the default until 2026-12-05
+  if [ "$ANN" = 4 ]; then variant timeseries_elec bp_ann b32_epochs4 trainer.max_epochs=4 "${ALLDAY[@]}"; else
+    variant timeseries_elec bp_ann b32 "${ALLDAY[@]}"; fi
   exit 0
 fi
 if [ "${LANE:-a}" = a ]; then

@@ -12,7 +12,8 @@ PY=${PY:-.venv/bin/python}
 source scripts/lanes.sh
 OUT=${1:-results/cpu-2026-12-05-tsstack}
 mkdir -p "$OUT/logs"
-P48=(data.residual_parts=48 data.residual_ridge=3e-4)
+# the maps as they ran (one per half-hour for every day, untied; the default since 2026-12-05 is per day of the week)
+P48=(data.residual_parts=48 data.residual_ridge=3e-4 data.residual_days=1 data.residual_smooth=0)
 
 # `stacked NAME`: the overrides variant NAME adds to P48 (p48r3e-4 then _-separated knobs: 2layer, T8, lr1e-2,
 # w512, epochsN), so a name says everything its run changes.
