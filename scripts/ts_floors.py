@@ -1,9 +1,10 @@
 """The floors of a forecasting experiment's data config, computed by the code the runs use, without training.
 
-    python scripts/ts_floors.py [--val] [EXPERIMENT] [OVERRIDE...]
+    python scripts/ts_floors.py [--val | --both] [EXPERIMENT] [OVERRIDE...]
     python scripts/ts_floors.py timeseries_elec data.residual_parts=16
 
-``--val`` scores the same fits on the validation span (to choose a data setting without the test span).
+``--val`` scores the same fits on the validation span (to choose a data setting without the test span);
+``--both`` prints the validation and the test span side by side.
 
 Prints last value, seasonal naive and the linear AR model, and with ``data.predict=residual`` the linear map of
 the input step that the models' target leaves out (what a zero output scores), as a markdown table.
@@ -23,20 +24,23 @@ ROOT = Path(__file__).resolve().parents[1]
 def main() -> None:
     """Print the floors of ``+experiment=EXPERIMENT`` with the overrides."""
     args = sys.argv[1:]
-    split = "test"
-    if args and args[0] == "--val":
-        split = args.pop(0)[2:]
+    splits = ["test"]
+    if args and args[0] in ("--val", "--both"):
+        splits = ["val"] if args.pop(0) == "--val" else ["val", "test"]
     exp = args.pop(0) if args and "=" not in args[0] else "timeseries_elec"
     with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base=None):
         cfg = compose("config", overrides=[f"+experiment={exp}", *args])
     if not hasattr(get_class(cfg.data._target_), "floors"):
         sys.exit(f"{exp} is not a forecasting experiment (its data module has no floors)")
     dm = instantiate(cfg.data)
-    print(f"floors of +experiment={exp} {' '.join(args)} ({split} span of {dm.source})\n")
-    print(f"| floor | {split} MSE (normalised) | MAE | RMSE |\n|---|---|---|---|")
-    for name, f in dm.floors(split).items():
-        print(f"| {name} | {f[f'{split}/mse']:.6f} | {f[f'{split}/mae']:.1f} | {f[f'{split}/rmse']:.1f} |")
-
+    scores = {split: dm.floors(split) for split in splits}
+    print(f"floors of +experiment={exp} {' '.join(args)} ({' and '.join(splits)} span of {dm.source})\n")
+    heads = [f"{split} {col}" for split in splits for col in ("MSE (normalised)", "MAE", "RMSE")]
+    print(f"| floor | {' | '.join(heads)} |\n|---|" + "---|" * len(heads))
+    for name in scores[splits[0]]:
+        cells = [f"{f[f'{sp}/mse']:.6f} | {f[f'{sp}/mae']:.1f} | {f[f'{sp}/rmse']:.1f}"
+                 for sp in splits for f in [scores[sp][name]]]
+        print(f"| {name} | {' | '.join(cells)} |")
 
 if __name__ == "__main__":
     main()
