@@ -46,6 +46,9 @@ def test_sequence_experiments_use_the_spiking_rnn(name):
     assert (m.code.kind == "population") == (name == "timeseries_elec")
     if name == "timeseries_elec":  # the day's demand at every step, a linear map's residual as target
         assert (cfg.data.lags, cfg.data.predict, m.reco.lam, m.code.shape) == (48, "residual", 0.2, "ramp")
+        # the residual of one map per half-hour and day of the week, neighbours tied (2026-12-05)
+        d = cfg.data
+        assert (d.residual_parts, d.residual_days, d.residual_ridge, d.residual_smooth) == (48, 7, 0.0, 3e-3)
     csv = compose(["+experiment=timeseries_elec", "data=csv_timeseries", "data.window=24"]).data
     assert (csv.predict, csv.lags) == ("residual", 24)  # lags follow the window of a user's series
 

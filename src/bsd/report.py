@@ -856,8 +856,11 @@ def render(runs: list[dict], sources: list[str], unfinished: list[dict] | None =
                   "(`data.lags`); `change`: the models output the change from the last observed value and "
                   "are scored on the level it gives (`data.predict=change`); `residual`: they output what a "
                   "least-squares linear map of the input step (fitted on the training span) misses, scored on "
-                  "the level that map plus the output gives (`data.predict=residual`). The floors are "
-                  "computed by the same code on the same forecasts. "
+                  "the level that map plus the output gives (`data.predict=residual`); `residual48`: one map "
+                  "per half-hour (`data.residual_parts=48`), `r0.0003` its slopes shrunk towards the all-day map "
+                  "(`data.residual_ridge`), `d7` one map per half-hour and day of the week (`data.residual_days=7`), "
+                  "`s0.003` neighbouring maps tied (`data.residual_smooth`; the default since 2026-12-05). The "
+                  "floors are computed by the same code on the same forecasts. "
                   "Paper, for reference only (METR-LA): BSD MSE 0.125, BP on ANN 0.131.", "", fc]
     if ttt := time_to_target_table(runs):
         parts += ["", "## Time to accuracy", "",
