@@ -196,6 +196,7 @@ class TimeSeriesDataModule(L.LightningDataModule):
         # nothing to shrink or tie
         self.residual_ridge = float(residual_ridge) if grouped else 0.0
         self.residual_smooth = float(residual_smooth) if grouped else 0.0
+        self._residual_bases: dict[tuple, np.ndarray] = {}  # residual_base's fits, by horizon and setting
         self.aux_horizons = [int(h) for h in aux_horizons or ()]
         if any(h < 1 for h in self.aux_horizons) or int(horizon) in self.aux_horizons \
                 or len(set(self.aux_horizons)) < len(self.aux_horizons):
@@ -279,10 +280,9 @@ class TimeSeriesDataModule(L.LightningDataModule):
         (:meth:`joint_deviations`). Fitted once per horizon and setting, then reused (the floors ask again).
         """
         key = (h, self.residual_parts, self.residual_days, self.residual_ridge, self.residual_smooth)
-        cache = self.__dict__.setdefault("_residual_bases", {})
-        if key not in cache:
-            cache[key] = self._fit_residual_base(h)
-        return cache[key].copy()
+        if key not in self._residual_bases:
+            self._residual_bases[key] = self._fit_residual_base(h)
+        return self._residual_bases[key].copy()
 
     def _fit_residual_base(self, h: int) -> np.ndarray:
         """The map of :meth:`residual_base`, fitted."""
