@@ -11,6 +11,7 @@ import hydra  # noqa: E402
 from hydra.core.hydra_config import HydraConfig  # noqa: E402
 from omegaconf import DictConfig  # noqa: E402
 
+import bsd.config  # noqa: E402, F401 - registers the typed config schemas with Hydra
 from bsd.errors import user_errors  # noqa: E402
 
 
@@ -20,7 +21,8 @@ def main(cfg: DictConfig) -> float | None:
     from bsd.train import run  # noqa: PLC0415 - import after Hydra parsed the command line (fast --help)
 
     with user_errors():
-        metrics = run(cfg, HydraConfig.get().runtime.output_dir)
+        hc = HydraConfig.get()
+        metrics = run(cfg, hc.runtime.output_dir, list(hc.overrides.task))
     return metrics["test"].get("test/acc")
 
 

@@ -51,8 +51,17 @@ def compose(overrides: list[str]):
     from hydra import compose as hcompose
     from hydra import initialize_config_dir
 
+    import bsd.config  # noqa: F401 - registers the schemas
+
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         return hcompose(config_name="config", overrides=overrides, return_hydra_config=False)
+
+
+def model_of(overrides: list[str]):
+    """The typed ``model`` config (schema object) that ``overrides`` compose to."""
+    from omegaconf import OmegaConf
+
+    return OmegaConf.to_object(compose(overrides).model)
 
 
 @pytest.fixture(scope="session")
@@ -67,3 +76,13 @@ def mnist_feature_net(tmp_path_factory):
     path = d / "mnist-classifier.pt"
     save_feature_net(ckpt, path)
     return path, ckpt, dm
+
+
+def _refused():
+    from hydra.errors import ConfigCompositionException
+
+    return (ValueError, ConfigCompositionException)
+
+
+#: what a refused config raises: Hydra's composition error (types, choices, unknown keys) or a range check's
+REFUSED = _refused()

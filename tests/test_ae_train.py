@@ -47,12 +47,8 @@ def test_the_run_records_its_feature_networks_fingerprint(ae_run, mnist_feature_
 
 
 def test_the_prior_screen_scores_priors_on_rates_and_on_currents(ae_run, tmp_path):
-    import importlib.util
+    from bsd.probes import prior_screen as screen
 
-    spec = importlib.util.spec_from_file_location("prior_screen", Path(__file__).parents[1] / "scripts" /
-                                                  "prior_screen.py")
-    screen = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(screen)
     out, _ = ae_run
     rows = screen.screen(out, ["gaussian", "encoded"], 300, tmp_path / "grids", spaces=("rate", "current"))
     assert [(r["prior"], r["sampling"]) for r in rows] == [("gaussian", "bernoulli"), ("encoded", "bernoulli"),
@@ -82,26 +78,6 @@ def test_generation_command_writes_n_images(ae_run, tmp_path, capsys):
         generate([str(out / "checkpoints" / "best.ckpt"), "--n", "2", "--out", str(tmp_path / "g2"), "--sampling",
                   "regular"])
     assert "leave --sampling out" in capsys.readouterr().err and not (tmp_path / "g2").exists()
-
-
-def test_checkpoints_with_the_earlier_single_gaussian_still_load(ae_run, tmp_path):
-    from bsd.generate import load_image_model
-
-    out, _ = ae_run
-    ckpt = torch.load(out / "checkpoints" / "best.ckpt", weights_only=False)
-    sd = ckpt["state_dict"]
-    mean, chol = sd.pop("prior_means")[0], sd.pop("prior_chols")[0]
-    sd.pop("prior_weights")
-    sd["latent_mean"], sd["latent_cov"] = mean, chol @ chol.T  # the layout written before 2026-12-01
-    ckpt["hyper_parameters"]["model"].pop("latent_prior", None)
-    ckpt["hyper_parameters"]["model"].pop("latent_components", None)
-    ckpt["hyper_parameters"]["model"].pop("latent_space", None)
-    torch.save(ckpt, tmp_path / "old.ckpt")
-    m = load_image_model(tmp_path / "old.ckpt")
-    assert m.prior == "gaussian" and torch.equal(m.prior_means[0], mean)
-    assert m.latent_space == "rate"  # checkpoints from before model.latent_space sample latent rates
-    assert torch.allclose(m.prior_chols[0] @ m.prior_chols[0].T, chol @ chol.T, atol=1e-4)
-    assert m.sample(3).shape == (3, 1, 28, 28)
 
 
 def test_generation_command_refuses_the_wrong_checkpoint(ae_run, tmp_path, capsys):
@@ -143,7 +119,7 @@ def test_the_autoencoder_refuses_sequence_data(tmp_path):
     p = tmp_path / "t.txt"
     p.write_text("abc " * 500)
     cfg = compose(["+experiment=mnist_ae", "data=text_file", f"data.path={p}", "logger=none"])
-    with pytest.raises(ValueError, match="needs image data"):
+    with pytest.raises(ValueError, match="model=ae does not train on text data"):
         run(cfg, tmp_path / "run")
 
 

@@ -40,13 +40,14 @@ def test_unmarked_tensors_and_long_simulations_are_left_alone():
 
 def test_bsd_gradients_are_unchanged_by_the_compact_store(monkeypatch):
     from bsd.coding import LabelCode
+    from bsd.config import model_config
     from bsd.nets import build_stack, mlp_stages
-    from bsd.rules import RuleConfig, make_rule
     from bsd.rules import bsd as bsd_rule
+    from bsd.rules import make_rule
 
     torch.manual_seed(0)
     stack = build_stack((30,), mlp_stages([24, 24, 16]), 10, {"threshold": 0.6, "beta": 0.5})
-    rule = make_rule("bsd", RuleConfig(T=5))
+    rule = make_rule("image", "bsd", model_config("mlp", T=5, reco={"on": "voltage", "center": "none"}))
     x, y = torch.rand(32, 30), torch.randint(0, 10, (32,))
     params = list(stack.parameters())
     g_store = torch.autograd.grad(rule.loss(stack, LabelCode(10), x, y)[0], params, allow_unused=True)

@@ -4,7 +4,6 @@ from pathlib import Path
 
 import pytest
 
-from bsd.module import rule_config
 from bsd.train import run
 from tests.conftest import CONF, compose
 
@@ -33,20 +32,17 @@ def test_experiment_composes_with_paper_settings(name):
 def test_sequence_experiments_use_the_spiking_rnn(name):
     cfg = compose([f"+experiment={name}"])
     m = cfg.model
-    # text_char: one step per character, 1024 units and batches of 64 won the bsd screens
-    # (docs/design.md); the forecaster: four steps per position with batches of 32 (2026-12-04); both train bsd
-    # with layer-local credit along each layer's own forward simulation through the whole sequence (2026-12-05)
+    # both train bsd with layer-local credit along each layer's own forward simulation through the whole sequence
     T, batch = {"text_char": (1, 64), "timeseries_elec": (4, 32)}[name]
     span = cfg.data.seq_len if name == "text_char" else cfg.data.window
     assert (m.arch, m.T, m.neuron.threshold, cfg.data.batch_size) == ("rnn", T, 0.6, batch)
     assert m.reco.time_path == "forward" and m.reco.through_time == span  # no cut inside a sequence
-    assert rule_config(m).through_time == span
-    assert m.reco.lam == {"text_char": 0.4, "timeseries_elec": 0.2}[name]  # text: 0.05, then 0.2 on 2026-12-05
+    assert m.reco.lam == {"text_char": 0.4, "timeseries_elec": 0.2}[name]
     assert cfg.data.name == {"text_char": "shakespeare", "timeseries_elec": "vic_elec"}[name]
     assert (m.code.kind == "population") == (name == "timeseries_elec")
     if name == "timeseries_elec":  # the day's demand at every step, a linear map's residual as target
         assert (cfg.data.lags, cfg.data.predict, m.reco.lam, m.code.shape) == (48, "residual", 0.2, "ramp")
-        # the residual of one map per half-hour and day of the week, neighbours tied (2026-12-05)
+        # the residual of one map per half-hour and day of the week, neighbours tied
         d = cfg.data
         assert (d.residual_parts, d.residual_days, d.residual_ridge, d.residual_smooth) == (48, 7, 0.0, 3e-3)
     csv = compose(["+experiment=timeseries_elec", "data=csv_timeseries", "data.window=24"]).data

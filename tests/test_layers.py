@@ -49,7 +49,8 @@ def test_folding_applies_a_map_per_step():
 
 def test_loss_graph_through_spikes_does_not_update_running_statistics_twice():
     from bsd.coding import LabelCode
-    from bsd.rules import RuleConfig, make_rule
+    from bsd.config import model_config
+    from bsd.rules import make_rule
 
     torch.manual_seed(0)
     x, y = torch.rand(32, 12), torch.arange(32) % 3
@@ -57,7 +58,9 @@ def test_loss_graph_through_spikes_does_not_update_running_statistics_twice():
     for reco_on in ("voltage", "spikes"):
         torch.manual_seed(1)
         stack = build_stack((12,), mlp_stages([8, 8]), 3, LIF)
-        make_rule("bsd", RuleConfig(T=4, reco_on=reco_on)).loss(stack, LabelCode(3), x, y)
+        make_rule("image", "bsd", model_config("mlp", T=4, reco={"on": reco_on, "center": "none"})).loss(
+            stack, LabelCode(3), x, y
+        )
         means.append(stack.layers[2].basal_norm.running_mean.clone())
     assert torch.allclose(means[0], means[1])
 

@@ -136,12 +136,11 @@ def test_fused_graph_gradient_through_the_final_membrane_alone(reset):
 
 
 def test_the_graph_setting_reaches_every_neuron_from_the_config():
-    from bsd.module import build_from_config
-    from tests.conftest import compose
+    from bsd.build import build_image
+    from tests.conftest import REFUSED, model_of
 
     for graph in ("fused", "stepwise"):
-        cfg = compose(["+experiment=mnist_mlp", f"model.neuron.graph={graph}"])
-        stack, _, _ = build_from_config(cfg.model, (1, 28, 28), 10)
+        stack = build_image(model_of(["+experiment=mnist_mlp", f"model.neuron.graph={graph}"]), (1, 28, 28), 10).stack
         assert {layer.lif.graph for layer in stack.hidden} == {graph}
-    with pytest.raises(ValueError, match="model.neuron.graph"):
-        build_from_config(compose(["+experiment=mnist_mlp", "model.neuron.graph=tape"]).model, (1, 28, 28), 10)
+    with pytest.raises(REFUSED, match="model.neuron.graph"):
+        model_of(["+experiment=mnist_mlp", "model.neuron.graph=tape"])

@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 import torch
 
-from bsd.seq_module import SequenceBSDModule
+from bsd.config import to_objects
+from bsd.tasks import ForecastModule, TextModule, build_module
 from bsd.train import run
 from tests.conftest import compose
 
@@ -64,7 +65,7 @@ def test_generation_from_a_checkpoint_continues_the_prompt(text_file, tmp_path, 
                    "sample.length=0", *FAST])
     run(cfg, tmp_path / "run")
     ckpt = tmp_path / "run" / "checkpoints" / "last.ckpt"
-    module = SequenceBSDModule.load_from_checkpoint(ckpt)
+    module = TextModule.load_from_checkpoint(ckpt)
     out = module.generate("to be", 25, temperature=0.0)
     assert len(out) == 25 and set(out) <= set(module.vocab) - {module.vocab[0]}  # never <unk>
     assert out == module.generate("to be", 25, temperature=0.0)  # greedy decoding is deterministic
@@ -101,7 +102,7 @@ def test_context_characters_train_and_generate(text_file, tmp_path):
                    "data.context=3", "sample.length=30", *FAST])
     m = run(cfg, tmp_path / "run")
     assert len(m["sample"]["text"]) == 30
-    module = SequenceBSDModule.load_from_checkpoint(tmp_path / "run" / "checkpoints" / "last.ckpt")
+    module = TextModule.load_from_checkpoint(tmp_path / "run" / "checkpoints" / "last.ckpt")
     V = len(module.vocab)
     assert module.context == 3 and module.stack.hidden[0].basal.in_features == 3 * V
     x = module._context_ids([5, 6, 7, 8])
@@ -127,20 +128,17 @@ def test_csv_timeseries_trains_and_reports_units(tmp_path):
     assert set(m["test"]) == {"test/mse", "test/mae", "test/rmse"}
     assert m["test"]["test/rmse"] >= m["test"]["test/mae"] > 0
     # the experiment's residual target adds the linear map it leaves out to the floors (one per half-hour and day
-    # of the week, tied, since 2026-12-05)
+    # of the week, tied)
     assert set(m["floors"]) == {"last value", "seasonal naive", "linear AR (least squares)",
                                 "linear map of the input step, 48 parts of the day, 7 day groups, smooth 0.003"}
     assert m["monitor"] == ["val/mse", "min"]
 
 
 def test_rnn_with_image_data_and_mlp_with_text_are_refused(text_file, tmp_path):
-    from bsd.train import build_module
-
-    with pytest.raises(ValueError, match="needs sequence data"):
-        cfg = compose(["+experiment=mnist_mlp", "model=rnn"])
-        build_module(cfg.model, type("D", (), {"task": "image"})())
-    cfg = compose(["+experiment=text_char", "data=text_file", f"data.path={text_file}", "model=mlp"])
-    with pytest.raises(ValueError, match="needs image data"):
+    with pytest.raises(ValueError, match="model=rnn does not train on image data; for image data use model=ae"):
+        build_module(to_objects(compose(["+experiment=mnist_mlp", "model=rnn"])), type("D", (), {"kind": "image"})())
+    cfg = compose(["+experiment=mnist_mlp", "data=text_file", f"data.path={text_file}"])
+    with pytest.raises(ValueError, match="model=mlp does not train on text data; for text data use model=rnn"):
         run(cfg, tmp_path / "x")
 
 
@@ -149,17 +147,17 @@ def test_stateful_evaluation_carries_the_state_between_batches(text_file, tmp_pa
                    "data.eval_streams=2", "sample.length=0", "model.recurrent_gain=1.0", "data.batch_size=16",
                    *FAST])
     run(cfg, tmp_path / "run")
-    module = SequenceBSDModule.load_from_checkpoint(tmp_path / "run" / "checkpoints" / "last.ckpt").eval()
+    module = TextModule.load_from_checkpoint(tmp_path / "run" / "checkpoints" / "last.ckpt").eval()
     assert module.stateful_eval
     from bsd.data.text import TextDataModule
 
     dm = TextDataModule("text_file", str(text_file), seq_len=20, eval_streams=2)
     (x1, _), (x2, _) = list(dm.test_dataloader())[:2]
     module._states = None
-    module._eval_output(x1)
-    carried = module._eval_output(x2)
+    module.eval_output(x1)
+    carried = module.eval_output(x2)
     module._states = None
-    fresh = module._eval_output(x2)
+    fresh = module.eval_output(x2)
     assert not torch.equal(carried, fresh)  # the second chunk depends on the first one's final state
 
 
@@ -170,17 +168,16 @@ def test_change_forecasts_are_scored_on_the_level(tmp_path):
                    "data.target=mw", "data.window=24", "data.predict=change", *FAST])
     from hydra.utils import instantiate
 
-    from bsd.train import build_module
     dm = instantiate(cfg.data)
-    module = build_module(cfg.model, dm)
+    module = build_module(to_objects(cfg), dm)
     assert module.level_scale == pytest.approx(dm.change_scale) and module.level_scale < 0.5
     with torch.no_grad():
         module.stack.readout.basal.weight.zero_()
         module.stack.readout.basal.bias.zero_()
     module.eval()
     for x, y in dm.test_dataloader():
-        module._update(module.test_metrics, "test/", x, y)
-    got = {k: float(v) for k, v in module._compute(module.test_metrics).items()}
+        module.update(module.test_metrics, "test/", x, y)
+    got = {k: float(v) for k, v in module.test_metrics.compute().items()}
     floor = dm.floors()["last value"]
     for k in ("test/mse", "test/mae", "test/rmse"):
         assert got[k] == pytest.approx(floor[k], rel=1e-4)
@@ -197,8 +194,8 @@ def test_adaptive_hidden_units_train_along_the_forward_path(tmp_path):
     cfg = compose([*cfg_overrides(p), "model.neuron.adapt=0.5", "model.neuron.adapt_tau=16", *FAST])
     m = run(cfg, tmp_path / "run")
     assert 0 < m["test"]["test/mse"] < m["floors"]["last value"]["test/mse"]
-    module = SequenceBSDModule.load_from_checkpoint(tmp_path / "run" / "checkpoints" / "last.ckpt")
+    module = ForecastModule.load_from_checkpoint(tmp_path / "run" / "checkpoints" / "last.ckpt")
     layer = module.stack.hidden[0]
     assert layer.adapt == 0.5 and abs(layer.adapt_decay - np.exp(-1 / 16)) < 1e-12
-    with pytest.raises(ValueError, match="adapt"):
+    with pytest.raises(ValueError, match="model.neuron.adapt must be >= 0"):
         run(compose([*cfg_overrides(p), "model.neuron.adapt=-1", *FAST]), tmp_path / "bad")

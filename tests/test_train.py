@@ -9,9 +9,9 @@ import time
 import pytest
 import torch
 
-from bsd.module import BSDModule
+from bsd.tasks import BSDModule
 from bsd.train import run
-from tests.conftest import ROOT, compose
+from tests.conftest import REFUSED, ROOT, compose
 
 SMALL = ["data.train_subset=384", "data.val_size=500", "trainer.limit_val_batches=1", "trainer.limit_test_batches=1",
          "trainer.max_epochs=1", "trainer.enable_progress_bar=false", "model.widths=[64,64]", "logger=none"]
@@ -103,7 +103,7 @@ def test_nan_loss_stops_before_checkpoints_are_touched(tmp_path, monkeypatch):
         return loss * float("nan"), logs
 
     monkeypatch.setattr(BSD, "loss", nan_loss)
-    from bsd.module import NonFiniteLossError
+    from bsd.tasks import NonFiniteLossError
 
     with pytest.raises(NonFiniteLossError, match="model.optimizer.lr"):
         run(cfg, tmp_path)
@@ -115,25 +115,63 @@ def _cli(*args, timeout=240):
     return subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
 
 
+#: bad overrides and what the refusal must name: wrong types, unknown keys, values outside a key's choices (Hydra,
+#: when it composes), ranges (the schemas' checks) and a rule the family does not have (the registry)
+BAD_OVERRIDES = [
+    ("model.reco.lam=abc", ["model.reco.lam"]),
+    ("data.batch_size=abc", ["data.batch_size"]),
+    ("model.T=2.5", ["model.T"]),
+    ("trainer.max_epochs=x", ["trainer.max_epochs"]),
+    ("model.neuron.reset=medium", ["model.neuron.reset", "hard, soft"]),
+    ("model.reco.on=currents", ["model.reco.on", "voltage, spikes"]),
+    ("logger.kind=tensorboard", ["logger.kind", "csv, wandb, none"]),
+    ("model.bogus=1", ["model.bogus"]),
+    ("model.reco.axis=unit", ["model.reco.axis"]),
+    ("model.reco.through_time=2", ["model.reco.through_time"]),
+    ("model.rule=hebbian", ["model.rule='hebbian'", "['bp_ann', 'bp_snn', 'bsd']"]),
+    ("model.T=0", ["model.T must be >= 1"]),
+    ("model.neuron.threshold=0", ["model.neuron.threshold must be > 0"]),
+    ("model.reco.lam=-0.1", ["model.reco.lam must be >= 0"]),
+    ("model.optimizer.lr=0", ["model.optimizer.lr must be > 0"]),
+    ("model.widths=[]", ["model.widths must list at least one"]),
+    ("ema.decay=1.5", ["ema.decay must lie in (0, 1)"]),
+    ("trainer.limit_train_batches=abc", ["trainer.limit_train_batches"]),
+]
+
+
+@pytest.mark.parametrize(("override", "words"), BAD_OVERRIDES, ids=[o for o, _ in BAD_OVERRIDES])
+def test_bad_overrides_are_refused_by_name_before_any_data(override, words):
+    from bsd.config import to_objects
+    from bsd.rules import family_of, lookup
+
+    with pytest.raises(REFUSED) as err:
+        conf = to_objects(compose(["+experiment=mnist_mlp", override]))
+        lookup(family_of(conf.model.arch), conf.model.rule)
+    text = f"{err.value} {err.value.__cause__ or ''}"
+    assert all(w in text for w in words), text
+
+
+def _cli(*args, timeout=240):
+    cmd = [sys.executable, str(ROOT / "src" / "train.py"), *args]
+    return subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+
+
 @pytest.mark.parametrize(("override", "message"), [
-    ("model.rule=hebbian", "model.rule='hebbian' is unknown"),
-    ("model.T=0", "model.T must be >= 1"),
-    ("model.neuron.threshold=0", "model.neuron.threshold must be > 0"),
-    ("model.reco.lam=-0.1", "model.reco.lam must be >= 0"),
-    ("model.reco.axis=unit", "model.reco.axis='unit' is implemented for model=rnn only"),
-    ("model.widths=[]", "model.widths must list at least one"),
-    ("ema.decay=1.5", "ema.decay must lie in (0, 1)"),
-    ("data.data_dir=/nonexistent/dir", None),
+    ("model.reco.lam=abc", "full_key: model.reco.lam"),
+    ("data.batch_size=abc", "full_key: data.batch_size"),
+    ("model.T=2.5", "full_key: model.T"),
+    ("model.rule=hebbian", "model.rule='hebbian' is not defined for the image family"),
 ])
-def test_bad_input_stops_with_a_clear_message(tmp_path, override, message):
-    res = _cli("+experiment=mnist_mlp", override, f"hydra.run.dir={tmp_path}", "trainer.max_epochs=1",
-               "data.train_subset=128", "trainer.limit_val_batches=1", "trainer.limit_test_batches=1", "logger=none")
-    if message is None:  # a missing data_dir falls back to the package source: the run works
-        assert res.returncode == 0, res.stderr[-2000:]
-        return
-    assert res.returncode == 2, res.stderr[-2000:]
-    assert message in res.stderr and "Traceback" not in res.stderr
-    assert not (tmp_path / "checkpoints").exists()
+def test_bad_input_stops_on_the_command_line_with_a_clear_message(tmp_path, override, message):
+    res = _cli("+experiment=mnist_mlp", override, f"hydra.run.dir={tmp_path}/run", "logger=none")
+    assert res.returncode != 0, res.stderr[-2000:]
+    assert message in res.stderr and "Traceback" not in res.stderr, res.stderr[-2000:]
+    assert not (tmp_path / "run" / "checkpoints").exists() and not (tmp_path / "run" / "metrics.json").exists()
+
+
+def test_a_data_dir_that_does_not_exist_falls_back_to_the_packaged_source(tmp_path):
+    cfg = compose(["+experiment=mnist_mlp", *SMALL, "data.data_dir=/nonexistent/dir", "trainer.limit_train_batches=1"])
+    assert run(cfg, tmp_path)["test"]["test/acc"] >= 0
 
 
 def test_unknown_experiment_lists_the_known_ones(tmp_path):
@@ -163,7 +201,7 @@ def test_hydra_multirun_over_seeds_and_rules_aggregates(tmp_path):
     runs = find_runs([tmp_path])
     assert sorted((m["rule"], m["seed"]) for m in runs) == [("bp_ann", 1), ("bp_ann", 2), ("bsd", 1), ("bsd", 2)]
     text = render(runs, [str(tmp_path)])
-    assert "| mnist_mlp | mlp 32 | bsd |" in text and "| 2 |" in text
+    assert "| bsd | data.train_subset=128, model.widths=[32] | - |" in text
 
 
 @pytest.mark.parametrize("target", [0.0, 1.01])

@@ -107,11 +107,11 @@ def reco_config(rule: str, arch: str, T: int):
 
     ``bsd``: ReCo on centred rates (4 x 4 pools on conv maps); ``bsd_voltage``: on voltages.
     """
-    from .rules import RuleConfig
+    from .config import model_config
 
     if rule == "bsd_voltage":
-        return RuleConfig(T=T)
-    return RuleConfig(T=T, reco_on="spikes", reco_center="batch", reco_pool=4 if arch == "cnn" else None)
+        return model_config(arch, f"T={T}", "reco.on=voltage", "reco.center=none", "reco.pool=null")
+    return model_config(arch, f"T={T}")
 
 
 def make_step(arch: str, rule: str, T: int, batch: int, widths: list[int], device: str, impl: str = "fused",
@@ -121,8 +121,8 @@ def make_step(arch: str, rule: str, T: int, batch: int, widths: list[int], devic
     Returns ``(step, loss_fn, batches, name, T)``; ``step(k)`` trains on batch ``k % 8``.
     """
     from .data.sources import load_arrays
-    from .module import adamw
     from .rules import make_rule
+    from .tasks.base import adamw
 
     torch.manual_seed(0)
     data = load_arrays("mnist", data_dir, allow_hub=False)
@@ -141,7 +141,7 @@ def make_step(arch: str, rule: str, T: int, batch: int, widths: list[int], devic
     else:
         stack, code = _stack(arch, widths, compile, "stepwise" if rule.endswith("_stepwise") else "fused")
         model, code = stack.to(device), code.to(device)
-        r = make_rule(rule.removesuffix("_voltage").removesuffix("_stepwise"), reco_config(rule, arch, T))
+        r = make_rule("image", rule.removesuffix("_voltage").removesuffix("_stepwise"), reco_config(rule, arch, T))
         name, steps_T = rule, r.T
 
         def loss_fn(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

@@ -13,7 +13,7 @@ from omegaconf.errors import OmegaConfBaseException
 def user_errors() -> Iterator[None]:
     """Print ``error: <message>`` and exit with status 2 for configuration and data errors."""
     from .data.sources import DataSourceError  # noqa: PLC0415
-    from .module import NonFiniteLossError  # noqa: PLC0415
+    from .tasks import NonFiniteLossError  # noqa: PLC0415
 
     try:
         yield

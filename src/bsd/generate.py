@@ -19,7 +19,10 @@ from .errors import user_errors
 
 
 def read_hparams(path: str | Path) -> dict:
-    """The hyper-parameters stored in a Lightning checkpoint; clear errors for a missing or unreadable file."""
+    """The hyper-parameters stored in a Lightning checkpoint, with its task under ``task``.
+
+    Clear errors for a missing or unreadable file.
+    """
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"checkpoint {p} does not exist (runs keep checkpoints/best.ckpt and last.ckpt)")
@@ -29,28 +32,28 @@ def read_hparams(path: str | Path) -> dict:
         raise ValueError(f"{p} is not a readable checkpoint ({e})") from e
     if not isinstance(ckpt, dict) or "state_dict" not in ckpt:
         raise ValueError(f"{p} is not a Lightning checkpoint of this project (no state_dict)")
-    return ckpt.get("hyper_parameters", {})
+    return {**ckpt.get("hyper_parameters", {}), "task": (ckpt.get("bsd") or {}).get("task")}
 
 
 def load_text_model(path: str | Path):
-    """A :class:`~bsd.seq_module.SequenceBSDModule` text model from ``path``; a clear error otherwise."""
-    from .seq_module import SequenceBSDModule
+    """A :class:`~bsd.tasks.TextModule` from ``path``; a clear error otherwise."""
+    from .tasks import TextModule
 
     p = Path(path)
     hp = read_hparams(p)
-    if hp.get("task") != "classify" or not hp.get("vocab"):
+    if hp.get("task") != "text":
         kind = hp.get("task") or hp.get("model", {}).get("arch", "unknown")
         raise ValueError(f"{p} is not a text model (its task is {kind!r}); generation needs a checkpoint of "
                          "+experiment=text_char or data=text_file")
-    return SequenceBSDModule.load_from_checkpoint(p, map_location="cpu")
+    return TextModule.load_from_checkpoint(p, map_location="cpu")
 
 
 def load_image_model(path: str | Path, dataset: str | None = None):
-    """An :class:`~bsd.ae_module.AutoencoderModule` from ``path``; a clear error for any other checkpoint.
+    """An :class:`~bsd.tasks.AutoencoderModule` from ``path``; a clear error for any other checkpoint.
 
     ``dataset`` (optional) must match the dataset the model was trained on.
     """
-    from .ae_module import AutoencoderModule
+    from .tasks import AutoencoderModule
 
     p = Path(path)
     hp = read_hparams(p)
@@ -97,7 +100,7 @@ def main(argv: list[str] | None = None) -> None:
     a = ap.parse_args(argv)
     with user_errors():
         hp = read_hparams(a.checkpoint)
-        if hp.get("task") not in ("generate", "classify"):
+        if hp.get("task") not in ("generate", "text"):
             kind = hp.get("task") or hp.get("model", {}).get("arch", "unknown")
             raise ValueError(f"{a.checkpoint} is neither a text model nor an image generation model (it is "
                              f"{kind!r}); use a checkpoint of text_char / text_file or mnist_ae / fmnist_ae")

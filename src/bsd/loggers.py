@@ -37,40 +37,39 @@ def wandb_mode(requested: str = "auto") -> str:
 
 
 def _csv_logger(save_dir: str | Path, keep: bool) -> Any:
-    """Lightning's CSV logger in ``save_dir/csv``; with ``keep`` it appends to a ``metrics.csv`` already there.
+    """Lightning's CSV logger in ``save_dir/csv``; with ``keep`` the rows of a ``metrics.csv`` already there stay.
 
-    Lightning's writer deletes an existing ``metrics.csv``, which would lose the epochs before a resume
-    into the same run directory. The kept rows include any logged after the checkpoint the run resumed
-    from; their ``step`` and ``epoch`` columns tell them apart.
+    Lightning's writer starts a fresh ``metrics.csv``, which would lose the epochs before a resume into the
+    same run directory: the earlier rows are read first and logged again, with their steps, before training
+    continues. They include any logged after the checkpoint the run resumed from; ``step`` and ``epoch`` tell
+    them apart.
     """
     from lightning.pytorch.loggers import CSVLogger  # noqa: PLC0415
-    from lightning.pytorch.loggers.csv_logs import ExperimentWriter  # noqa: PLC0415
-    from lightning.pytorch.loggers.logger import rank_zero_experiment  # noqa: PLC0415
 
-    if not keep:
-        return CSVLogger(save_dir=str(save_dir), name="csv", version="")
+    logger = CSVLogger(save_dir=str(save_dir), name="csv", version="")
+    path = Path(logger.log_dir) / "metrics.csv"
+    if not keep or not path.is_file():
+        return logger
+    with path.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    _ = logger.experiment  # the writer starts the file afresh here
+    for row in rows:
+        values = {k: _number(v) for k, v in row.items() if k != "step" and v not in ("", None)}
+        logger.log_metrics(values, step=int(float(row["step"])) if row.get("step") else None)
+    logger.save()
+    return logger
 
-    class KeepingWriter(ExperimentWriter):
-        def _check_log_dir_exists(self) -> None:
-            if self._fs.isfile(self.metrics_file_path):  # later rows go under the same header
-                with self._fs.open(self.metrics_file_path, "r", newline="") as f:
-                    self.metrics_keys = list(next(csv.reader(f), []))
 
-    class KeepingCSVLogger(CSVLogger):
-        @property
-        @rank_zero_experiment
-        def experiment(self) -> ExperimentWriter:
-            if self._experiment is None:
-                self._fs.makedirs(self.root_dir, exist_ok=True)
-                self._experiment = KeepingWriter(log_dir=self.log_dir)
-            return self._experiment
-
-    return KeepingCSVLogger(save_dir=str(save_dir), name="csv", version="")
+def _number(text: str) -> float | int:
+    try:
+        return int(text)
+    except ValueError:
+        return float(text)
 
 
 def build_logger(cfg: Any, save_dir: str | Path, run_name: str, config: dict, resume: bool = False) -> Any:
     """Lightning logger for ``logger.kind``; ``False`` for none. ``resume``: the CSV log keeps earlier rows."""
-    kind = cfg.kind
+    kind = str(cfg.kind)
     if kind == "none":
         return False
     if kind == "csv":
@@ -78,11 +77,11 @@ def build_logger(cfg: Any, save_dir: str | Path, run_name: str, config: dict, re
     if kind == "wandb":
         from lightning.pytorch.loggers import WandbLogger  # noqa: PLC0415
 
-        mode = wandb_mode(cfg.get("mode", "auto"))
+        mode = wandb_mode(str(cfg.mode))
         os.environ["WANDB_MODE"] = mode
         os.environ.setdefault("WANDB_SILENT", "true")
-        logger = WandbLogger(project=cfg.get("project", "bsd"), entity=cfg.get("entity"), name=run_name,
-                             save_dir=str(save_dir), mode=mode, tags=list(cfg.get("tags", [])),
+        logger = WandbLogger(project=cfg.project, entity=cfg.entity, name=run_name,
+                             save_dir=str(save_dir), mode=mode, tags=list(cfg.tags),
                              log_model=False, config=config)
         return logger
     raise ValueError(f"logger.kind={kind!r} is unknown; choose one of {LOGGERS}")

@@ -69,3 +69,18 @@ def format_table(rows: list[tuple[str, Any]], title: str = "Result") -> str:
     out += [f"| {k.ljust(w1)} | {v.ljust(w2)} |" for k, v in cells]
     out.append(line)
     return "\n".join(out)
+
+
+def git_commit() -> str | None:
+    """The commit of the checkout this code runs from (``+dirty`` with uncommitted changes); None outside git."""
+    import subprocess
+
+    root = Path(__file__).resolve().parents[2]
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10,
+                             check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return f"{sha}+dirty" if dirty else sha

@@ -29,7 +29,6 @@ def test_vocabulary_comes_from_the_training_span_with_unk(tmp_path):
     assert (dm.spans["test"] == 0).all()  # unseen characters map to <unk>
     x, y = dm.sequences("train").tensors
     assert x.shape[1] == 4 and np.array_equal(x[0, 1:].numpy(), y[0, :-1].numpy())
-    assert dm.module_kwargs()["vocab"] == dm.vocab.itos
 
 
 def test_context_inputs_hold_each_character_and_the_ones_before_it(tmp_path):
@@ -37,7 +36,7 @@ def test_context_inputs_hold_each_character_and_the_ones_before_it(tmp_path):
     path = str(write(tmp_path, text))
     plain = TextDataModule("text_file", path, seq_len=5, splits=[0.8, 0.1, 0.1], eval_streams=2)
     ctx = TextDataModule("text_file", path, seq_len=5, splits=[0.8, 0.1, 0.1], eval_streams=2, context=3)
-    assert ctx.in_shape == (3 * len(ctx.vocab),) and ctx.module_kwargs()["context"] == 3
+    assert ctx.in_shape == (3 * len(ctx.vocab),) and ctx.context == 3
     for x0, x in ((plain.sequences("train").tensors[0], ctx.sequences("train").tensors[0]),
                   (plain.streams("test").tensors[0], ctx.streams("test").tensors[0])):
         assert x.shape == (*x0.shape, 3) and torch.equal(x[..., 0], x0)  # column 0: the character itself

@@ -108,7 +108,7 @@ def test_change_targets_are_the_scaled_step_from_the_last_observed_value(tmp_pat
     a, b = change.spans[0]
     z = change.series[:, 0]
     assert change.change_scale == pytest.approx(float((z[a + 2:b] - z[a:b - 2]).std()), rel=1e-5)
-    assert change.module_kwargs()["level_scale"] == change.change_scale and level.module_kwargs()["level_scale"] == 1
+    assert change.change_scale != 1 and level.change_scale == 1
     x, y = change.windows("test")[3]
     ta, _ = change.spans[2]
     last = ta + 3 + 11  # the last input step of window 3
@@ -274,7 +274,7 @@ def test_residual_smooth_ties_neighbouring_groups(tmp_path):
 def test_aux_horizons_add_target_columns_and_keep_training_inside_its_span(tmp_path):
     path = csv(tmp_path)
     base, aux = dm(path, predict="change"), dm(path, predict="change", aux_horizons=[3, 6])
-    assert aux.num_classes == 3 and aux.module_kwargs()["num_classes"] == 3 and base.num_classes == 1
+    assert aux.num_classes == 3 and base.num_classes == 1
     z = aux.series[:, 0]
     for split in ("train", "val", "test"):
         (bx, by), (ax, ay) = base.windows(split)[5], aux.windows(split)[5]

@@ -5,11 +5,11 @@ import dataclasses
 import pytest
 import torch
 
-from bsd.ae_module import AutoencoderModule
 from bsd.layers import apply_folded
 from bsd.rules.ae import AEBSD, latent_index, rates_to_spikes, run_layers
 from bsd.rules.base import spiking
-from tests.conftest import compose
+from bsd.tasks import AutoencoderModule
+from tests.conftest import REFUSED, compose
 from tests.rules import assert_losses_are_local
 
 
@@ -205,7 +205,7 @@ def test_a_mixture_prior_is_fitted_sampled_and_refused_when_unknown():
     assert imgs.shape == (10, 1, 28, 28) and torch.equal(imgs, m.sample(10, seed=1))
     m.set_prior("gaussian")
     assert m.prior_means.shape == (1, 6) and not bool(m.latent_fitted)
-    with pytest.raises(ValueError, match="model.latent_prior"):
+    with pytest.raises(REFUSED, match="model.latent_prior"):
         ae("bsd", "model.latent_prior=flow")
     with pytest.raises(ValueError, match="model.latent_components"):
         ae("bsd", "model.latent_prior=gmm", "model.latent_components=0")
@@ -245,7 +245,7 @@ def test_bsd_with_image_margins_stays_local_and_pushes_less():
 
 
 def test_an_unknown_margin_is_refused():
-    with pytest.raises(ValueError, match="model.reco.margin"):
+    with pytest.raises(REFUSED, match="model.reco.margin"):
         ae("bsd", "model.reco.margin=half")
 
 
@@ -274,7 +274,7 @@ def test_a_prior_on_latent_currents_drives_the_latent_soma():
     m.fit_latent(x)
     imgs = m.sample(10, seed=1)
     assert imgs.shape == (10, 1, 28, 28) and torch.equal(imgs, m.sample(10, seed=1))
-    with pytest.raises(ValueError, match="model.latent_space"):
+    with pytest.raises(REFUSED, match="model.latent_space"):
         ae("bsd", "model.latent_space=spikes")
 
 

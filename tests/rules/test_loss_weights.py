@@ -10,16 +10,18 @@ import pytest
 import torch
 
 from bsd.coding import LabelCode
-from bsd.module import adamw
+from bsd.config import model_config
 from bsd.nets import build_stack, cnn_stages, mlp_stages
-from bsd.rules import RuleConfig, make_rule
+from bsd.rules import make_rule
+from bsd.tasks.base import adamw
 
 LIF = {"threshold": 0.6, "beta": 0.5}
 EPS = 1e-8
 
 
-def _train(arch: str, w_hidden: float, hidden_eps: float, clip: float | None = None, steps: int = 4
-           ) -> list[torch.Tensor]:
+def _train(
+    arch: str, w_hidden: float, hidden_eps: float, clip: float | None = None, steps: int = 4
+) -> list[torch.Tensor]:
     """``steps`` AdamW steps of one small stack; the hidden layers' parameters get ``hidden_eps``."""
     torch.manual_seed(0)
     if arch == "mlp":
@@ -28,10 +30,16 @@ def _train(arch: str, w_hidden: float, hidden_eps: float, clip: float | None = N
     else:
         stack = build_stack((1, 12, 12), cnn_stages([4, 6], [16]), 10, LIF)
         shape = (1, 12, 12)
-    learn = make_rule("bsd", RuleConfig(T=4, w_hidden=w_hidden, reco_on="spikes", reco_center="batch"))
+    learn = make_rule(
+        "image",
+        "bsd",
+        model_config("mlp", T=4, loss_weights={"hidden": w_hidden}, reco={"on": "spikes", "center": "batch"}),
+    )
     hidden = {id(p) for layer in stack.hidden for p in layer.parameters()}
-    groups = [{"params": [p for p in stack.parameters() if id(p) in hidden], "eps": hidden_eps},
-              {"params": [p for p in stack.parameters() if id(p) not in hidden], "eps": EPS}]
+    groups = [
+        {"params": [p for p in stack.parameters() if id(p) in hidden], "eps": hidden_eps},
+        {"params": [p for p in stack.parameters() if id(p) not in hidden], "eps": EPS},
+    ]
     opt = adamw(groups, lr=3e-3, weight_decay=1e-2)
     g = torch.Generator().manual_seed(1)
     for _ in range(steps):

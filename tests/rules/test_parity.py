@@ -7,9 +7,10 @@ import torch
 import torch.nn.functional as F
 
 from bsd.coding import LabelCode
+from bsd.config import model_config
 from bsd.losses import grouped_reco_terms, reco_terms
 from bsd.nets import build_stack, cnn_stages, mlp_stages
-from bsd.rules import RuleConfig, make_rule
+from bsd.rules import make_rule
 
 
 def _bn(norm, v):
@@ -44,8 +45,8 @@ def reference_losses(stack, code, rule, x, y):
         b = layer.lif(apical[i].detach())
     losses = {}
     for i in range(1, n):
-        pull, push = reco_terms(fwd_v[i - 1].mean(0), apical[i].mean(0), y, cfg.same_class)
-        losses[i] = pull + cfg.lam * push
+        pull, push = reco_terms(fwd_v[i - 1].mean(0), apical[i].mean(0), y, cfg.reco.same_class)
+        losses[i] = pull + cfg.reco.lam * push
     losses[n] = F.cross_entropy(_per_step(stack.concept.basal, fwd_in[-1]).mean(0), y)
     recon = _per_step(stack.stimulus.apical, b.detach()).mean(0)
     losses[0] = F.mse_loss(recon.reshape(len(x), -1), x.reshape(len(x), -1))
@@ -66,7 +67,13 @@ def make(arch, norm):
             m.weight.data.uniform_(0.5, 1.5)
             m.bias.data.normal_(0, 0.2)
     y = torch.randint(0, 10, (64,))
-    return stack, LabelCode(10), make_rule("bsd", RuleConfig(T=4)), x, y
+    return (
+        stack,
+        LabelCode(10),
+        make_rule("image", "bsd", model_config("mlp", T=4, reco={"on": "voltage", "center": "none"})),
+        x,
+        y,
+    )
 
 
 @pytest.mark.parametrize("arch", ["mlp", "cnn"])
@@ -135,8 +142,10 @@ def test_layers_of_one_width_batched_give_each_layer_its_own_terms(steps):
     uniq, inv = torch.unique(y, return_inverse=True)
     counts = torch.bincount(inv)
     u = len(uniq)
-    pairs = {i: (torch.randn(steps * 24, 16, requires_grad=True), torch.randn(steps * u, 16, requires_grad=True))
-             for i in (1, 2, 3)}
+    pairs = {
+        i: (torch.randn(steps * 24, 16, requires_grad=True), torch.randn(steps * u, 16, requires_grad=True))
+        for i in (1, 2, 3)
+    }
     pairs[4] = (torch.randn(steps * 24, 9, requires_grad=True), torch.randn(steps * u, 9, requires_grad=True))
     batched = _layer_terms(pairs, y, "ignore", steps, inv, counts)
     for i, (v, h) in pairs.items():
@@ -179,12 +188,13 @@ def seq_reference_losses(stack, code, rule, x, y):
     groups = code.group(flat).reshape(P, B)
     for i, layer in enumerate(stack.hidden, start=1):
         prev = torch.cat([torch.zeros_like(spikes[i][:1]), spikes[i][:-1]])
-        per_step = torch.stack([layer.basal(spikes[i - 1][k]) + layer.recurrent(prev[k])
-                                for k in range(spikes[i].shape[0])])
+        per_step = torch.stack(
+            [layer.basal(spikes[i - 1][k]) + layer.recurrent(prev[k]) for k in range(spikes[i].shape[0])]
+        )
         v = layer.basal_norm(reduce_positions(per_step, T))
         v_hat = layer.apical_norm(layer.apical(above[i])).reshape(P, B, -1)
-        pull, push = grouped_reco_terms(v, v_hat, groups, cfg.same_class)
-        losses[i] = pull + cfg.lam * push
+        pull, push = grouped_reco_terms(v, v_hat, groups, cfg.reco.same_class)
+        losses[i] = pull + cfg.reco.lam * push
     losses[n] = rule.top_loss(stack.readout.basal(reduce_positions(spikes[-1], T)), y)
     recon = stack.stimulus.apical(above[0]).reshape(P, B, -1)
     losses[0] = F.mse_loss(recon, reduce_positions(spikes[0], T))
@@ -198,7 +208,6 @@ def test_recurrent_fast_path_matches_the_reference(task, norm):
     on each position's time-reduced inputs) gives the reference's losses and gradients."""
     from bsd.coding import PopulationCode
     from bsd.recurrent import SeqStack
-    from bsd.rules.seq import SEQ_RULES
 
     torch.manual_seed(0)
     lif = {"threshold": 0.6, "beta": 0.5}
@@ -211,7 +220,7 @@ def test_recurrent_fast_path_matches_the_reference(task, norm):
         code = PopulationCode(8)
         x, y = torch.randn(10, 6, 4), torch.randn(10, 6)
         stack = SeqStack(4, [16, 12], 1, code.dim, lif, norm=norm)
-    rule = SEQ_RULES["bsd"](RuleConfig(T=3, lam=0.4), task)
+    rule = make_rule("seq", "bsd", model_config("rnn", T=3, reco={"lam": 0.4}), task)
     params = list(stack.parameters())
     fast, _ = rule.layer_losses(stack, code, x, y)
     ref = seq_reference_losses(stack, code, rule, x, y)

@@ -4,14 +4,15 @@ import pytest
 import torch
 
 from bsd.coding import LabelCode
+from bsd.config import model_config
 from bsd.nets import build_stack, cnn_stages, mlp_stages
-from bsd.rules import RuleConfig, make_rule
+from bsd.rules import make_rule
 from tests.rules import assert_losses_are_local
 
 LIF = {"threshold": 0.6, "beta": 0.5}
 
 
-def make(arch: str, encoder: str = "direct", **cfg):
+def make(arch: str, encoder: str = "direct", reduce_T: str = "mean", **reco):
     torch.manual_seed(0)
     if arch == "mlp":
         stack = build_stack((64,), mlp_stages([32, 24, 16]), 10, LIF)
@@ -20,7 +21,8 @@ def make(arch: str, encoder: str = "direct", **cfg):
         stack = build_stack((1, 12, 12), cnn_stages([4, 6], [16]), 10, LIF)
         x = torch.rand(24, 1, 12, 12)
     y = torch.arange(24) % 10
-    return stack, LabelCode(10), make_rule("bsd", RuleConfig(T=4, encoder=encoder, **cfg)), x, y
+    cfg = model_config("mlp", T=4, encoder=encoder, reduce_T=reduce_T, reco={"on": "voltage", "center": "none", **reco})
+    return stack, LabelCode(10), make_rule("image", "bsd", cfg), x, y
 
 
 @pytest.mark.parametrize("arch", ["mlp", "cnn"])
@@ -45,8 +47,7 @@ def test_c1_forward_and_backward_weights_are_separate_and_both_trained(arch):
 @pytest.mark.parametrize("reduce_T", ["mean", "per_step"])
 @pytest.mark.parametrize("reco_center", ["none", "batch"])
 def test_c2_each_layer_loss_only_reaches_its_own_parameters(arch, reco_pool, reco_on, reduce_T, reco_center):
-    stack, code, rule, x, y = make(arch, reco_on=reco_on, reduce_T=reduce_T, reco_center=reco_center,
-                                   reco_pool=reco_pool)
+    stack, code, rule, x, y = make(arch, on=reco_on, reduce_T=reduce_T, center=reco_center, pool=reco_pool)
     losses, _ = rule.layer_losses(stack, code, x, y)
     assert sorted(losses) == list(range(stack.depth + 1))
     assert_losses_are_local(stack, losses)
@@ -57,7 +58,7 @@ def test_c2_local_streams_keep_one_layers_graph_per_output_and_pass_on_plain_spi
     """model.reco.on=spikes: the streams keep each layer's graph, as the same spikes simulated without one."""
     from bsd.rules import forward_net
 
-    stack, code, rule, x, y = make(arch, reco_on="spikes")
+    stack, code, rule, x, y = make(arch, on="spikes")
     uniq, inv = torch.unique(y, return_inverse=True)
     counts = torch.bincount(inv)
     s0 = rule.encode(stack, x)
@@ -67,20 +68,24 @@ def test_c2_local_streams_keep_one_layers_graph_per_output_and_pass_on_plain_spi
         ref_above, _, none = rule.backward_stream(stack, code, uniq, counts)
     assert all(o is None for o in none)
     for i, layer in enumerate(stack.hidden, start=1):
-        for own, passed, plain, params in ((fwd.own[i - 1], fwd.inputs[i], ref.inputs[i], layer.basal_parameters()),
-                                           (own_above[i], above[i - 1], ref_above[i - 1], layer.apical_parameters())):
+        for own, passed, plain, params in (
+            (fwd.own[i - 1], fwd.inputs[i], ref.inputs[i], layer.basal_parameters()),
+            (own_above[i], above[i - 1], ref_above[i - 1], layer.apical_parameters()),
+        ):
             assert torch.equal(own, plain) and torch.equal(passed, plain) and not passed.requires_grad
             mine = list(params)
             others = [p for p in stack.parameters() if all(p is not q for q in mine)]
             g = torch.autograd.grad(own.sum(), mine + others, allow_unused=True, retain_graph=True)
-            assert any(t is not None and torch.count_nonzero(t) > 0 for t in g[:len(mine)])
-            assert all(t is None or torch.count_nonzero(t) == 0 for t in g[len(mine):])
+            assert any(t is not None and torch.count_nonzero(t) > 0 for t in g[: len(mine)])
+            assert all(t is None or torch.count_nonzero(t) == 0 for t in g[len(mine) :])
 
 
 def test_c2_check_can_fail_back_propagation_crosses_layers():
     """The same check flags bp_snn: its concept loss reaches the first layer."""
     stack, code, _, x, y = make("mlp")
-    loss, _ = make_rule("bp_snn", RuleConfig(T=4)).loss(stack, code, x, y)
+    loss, _ = make_rule("image", "bp_snn", model_config("mlp", T=4, reco={"on": "voltage", "center": "none"})).loss(
+        stack, code, x, y
+    )
     g = torch.autograd.grad(loss, stack.layers[1].basal.weight)[0]
     assert torch.count_nonzero(g) > 0
 

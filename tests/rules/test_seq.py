@@ -4,16 +4,28 @@ import pytest
 import torch
 
 from bsd.coding import LabelCode, PopulationCode
+from bsd.config import model_config
 from bsd.recurrent import SeqStack
-from bsd.rules import RuleConfig
-from bsd.rules.seq import SEQ_RULES, previous_step, reduce_positions
+from bsd.rules import make_rule
+from bsd.rules.seq import previous_step, reduce_positions
 from tests.rules import assert_losses_are_local
 
 LIF = {"threshold": 0.6, "beta": 0.5}
 
 
-def make(task="classify", widths=(16, 12), rule="bsd", T=3, axis="sample", center="none", norm="layer",
-         decorrelation=0.0, push_weight="uniform", margin="zero", on="voltage"):
+def make(
+    task="classify",
+    widths=(16, 12),
+    rule="bsd",
+    T=3,
+    axis="sample",
+    center="none",
+    norm="layer",
+    decorrelation=0.0,
+    push_weight="uniform",
+    margin="zero",
+    on="voltage",
+):
     torch.manual_seed(0)
     if task == "classify":
         V = 7
@@ -26,9 +38,30 @@ def make(task="classify", widths=(16, 12), rule="bsd", T=3, axis="sample", cente
         x = torch.randn(10, 6, 4)
         y = torch.randn(10, 6)
         stack = SeqStack(4, list(widths), 1, code.dim, LIF, norm=norm)
-    return stack, code, SEQ_RULES[rule](RuleConfig(T=T, lam=0.1, reco_axis=axis, reco_center=center,
-                                                   decorrelation=decorrelation, push_weight=push_weight,
-                                                   push_margin=margin, reco_on=on), task), x, y
+    return (
+        stack,
+        code,
+        make_rule(
+            "seq",
+            rule,
+            model_config(
+                "rnn",
+                T=T,
+                decorrelation=decorrelation,
+                reco={
+                    "lam": 0.1,
+                    "axis": axis,
+                    "center": center,
+                    "push_weight": push_weight,
+                    "margin": margin,
+                    "on": on,
+                },
+            ),
+            task,
+        ),
+        x,
+        y,
+    )
 
 
 def test_reduce_positions_and_previous_step():
@@ -38,19 +71,25 @@ def test_reduce_positions_and_previous_step():
     assert torch.equal(p[0], torch.zeros(2, 1)) and torch.equal(p[1:], s[:-1])
 
 
-@pytest.mark.parametrize("task,axis,decorrelation,push_weight,margin,on,center", [
-    ("classify", "sample", 0.0, "uniform", "zero", "voltage", "none"),
-    ("regress", "sample", 0.0, "uniform", "zero", "voltage", "none"),
-    ("regress", "unit", 0.0, "uniform", "zero", "voltage", "none"),
-    ("regress", "sample", 0.5, "uniform", "zero", "voltage", "none"),
-    ("regress", "sample", 0.0, "code", "zero", "voltage", "none"),
-    ("regress", "sample", 0.0, "uniform", "code", "voltage", "none"),
-    ("classify", "sample", 0.0, "uniform", "zero", "spikes", "batch"),
-    ("regress", "sample", 0.0, "uniform", "code", "spikes", "batch")])
-def test_c1_and_c2_each_layer_loss_reaches_only_its_own_parameters(task, axis, decorrelation, push_weight, margin,
-                                                                     on, center):
-    stack, code, rule, x, y = make(task, axis=axis, decorrelation=decorrelation, push_weight=push_weight,
-                                   margin=margin, on=on, center=center)
+@pytest.mark.parametrize(
+    "task,axis,decorrelation,push_weight,margin,on,center",
+    [
+        ("classify", "sample", 0.0, "uniform", "zero", "voltage", "none"),
+        ("regress", "sample", 0.0, "uniform", "zero", "voltage", "none"),
+        ("regress", "unit", 0.0, "uniform", "zero", "voltage", "none"),
+        ("regress", "sample", 0.5, "uniform", "zero", "voltage", "none"),
+        ("regress", "sample", 0.0, "code", "zero", "voltage", "none"),
+        ("regress", "sample", 0.0, "uniform", "code", "voltage", "none"),
+        ("classify", "sample", 0.0, "uniform", "zero", "spikes", "batch"),
+        ("regress", "sample", 0.0, "uniform", "code", "spikes", "batch"),
+    ],
+)
+def test_c1_and_c2_each_layer_loss_reaches_only_its_own_parameters(
+    task, axis, decorrelation, push_weight, margin, on, center
+):
+    stack, code, rule, x, y = make(
+        task, axis=axis, decorrelation=decorrelation, push_weight=push_weight, margin=margin, on=on, center=center
+    )
     losses, _ = rule.layer_losses(stack, code, x, y)
     assert sorted(losses) == list(range(stack.depth + 1))
     assert_losses_are_local(stack, losses)
@@ -111,7 +150,9 @@ def test_several_targets_share_one_population_code_and_train_every_output():
     torch.manual_seed(0)
     x, yk = torch.randn(10, 6, 4), torch.randn(10, 6, 3)
     stack = SeqStack(4, [16, 12], 3, code.dim, LIF, norm="batch")
-    rule = SEQ_RULES["bsd"](RuleConfig(T=3, lam=0.1, reco_on="spikes", reco_center="batch"), "regress")
+    rule = make_rule(
+        "seq", "bsd", model_config("rnn", T=3, reco={"lam": 0.1, "on": "spikes", "center": "batch"}), "regress"
+    )
     losses, _ = rule.layer_losses(stack, code, x, yk)
     assert_losses_are_local(stack, losses)
     out = rule.readout(stack, rule.run(stack, x)[0])
@@ -119,7 +160,7 @@ def test_several_targets_share_one_population_code_and_train_every_output():
         yk2 = yk.clone()
         yk2[..., k] += 1.0
         assert not torch.allclose(rule.top_loss(out, yk2), rule.top_loss(out, yk))
-    bp = SEQ_RULES["bp_snn"](RuleConfig(T=3), "regress")
+    bp = make_rule("seq", "bp_snn", model_config("rnn", T=3, reco={"lam": 0.6}), "regress")
     assert torch.isfinite(bp.loss(stack, code, x, yk)[0])
     with pytest.raises(ValueError, match="target"):
         PopulationCode(8, targets=0)
@@ -138,9 +179,9 @@ def test_ramp_population_code_is_a_thermometer():
 
 def test_unsupported_options_are_refused():
     with pytest.raises(ValueError, match="reduce_T"):
-        SEQ_RULES["bsd"](RuleConfig(reduce_T="per_step"), "classify")
+        make_rule("seq", "bsd", model_config("rnn", reduce_T="per_step", reco={"lam": 0.6}), "classify")
     with pytest.raises(ValueError, match="task"):
-        SEQ_RULES["bsd"](RuleConfig(), "segment")
+        make_rule("seq", "bsd", model_config("rnn", reco={"lam": 0.6}), "segment")
 
 
 def test_reco_over_units_changes_the_hidden_losses_only():
@@ -151,7 +192,7 @@ def test_reco_over_units_changes_the_hidden_losses_only():
     assert torch.allclose(by_sample[0], by_unit[0]) and torch.allclose(by_sample[3], by_unit[3])
     assert not torch.allclose(by_sample[1], by_unit[1])
     with pytest.raises(ValueError, match="reco.axis"):
-        RuleConfig(reco_axis="time")
+        model_config("rnn", reco={"axis": "time", "lam": 0.6})
 
 
 def test_decorrelation_adds_the_units_correlation_of_each_hidden_layer_only():
@@ -178,7 +219,7 @@ def test_code_push_weights_equal_ignore_for_one_hot_codes_and_ease_near_values()
     assert torch.equal(la["reco/pull_1"], lb["reco/pull_1"])
     assert 0 < lb["reco/push_1"] < la["reco/push_1"]  # overlapping population codes are pushed less
     with pytest.raises(ValueError, match="push_weight"):
-        RuleConfig(push_weight="soft")
+        model_config("rnn", reco={"push_weight": "soft", "lam": 0.6})
 
 
 def test_a_code_margin_pushes_near_values_less_and_leaves_the_pull_alone():
@@ -232,7 +273,9 @@ def test_readout_skip_reads_the_stimulus_beside_the_top_spikes(rule_name):
     code, x, y = PopulationCode(8), torch.randn(10, 6, 4), torch.randn(10, 6)
     stack = SeqStack(4, [16], 1, code.dim, LIF, norm="batch", readout_skip=True)
     assert stack.readout.basal.in_features == 16 + 4
-    rule = SEQ_RULES[rule_name](RuleConfig(T=3, lam=0.1, reco_on="spikes", reco_center="batch"), "regress")
+    rule = make_rule(
+        "seq", rule_name, model_config("rnn", T=3, reco={"lam": 0.1, "on": "spikes", "center": "batch"}), "regress"
+    )
     spikes, _ = rule.run(stack, x)
     w, b = stack.readout.basal.weight, stack.readout.basal.bias
     top, stim = reduce_positions(spikes[-1], rule.T), reduce_positions(spikes[0], rule.T)
@@ -272,14 +315,19 @@ def test_a_gated_code_puts_the_target_in_its_bins_block_and_keeps_the_losses_loc
     phase = torch.rand(10, 6) * 2 * torch.pi
     x = torch.cat([torch.sin(phase)[..., None], torch.cos(phase)[..., None], torch.randn(10, 6, 2)], -1)
     stack = SeqStack(4, [16, 12], 1, code.dim, LIF, norm="batch")
-    rule = SEQ_RULES["bsd"](RuleConfig(T=3, lam=0.1, reco_on="spikes", reco_center="batch"), "regress",
-                            day_columns=(0, 1))
+    rule = make_rule(
+        "seq",
+        "bsd",
+        model_config("rnn", T=3, reco={"lam": 0.1, "on": "spikes", "center": "batch"}),
+        "regress",
+        day_columns=(0, 1),
+    )
     losses, _ = rule.layer_losses(stack, code, x, torch.randn(10, 6))
     assert_losses_are_local(stack, losses)
     bins = rule.context_bins(code, x)
     assert bins.shape == (60,) and bins.unique().numel() > 1
     with pytest.raises(ValueError, match="time of day"):
-        SEQ_RULES["bsd"](RuleConfig(T=3), "regress").context_bins(code, x)
+        make_rule("seq", "bsd", model_config("rnn", T=3, reco={"lam": 0.6}), "regress").context_bins(code, x)
 
 
 def test_an_assigned_theta_gives_each_unit_the_target_of_its_own_block_only():
@@ -320,7 +368,9 @@ def test_halfspace_contexts_are_the_sides_of_fixed_random_hyperplanes():
     side = (x @ code.planes > 0).long()
     assert torch.equal(bins, side[:, 0] + 2 * side[:, 1] + 4 * side[:, 2])
     assert bins.unique().numel() == 8 and torch.equal(code.halfspace_bins(-x), 7 - bins)  # opposite sides
-    rule = SEQ_RULES["bsd"](RuleConfig(T=2), "regress")  # no time-of-day columns needed
+    rule = make_rule(
+        "seq", "bsd", model_config("rnn", T=2, reco={"lam": 0.6}), "regress"
+    )  # no time-of-day columns needed
     xs = x.reshape(20, 20, 5)
     assert torch.equal(rule.context_bins(code, xs), code.halfspace_bins(xs.transpose(0, 1).reshape(-1, 5)))
     with pytest.raises(ValueError, match="power of two"):
@@ -341,11 +391,14 @@ def test_week_bins_split_weekdays_and_weekends_into_parts_of_the_day():
     parts = torch.arange(48) // 12
     assert torch.equal(b[:5], parts.expand(5, 48)) and torch.equal(b[5:], (parts + 4).expand(2, 48))
     code = GatedCode(PopulationCode(8, shape="ramp"), 8, context="week")
-    rule = SEQ_RULES["bsd"](RuleConfig(T=2), "regress", day_columns=(0, 1, 2, 3))
-    assert torch.equal(rule.context_bins(code, c.float().reshape(7, 48, 4)),
-                       b.reshape(7, 48).transpose(0, 1).reshape(-1))
+    rule = make_rule("seq", "bsd", model_config("rnn", T=2, reco={"lam": 0.6}), "regress", day_columns=(0, 1, 2, 3))
+    assert torch.equal(
+        rule.context_bins(code, c.float().reshape(7, 48, 4)), b.reshape(7, 48).transpose(0, 1).reshape(-1)
+    )
     with pytest.raises(ValueError, match="dow_sin and dow_cos"):
-        SEQ_RULES["bsd"](RuleConfig(T=2), "regress", day_columns=(0, 1)).context_bins(code, c.float().reshape(7, 48, 4))
+        make_rule(
+            "seq", "bsd", model_config("rnn", T=2, reco={"lam": 0.6}), "regress", day_columns=(0, 1)
+        ).context_bins(code, c.float().reshape(7, 48, 4))
     with pytest.raises(ValueError, match="even context_bins"):
         GatedCode(PopulationCode(8), 5, context="week")
 
@@ -358,8 +411,14 @@ def test_a_context_gate_silences_each_unit_outside_its_part_of_the_day(rule_name
     x = torch.cat([torch.sin(phase)[..., None], torch.cos(phase)[..., None], torch.randn(10, 6, 2)], -1)
     code = PopulationCode(8, shape="ramp")
     stack = SeqStack(4, [H], 1, code.dim, {**LIF, "reset": "soft"}, norm="batch")
-    rule = SEQ_RULES[rule_name](RuleConfig(T=3, lam=0.1, reco_on="spikes", reco_center="batch"), "regress",
-                                day_columns=(0, 1), gate_bins=K)
+    rule = make_rule(
+        "seq",
+        rule_name,
+        model_config("rnn", T=3, reco={"lam": 0.1, "on": "spikes", "center": "batch"}),
+        "regress",
+        day_columns=(0, 1),
+        gate_bins=K,
+    )
     gate = rule.unit_gates(x, H)  # [P, B, H]
     from bsd.coding import day_bins
 
@@ -368,7 +427,7 @@ def test_a_context_gate_silences_each_unit_outside_its_part_of_the_day(rule_name
     assert torch.equal(gate, (part[..., None] == torch.arange(H) % K).float())
     assert torch.equal(gate.sum(-1), torch.full((6, 10), H / K))  # three units open per step
     spikes, _ = rule.run(stack, x)
-    closed = (gate.repeat_interleave(rule.T, 0) == 0)
+    closed = gate.repeat_interleave(rule.T, 0) == 0
     assert spikes[1].sum() > 0 and (spikes[1][closed] == 0).all()
     # samples all in part 0: only units 0, 4, 8 may learn anything from them
     x0 = x.clone()
@@ -383,9 +442,11 @@ def test_a_context_gate_silences_each_unit_outside_its_part_of_the_day(rule_name
 
 def test_a_context_gate_needs_the_time_of_day():
     with pytest.raises(ValueError, match="model.context_gate needs"):
-        SEQ_RULES["bsd"](RuleConfig(T=2), "regress", gate_bins=4)
+        make_rule("seq", "bsd", model_config("rnn", T=2, reco={"lam": 0.6}), "regress", gate_bins=4)
     with pytest.raises(ValueError, match="model.context_gate needs"):
-        SEQ_RULES["bsd"](RuleConfig(T=2), "classify", day_columns=(0, 1), gate_bins=4)
+        make_rule(
+            "seq", "bsd", model_config("rnn", T=2, reco={"lam": 0.6}), "classify", day_columns=(0, 1), gate_bins=4
+        )
 
 
 @pytest.mark.parametrize("rule_name", ["bsd", "bp_snn", "bp_ann"])
@@ -395,8 +456,16 @@ def test_halfspace_gates_open_each_unit_on_its_own_side_of_its_own_planes(rule_n
     phase = torch.rand(9, 7) * 2 * torch.pi
     x = torch.cat([torch.sin(phase)[..., None], torch.cos(phase)[..., None], torch.randn(9, 7, F - 2)], -1)
     stack = SeqStack(F, [H], 1, 8, {**LIF, "reset": "soft"}, norm="batch")
-    rule = SEQ_RULES[rule_name](RuleConfig(T=2, lam=0.1, reco_on="spikes", reco_center="batch"), "regress",
-                                day_columns=(0, 1), gate_bins=K, gate_planes=m, gate_seed=3)
+    rule = make_rule(
+        "seq",
+        rule_name,
+        model_config("rnn", T=2, reco={"lam": 0.1, "on": "spikes", "center": "batch"}),
+        "regress",
+        day_columns=(0, 1),
+        gate_bins=K,
+        gate_planes=m,
+        gate_seed=3,
+    )
     gate = rule.unit_gates(x, H)
     from bsd.coding import day_bins
 
@@ -411,14 +480,22 @@ def test_halfspace_gates_open_each_unit_on_its_own_side_of_its_own_planes(rule_n
     # planes differ per unit, so the count varies, but no step opens a unit of another part of the day
     assert ((gate * (part[..., None] != torch.arange(H) % K)) == 0).all() and 0 < gate.mean() < 0.5
     # the same seed rebuilds the same gates; another seed or layer draws other planes
-    again = SEQ_RULES[rule_name](RuleConfig(T=2), "regress", day_columns=(0, 1), gate_bins=K, gate_planes=m,
-                                 gate_seed=3)
+    again = make_rule(
+        "seq",
+        rule_name,
+        model_config("rnn", T=2, reco={"lam": 0.6}),
+        "regress",
+        day_columns=(0, 1),
+        gate_bins=K,
+        gate_planes=m,
+        gate_seed=3,
+    )
     assert torch.equal(again.unit_gates(x, H), gate)
     assert not torch.equal(rule.planes(1, F, H)[0], rule.planes(0, F, H)[0])
     spikes, _ = rule.run(stack, x)
     assert spikes[1].sum() > 0 and (spikes[1][gate.repeat_interleave(rule.T, 0) == 0] == 0).all()
     # planes alone (no day gate) need no calendar columns
-    alone = SEQ_RULES[rule_name](RuleConfig(T=2), "regress", gate_planes=1)
+    alone = make_rule("seq", rule_name, model_config("rnn", T=2, reco={"lam": 0.6}), "regress", gate_planes=1)
     g1 = alone.unit_gates(x, H)
     w1 = alone.planes(0, F, H)[0]  # [F, H]: one plane per unit, unit j open on side j mod 2
     assert torch.equal(g1, ((xs @ w1 > 0).long() == torch.arange(H) % 2).float())
@@ -426,17 +503,25 @@ def test_halfspace_gates_open_each_unit_on_its_own_side_of_its_own_planes(rule_n
 
 def test_halfspace_gates_refuse_text_and_bad_counts():
     with pytest.raises(ValueError, match="model.gate_planes must be >= 0 and needs a forecast"):
-        SEQ_RULES["bsd"](RuleConfig(T=2), "classify", gate_planes=2)
+        make_rule("seq", "bsd", model_config("rnn", T=2, reco={"lam": 0.6}), "classify", gate_planes=2)
     with pytest.raises(ValueError, match="model.gate_planes must be >= 0"):
-        SEQ_RULES["bsd"](RuleConfig(T=2), "regress", gate_planes=-1)
+        make_rule("seq", "bsd", model_config("rnn", T=2, reco={"lam": 0.6}), "regress", gate_planes=-1)
 
 
 def test_halfspace_gates_can_read_chosen_columns_through_random_points():
     torch.manual_seed(2)
     H, F = 12, 4
     x = torch.randn(5, 3, F)
-    rule = SEQ_RULES["bsd"](RuleConfig(T=2), "regress", gate_planes=1, gate_seed=4, gate_columns=(2,),
-                            gate_offset=True)
+    rule = make_rule(
+        "seq",
+        "bsd",
+        model_config("rnn", T=2, reco={"lam": 0.6}),
+        "regress",
+        gate_planes=1,
+        gate_seed=4,
+        gate_columns=(2,),
+        gate_offset=True,
+    )
     w, b = rule.planes(0, 1, H)  # one column read: each unit's plane is a threshold on column 2
     assert w.shape == (1, H) and b.shape == (H,) and (b != 0).all()
     gate = rule.unit_gates(x, H)
@@ -446,7 +531,15 @@ def test_halfspace_gates_can_read_chosen_columns_through_random_points():
     y = x.clone()
     y[..., [0, 1, 3]] = torch.randn(5, 3, 3)
     assert torch.equal(rule.unit_gates(y, H), gate)
-    origin = SEQ_RULES["bsd"](RuleConfig(T=2), "regress", gate_planes=1, gate_seed=4, gate_columns=(2,))
+    origin = make_rule(
+        "seq",
+        "bsd",
+        model_config("rnn", T=2, reco={"lam": 0.6}),
+        "regress",
+        gate_planes=1,
+        gate_seed=4,
+        gate_columns=(2,),
+    )
     assert (origin.planes(0, 1, H)[1] == 0).all()  # through the origin unless asked otherwise
 
 
@@ -455,7 +548,7 @@ def test_without_recurrence_no_rule_trains_w_h(rule_name):
     torch.manual_seed(0)
     code = PopulationCode(8)
     stack = SeqStack(4, [12], 1, code.dim, LIF, norm="batch", recurrent_gain=0.0)
-    rule = SEQ_RULES[rule_name](RuleConfig(T=3, lam=0.1), "regress")
+    rule = make_rule("seq", rule_name, model_config("rnn", T=3, reco={"lam": 0.1}), "regress")
     loss, _ = rule.loss(stack, code, torch.randn(10, 6, 4), torch.randn(10, 6))
     loss.backward()
     assert stack.hidden[0].recurrent.weight.grad is None and stack.hidden[0].basal.weight.grad.abs().sum() > 0
@@ -475,8 +568,12 @@ def test_credit_through_time_keeps_the_losses_and_local_but_trains_earlier_posit
     stack, code, _, x, y = make(task, widths=(12,), T=T, on="spikes", center="batch", norm="batch")
     grads = {}
     for k, feedback in [(0, "transport"), (1, "transport"), (3, "transport"), (3, "random")]:
-        cfg = RuleConfig(T=T, lam=0.1, reco_on="spikes", reco_center="batch", through_time=k, time_feedback=feedback)
-        rule = SEQ_RULES["bsd"](cfg, task)
+        cfg = model_config(
+            "rnn",
+            T=T,
+            reco={"lam": 0.1, "on": "spikes", "center": "batch", "through_time": k, "time_feedback": feedback},
+        )
+        rule = make_rule("seq", "bsd", cfg, task)
         losses, _ = rule.layer_losses(stack, code, x, y)
         assert_losses_are_local(stack, losses)  # no gradient crosses layers, through time or not
         grads[k, feedback] = _hidden_grads(rule, stack, code, x, y)
@@ -494,7 +591,9 @@ def test_credit_through_time_reaches_back_exactly_k_positions():
     """Position 4's ReCo alone: with k = 2 its gradient reaches W_x through positions 3 and 2, not 1 or 0."""
     stack, code, _, x, y = make("regress", widths=(12,), T=1, on="spikes", center="batch", norm="batch")
     layer = stack.hidden[0]
-    rule = SEQ_RULES["bsd"](RuleConfig(T=1, reco_on="spikes", through_time=2), "regress")
+    rule = make_rule(
+        "seq", "bsd", model_config("rnn", T=1, reco={"on": "spikes", "through_time": 2, "lam": 0.6}), "regress"
+    )
     spikes, _ = rule.run(stack, x)
     s_in = reduce_positions(spikes[0], 1).requires_grad_(True)
     h = rule.credited_previous(layer, s_in, reduce_positions(previous_step(spikes[1]), 1), None, None)
@@ -506,9 +605,19 @@ def test_credit_through_time_reaches_back_exactly_k_positions():
 
 def _forward_path(T=1, k=0, on="spikes", feedback="transport", task="regress", widths=(12, 10)):
     stack, code, _, x, y = make(task, widths=widths, T=T, on=on, center="batch", norm="batch")
-    cfg = RuleConfig(T=T, lam=0.1, reco_on=on, reco_center="batch", through_time=k, time_feedback=feedback,
-                     time_path="forward")
-    return stack, code, SEQ_RULES["bsd"](cfg, task), x, y
+    cfg = model_config(
+        "rnn",
+        T=T,
+        reco={
+            "lam": 0.1,
+            "on": on,
+            "center": "batch",
+            "through_time": k,
+            "time_feedback": feedback,
+            "time_path": "forward",
+        },
+    )
+    return stack, code, make_rule("seq", "bsd", cfg, task), x, y
 
 
 @pytest.mark.parametrize("on,T,task", [("spikes", 1, "regress"), ("spikes", 3, "regress"), ("voltage", 2, "classify")])
@@ -529,7 +638,12 @@ def test_forward_time_path_credits_back_to_the_cut_every_k_plus_1_positions():
     stack = SeqStack(4, [12], 1, PopulationCode(8).dim, LIF, norm="batch", recurrent_gain=1.0)
     x = torch.randn(10, 6, 4)
     for k, first in [(0, 4), (2, 3), (5, 0), (50, 0)]:
-        rule = SEQ_RULES["bsd"](RuleConfig(T=2, reco_on="spikes", through_time=k, time_path="forward"), "regress")
+        rule = make_rule(
+            "seq",
+            "bsd",
+            model_config("rnn", T=2, reco={"on": "spikes", "through_time": k, "time_path": "forward", "lam": 0.6}),
+            "regress",
+        )
         s_in = rule.encode(x).requires_grad_(True)
         layer = stack.hidden[0]
         _, v, _ = layer.simulate(s_in, None, layer.lif_soma, None, rule.T * (k + 1), keep_voltage=True)
@@ -553,12 +667,13 @@ def test_forward_time_path_trains_earlier_positions_unlike_per_position():
 
 
 def test_forward_time_path_is_checked():
-    with pytest.raises(ValueError, match="model.reco.time_path must be one of"):
-        RuleConfig(time_path="backward")
+    with pytest.raises(ValueError, match="reco.time_path"):
+        model_config("rnn", reco={"time_path": "backward", "lam": 0.6})
 
 
 def test_random_time_feedback_sends_the_gradient_through_its_own_matrix():
     from bsd.recurrent import feedback_linear
+
     torch.manual_seed(0)
     h = torch.randn(5, 3, 4, requires_grad=True)
     w = torch.randn(6, 4, requires_grad=True)
@@ -574,9 +689,9 @@ def test_random_time_feedback_sends_the_gradient_through_its_own_matrix():
 
 def test_credit_through_time_settings_are_checked():
     with pytest.raises(ValueError, match="through_time"):
-        RuleConfig(through_time=-1)
+        model_config("rnn", reco={"through_time": -1, "lam": 0.6})
     with pytest.raises(ValueError, match="time_feedback"):
-        RuleConfig(through_time=1, time_feedback="mirror")
+        model_config("rnn", reco={"through_time": 1, "time_feedback": "mirror", "lam": 0.6})
 
 
 @pytest.mark.parametrize("rule_name", ["bp_snn", "bp_ann"])
@@ -586,7 +701,9 @@ def test_per_position_bp_credit_stops_the_gradient_at_each_positions_carried_sta
     x = torch.randn(10, 6, 4, requires_grad=True)
     outs, grads = {}, {}
     for credit in ("sequence", "position"):
-        rule = SEQ_RULES[rule_name](RuleConfig(T=3, bp_credit=credit), "regress")
+        rule = make_rule(
+            "seq", rule_name, model_config("rnn", rule=rule_name, T=3, bp_credit=credit, reco={"lam": 0.6}), "regress"
+        )
         out = rule.readout(stack, rule.run(stack, x)[0])  # [P, B, 1]
         (grads[credit],) = torch.autograd.grad(out[-1].sum(), x)
         outs[credit] = out.detach()
@@ -596,15 +713,20 @@ def test_per_position_bp_credit_stops_the_gradient_at_each_positions_carried_sta
 
 
 def test_per_position_bp_credit_is_checked_and_not_for_bsd():
-    with pytest.raises(ValueError, match="model.bp_credit must be one of"):
-        RuleConfig(T=1, bp_credit="window")
+    with pytest.raises(ValueError, match="bp_credit"):
+        model_config("rnn", T=1, bp_credit="window", reco={"lam": 0.6})
     with pytest.raises(ValueError, match="bsd's own setting is model.reco.through_time"):
-        SEQ_RULES["bsd"](RuleConfig(T=1, bp_credit="position"), "regress")
+        make_rule("seq", "bsd", model_config("rnn", T=1, bp_credit="position", reco={"lam": 0.6}), "regress")
 
 
 def test_credit_through_w_h_transposed_gives_up_c1_and_random_feedback_keeps_it():
     def crit(k, feedback="transport"):
-        return SEQ_RULES["bsd"](RuleConfig(T=1, through_time=k, time_feedback=feedback), "classify").criteria
+        return make_rule(
+            "seq",
+            "bsd",
+            model_config("rnn", T=1, reco={"through_time": k, "time_feedback": feedback, "lam": 0.6}),
+            "classify",
+        ).criteria
 
     assert crit(0) == ("C1", "C2", "C3", "C4", "C5") and crit(2, "random") == crit(0)
     assert crit(1) == ("C2", "C3", "C4", "C5")
@@ -613,9 +735,19 @@ def test_credit_through_w_h_transposed_gives_up_c1_and_random_feedback_keeps_it(
 def test_free_units_have_no_target_and_learn_only_through_time():
     stack, code, _, x, y = make("regress", widths=(12,), T=2, on="spikes", center="batch", norm="batch")
     stack.hidden[0].recurrent.weight.data.mul_(10.0)  # a recurrence loud enough to carry credit
-    cfg = RuleConfig(T=2, lam=0.1, reco_on="spikes", reco_center="batch", through_time=5, time_path="forward",
-                     free_units=0.25)
-    rule = SEQ_RULES["bsd"](cfg, "regress")
+    cfg = model_config(
+        "rnn",
+        T=2,
+        reco={
+            "lam": 0.1,
+            "on": "spikes",
+            "center": "batch",
+            "through_time": 5,
+            "time_path": "forward",
+            "free_units": 0.25,
+        },
+    )
+    rule = make_rule("seq", "bsd", cfg, "regress")
     losses, _ = rule.layer_losses(stack, code, x, y)
     assert_losses_are_local(stack, losses)
     stack.zero_grad()
@@ -624,10 +756,16 @@ def test_free_units_have_no_target_and_learn_only_through_time():
     assert layer.apical.weight.grad[:9].abs().sum() > 0 and layer.apical.weight.grad[9:].abs().sum() == 0  # no target
     assert layer.basal.weight.grad[9:].abs().sum() > 0  # what they carry to the ReCo units later is credited
     # the loss reads the first 9 units only: the same layer with every unit in ReCo gives another value
-    every = SEQ_RULES["bsd"](RuleConfig(T=2, lam=0.1, reco_on="spikes", reco_center="batch", through_time=5,
-                                        time_path="forward"), "regress")
+    every = make_rule(
+        "seq",
+        "bsd",
+        model_config(
+            "rnn", T=2, reco={"lam": 0.1, "on": "spikes", "center": "batch", "through_time": 5, "time_path": "forward"}
+        ),
+        "regress",
+    )
     assert float(every.layer_losses(stack, code, x, y)[0][1]) != pytest.approx(float(losses[1]))
     with pytest.raises(ValueError, match="free_units"):
-        RuleConfig(free_units=1.0, through_time=1)
+        model_config("rnn", reco={"free_units": 1.0, "through_time": 1, "lam": 0.6})
     with pytest.raises(ValueError, match="through_time >= 1"):
-        RuleConfig(free_units=0.5)
+        model_config("rnn", reco={"free_units": 0.5, "lam": 0.6})

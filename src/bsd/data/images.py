@@ -122,6 +122,8 @@ class _Batches(Dataset):
 class ImageDataModule(L.LightningDataModule):
     """Real 60k/10k MNIST or Fashion-MNIST; validation carved from train with a seeded split."""
 
+    kind = "image"
+
     def __init__(self, name: str = "mnist", data_dir: str | None = None, cache_dir: str = "~/.cache/bsd",
                  val_size: int = 5000, batch_size: int = 128, eval_batch_size: int = 1000,
                  seed: int = 0, allow_hub: bool = True, train_subset: int | None = None, shift: int = 0) -> None:

@@ -133,7 +133,7 @@ def _context_ids(a: np.ndarray, k: int, V: int) -> np.ndarray:
 class TextDataModule(L.LightningDataModule):
     """Next-character prediction on a chronologically split text."""
 
-    task = "classify"
+    kind = "text"
 
     def __init__(self, name: str = "shakespeare", path: str | None = None, seq_len: int = 100,
                  splits: Sequence[float] = (0.9, 0.05, 0.05), batch_size: int = 128, eval_batch_size: int = 256,
@@ -182,11 +182,6 @@ class TextDataModule(L.LightningDataModule):
     def num_classes(self) -> int:
         """Vocabulary size (outputs of the readout)."""
         return len(self.vocab)
-
-    def module_kwargs(self) -> dict:
-        """What the model needs to know about this data (saved with the checkpoint)."""
-        return {"in_shape": list(self.in_shape), "num_classes": self.num_classes, "task": self.task,
-                "vocab": list(self.vocab.itos), "stateful_eval": bool(self.eval_streams), "context": self.context}
 
     def _inputs(self, a: torch.Tensor) -> torch.Tensor:
         """Input ids of every character of ``a``: ``[N]``, or ``[N, context]`` when ``context > 1``.

@@ -151,7 +151,7 @@ class _Windows(Dataset):
 class TimeSeriesDataModule(L.LightningDataModule):
     """Chronologically split forecasting windows from ``vic_elec`` or a user's CSV."""
 
-    task = "regress"
+    kind = "series"
 
     def __init__(self, name: str = "vic_elec", path: str | None = None, time_column: str = "Time",
                  target: str = "Demand", features: Sequence[str] = ("Temperature", "Holiday"),
@@ -393,12 +393,6 @@ class TimeSeriesDataModule(L.LightningDataModule):
     def num_classes(self) -> int:
         """Regression outputs: the scored horizon and the auxiliary ones."""
         return 1 + len(self.aux_horizons)
-
-    def module_kwargs(self) -> dict:
-        """What the model needs to know about this data (saved with the checkpoint)."""
-        return {"in_shape": list(self.in_shape), "num_classes": self.num_classes, "task": self.task,
-                "target_scale": float(self.std[0]), "columns": list(self.columns),
-                "level_scale": self.change_scale}
 
     def windows(self, split: str) -> _Windows:
         """Forecast windows lying inside one span (inputs and targets)."""

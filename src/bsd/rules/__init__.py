@@ -1,19 +1,17 @@
-"""Learning rules over one backbone, looked up by ``model.rule``."""
+"""Learning rules, one registry keyed by ``(family, name)`` (:mod:`bsd.rules.registry`)."""
 
 from __future__ import annotations
 
-from .base import Rule, RuleConfig, forward_net
-from .bp import BPANN, BPSNN
-from .bsd import BSD
+from typing import Any
 
-RULES: dict[str, type[Rule]] = {"bsd": BSD, "bp_snn": BPSNN, "bp_ann": BPANN}
-
-
-def make_rule(name: str, cfg: RuleConfig) -> Rule:
-    """Instantiate the rule called ``name``; a clear error lists the known ones."""
-    if name not in RULES:
-        raise ValueError(f"model.rule={name!r} is unknown; choose one of {sorted(RULES)}")
-    return RULES[name](cfg)
+from .base import Rule, forward_net
+from .registry import all_rules, family_of, ignored_keys, lookup, names, register
 
 
-__all__ = ["RULES", "Rule", "RuleConfig", "forward_net", "make_rule"]
+def make_rule(family: str, name: str, cfg: Any, *args: Any, **kwargs: Any) -> Any:
+    """Instantiate rule ``name`` of ``family`` (``image``, ``seq``, ``ae``) on the model config ``cfg``."""
+    return lookup(family, name)(cfg, *args, **kwargs)
+
+
+__all__ = ["Rule", "all_rules", "family_of", "forward_net", "ignored_keys", "lookup", "make_rule", "names",
+           "register"]

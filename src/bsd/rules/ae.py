@@ -12,12 +12,14 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from ..config.model import FrequencyConfig
 from ..layers import apply_folded
 from ..losses import code_cosines, frequency_split
 from ..nets import Stack
 from .base import Activation, Rule, forward_net, spiking
-from .bp import ANNVariant
+from .bp import BP_IGNORED, ANNVariant
 from .bsd import BSD, MarginFn
+from .registry import register
 
 LATENT_SAMPLING = ("bernoulli", "regular")
 #: what the latent prior is fitted to: ``rate`` (the latent layer's time-mean spikes, or ReLU outputs) or
@@ -153,18 +155,25 @@ class AEMixin:
         return apply_folded(stack.concept.basal, s).mean(0)
 
 
+@register("ae", "bsd")
 class AEBSD(AEMixin, BSD):
     """BSD on the autoencoder: ReCo per hidden layer against the backward net driven by the image."""
 
     signed_losses = ("reconstruction MSE (top)", "recall MSE (stimulus)")
 
+    @property
+    def frequency(self) -> FrequencyConfig | None:
+        """``model.reco.frequency`` when enabled (frequency-aware ReCo on image-shaped layers), else None."""
+        f = self.cfg.reco.frequency
+        return f if f.enabled else None
+
     def layer_losses(self, stack: Stack, code, x: torch.Tensor, y: torch.Tensor):  # noqa: D102
         cfg, n = self.cfg, stack.depth
         s0 = self.encode(stack, x)
         margin = None
-        if cfg.push_margin == "code":
-            margin = image_margins(x.reshape(x.shape[0], *stack.in_shape), cfg.freq_cutoff,
-                                   centred=cfg.reco_center != "none")
+        if cfg.reco.margin == "code":
+            cut = None if self.frequency is None else self.frequency.cutoff
+            margin = image_margins(x.reshape(x.shape[0], *stack.in_shape), cut, centred=cfg.reco.center != "none")
         fwd, above, a_stats, own_above = self.streams_from_top(stack, s0, s0)
         pairs: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
         losses, logs = self.hidden_losses(stack, fwd, above, a_stats, None, None, None, margin=margin,
@@ -172,7 +181,7 @@ class AEBSD(AEMixin, BSD):
         out = stack.concept.basal(fwd.inputs[-1].mean(0))
         mse = F.mse_loss(out, x.reshape(out.shape))
         recall = F.mse_loss(stack.stimulus.apical(above[0].mean(0)), x.reshape(out.shape))
-        losses[0], losses[n] = cfg.w_recall * recall, cfg.w_concept * mse
+        losses[0], losses[n] = cfg.loss_weights.recall * recall, cfg.loss_weights.concept * mse
         logs["loss/recon"], logs["loss/recall"] = mse.detach(), recall.detach()
         if cfg.image_readout > 0:
             self.add_readout_losses(stack, fwd, x, losses, logs, pairs)
@@ -202,7 +211,7 @@ class AEBSD(AEMixin, BSD):
         the graph starts at the layer's own W (its input spikes carry none). Where ReCo compared the
         unpooled voltages, ``pairs`` (from :meth:`hidden_losses`) already holds them.
         """
-        reuse = pairs is not None and self.cfg.reco_on == "voltage" and self.cfg.reco_pool is None
+        reuse = pairs is not None and self.cfg.reco.on == "voltage" and self.cfg.reco.pool is None
         img = x.reshape(x.shape[0], *stack.in_shape)
         for i in readout_layers(stack):
             layer = stack.layers[i]
@@ -219,11 +228,13 @@ class AEBSD(AEMixin, BSD):
             logs[f"loss/readout_{i}"] = r.detach()
 
 
+@register("ae", "bp_snn")
 class AEBPSNN(AEMixin, Rule):
     """The forward net end to end with BPTT and surrogate gradients on the reconstruction MSE."""
 
     name = "bp_snn"
     criteria = ("C4",)
+    ignored_keys = BP_IGNORED
 
     def loss(self, stack: Stack, code, x: torch.Tensor, y: torch.Tensor):  # noqa: D102
         out = self.reconstruct(stack, x)
@@ -231,6 +242,7 @@ class AEBPSNN(AEMixin, Rule):
         return mse, {"loss/recon": mse.detach()}
 
 
+@register("ae", "bp_ann")
 class AEBPANN(ANNVariant, AEBPSNN):
     """The same autoencoder with ReLU instead of LIF and one time step."""
 

@@ -16,6 +16,7 @@ import torch.nn.functional as F
 
 from ..coding import LabelCode
 from ..compact import SpikeMeanStore
+from ..config.model import FrequencyConfig
 from ..losses import (
     center_batch,
     code_cosines,
@@ -25,13 +26,15 @@ from ..losses import (
     unique_reco_terms,
 )
 from ..nets import Stack
-from .base import Rule, forward_net
+from .base import Rule, forward_net, hidden_weight
+from .registry import register
 
 #: ``margin(v, band)``: the push margins of the pairs a layer compares (``model.reco.margin=code``), given
 #: that layer's reduced voltage ``v [steps*B, ...]`` and the band (None, 0 = low, 1 = high)
 MarginFn = Callable[[torch.Tensor, int | None], torch.Tensor]
 
 
+@register("image", "bsd")
 class BSD(Rule):
     """Forward and backward spiking nets distilled layer by layer with ReCo."""
 
@@ -39,6 +42,13 @@ class BSD(Rule):
     criteria = ("C1", "C2", "C3", "C4", "C5")
     #: losses whose gradient is a signed error (reported, spec C5)
     signed_losses = ("concept cross-entropy",)
+    #: config keys bsd never reads
+    ignored_keys = ("model.bp_credit",)
+
+    @property
+    def frequency(self) -> FrequencyConfig | None:
+        """Frequency-aware ReCo's settings where they apply (the autoencoder's image-shaped layers), else None."""
+        return None
 
     def backward_stream(self, stack: Stack, code: LabelCode, labels: torch.Tensor, counts: torch.Tensor,
                         local: bool = False):
@@ -94,7 +104,7 @@ class BSD(Rule):
         With ``model.reco.on=spikes`` each hidden layer keeps its own graph (inputs detached; the
         forward trace's ``own`` and ``own_above``), otherwise nothing keeps a graph.
         """
-        local = self.cfg.reco_on == "spikes"
+        local = self.cfg.reco.on == "spikes"
         with torch.set_grad_enabled(local and torch.is_grad_enabled()):
             return (forward_net(stack, s0, local=local), *down(local))
 
@@ -119,7 +129,7 @@ class BSD(Rule):
         uniq, inv = torch.unique(y, return_inverse=True)
         counts = torch.bincount(inv, minlength=uniq.numel())
         margin = None
-        if cfg.push_margin == "code":  # each sample against each distinct target: the cosine of their codes
+        if cfg.reco.margin == "code":  # each sample against each distinct target: the cosine of their codes
             m = code_cosines(code.vectors(y).to(x.dtype), code.vectors(uniq).to(x.dtype))
 
             def margin(v, band):
@@ -130,7 +140,7 @@ class BSD(Rule):
             logits = code.logits(stack.concept.basal(_time_mean(fwd.inputs[-1], store)))
             ce = F.cross_entropy(logits, y)
             mse = grouped_mse(stack.stimulus.apical(_time_mean(above[0], store)), x, inv, counts)
-        losses[0], losses[n] = cfg.w_recall * mse, cfg.w_concept * ce
+        losses[0], losses[n] = cfg.loss_weights.recall * mse, cfg.loss_weights.concept * ce
         logs["loss/concept"], logs["loss/recall"] = ce.detach(), mse.detach()
         return losses, logs
 
@@ -152,24 +162,24 @@ class BSD(Rule):
         """
         cfg, n = self.cfg, stack.depth
         steps = self.T if cfg.reduce_T == "per_step" else 1
-        same_class = cfg.same_class if labels is not None else "negative"
+        same_class = cfg.reco.same_class if labels is not None else "negative"
         w = None if counts is None else counts.repeat(steps)
         logs: dict[str, torch.Tensor] = {}
         losses: dict[int, torch.Tensor] = {}
         vs, plain, banded = {}, {}, {}
         # model.reco.center: batch compares centred voltages; push: the pull sees the raw voltages, the
         # push the centred ones (a pattern shared by every sample is pulled but never pushed away)
-        center, pairs_for = cfg.reco_center, {}
+        center, pairs_for = cfg.reco.center, {}
         for i, layer in enumerate(stack.hidden, start=1):
-            if cfg.reco_on == "spikes":  # local graph through this layer's own LIF (surrogate), kept by the streams
+            if cfg.reco.on == "spikes":  # local graph through this layer's own LIF (surrogate), kept by the streams
                 if fwd.own is None or own_above is None or own_above[i] is None:
                     raise ValueError("model.reco.on=spikes needs the streams run with local=True (BSD.streams)")
                 v, v_hat = self._reduce(fwd.own[i - 1]), self._reduce(own_above[i])
             else:
                 v = layer.basal_reduced(self._reduce(fwd.inputs[i - 1], store if i > 1 else None), fwd.stats[i - 1])
                 v_hat = layer.apical_reduced(self._reduce(above[i], store if i < n - 1 else None), a_stats[i], w)
-            if cfg.reco_pool is not None and v.dim() == 4:  # model.reco.pool: compare maps pooled to k x k
-                k = (min(int(cfg.reco_pool), v.shape[-2]), min(int(cfg.reco_pool), v.shape[-1]))
+            if cfg.reco.pool is not None and v.dim() == 4:  # model.reco.pool: compare maps pooled to k x k
+                k = (min(int(cfg.reco.pool), v.shape[-2]), min(int(cfg.reco.pool), v.shape[-1]))
                 if k != tuple(v.shape[-2:]):  # a map no larger than k x k is compared as it is
                     v, v_hat = F.adaptive_avg_pool2d(v, k), F.adaptive_avg_pool2d(v_hat, k)
             raw = (v, v_hat)
@@ -179,7 +189,7 @@ class BSD(Rule):
             vs[i] = centred[0] if center == "batch" else v
             pairs_for[i] = (centred if center == "batch" else raw, centred)  # (pull pair, push pair)
         for i, (pull_pair, push_pair) in pairs_for.items():
-            if cfg.freq_cutoff is not None and pull_pair[0].dim() == 4:
+            if self.frequency is not None and pull_pair[0].dim() == 4:
                 banded[i] = self._banded_terms(pull_pair, push_pair, labels, same_class, steps, inv, counts, margin)
             else:
                 plain[i] = (pull_pair, push_pair)
@@ -192,15 +202,16 @@ class BSD(Rule):
             if i in banded:
                 (pl, ql), (ph, qh) = banded[i]
                 pull, push = pl + ph, ql + qh
-                li = pl + cfg.lam_low * ql + cfg.w_high * (ph + cfg.lam_high * qh)
+                f = self.frequency
+                li = pl + f.lam_low * ql + f.w_high * (ph + f.lam_high * qh)
             else:
                 pull, push = terms[i]
-                li = pull + cfg.lam * push
+                li = pull + cfg.reco.lam * push
             if cfg.decorrelation > 0:
                 dec = decorrelation_loss(v)
                 li = li + cfg.decorrelation * dec
                 logs[f"decor/{i}"] = dec.detach()
-            losses[i] = cfg.hidden_weight(i, n - 1) * li
+            losses[i] = hidden_weight(cfg.loss_weights.hidden, i, n - 1) * li
             logs[f"reco/pull_{i}"], logs[f"reco/push_{i}"] = pull.detach(), push.detach()
             logs[f"rate/fwd_{i}"], logs[f"rate/bwd_{i}"], logs[f"hamming/{i}"] = spike_agreement(
                 fwd.inputs[i], above[i - 1], inv)
@@ -211,7 +222,7 @@ class BSD(Rule):
 
         With ``margin``, each band's pushes start at the margins of that band.
         """
-        cut = self.cfg.freq_cutoff
+        cut = self.frequency.cutoff
 
         def band_terms(pair):
             (vl, vh), (hl, hh) = frequency_split(pair[0], cut), frequency_split(pair[1], cut)

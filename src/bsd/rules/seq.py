@@ -27,10 +27,13 @@ import torch
 import torch.nn.functional as F
 
 from ..coding import GatedCode, PopulationCode, day_bins, encode_stimulus, week_bins
+from ..config import RnnConfig
 from ..losses import code_cosines, code_push_weight, decorrelation_loss, grouped_reco_terms
 from ..neurons import LIFState
 from ..recurrent import RecurrentLayer, SeqStack
-from .base import RuleConfig
+from .base import hidden_weight
+from .bp import ANN_IGNORED, BP_IGNORED
+from .registry import register
 
 TASKS = ("classify", "regress")
 
@@ -59,18 +62,13 @@ class SeqRule(abc.ABC):
     signed_losses: tuple[str, ...] = ("all (back-propagation through the sequence)",)
     spiking = True
 
-    def __init__(self, cfg: RuleConfig, task: str, input_code: PopulationCode | None = None,
+    def __init__(self, cfg: RnnConfig, task: str, input_code: PopulationCode | None = None,
                  day_columns: tuple[int, ...] | None = None, gate_bins: int = 0, gate_planes: int = 0,
                  gate_seed: int = 0, gate_columns: tuple[int, ...] | None = None, gate_offset: bool = False) -> None:
         if task not in TASKS:
             raise ValueError(f"task must be one of {TASKS}, got {task!r}")
-        if cfg.reduce_T != "mean":
-            raise ValueError("the rnn supports model.reduce_T=mean only")
         if cfg.encoder == "population" and input_code is None:
             raise ValueError("model.encoder=population needs an input population code")
-        if cfg.bp_credit != "sequence" and self.name == "bsd":
-            raise ValueError(f"model.bp_credit={cfg.bp_credit} sets how far back-propagation reaches in the bp rules; "
-                             "bsd's own setting is model.reco.through_time (0 = per position)")
         self.cfg, self.task, self.input_code = cfg, task, input_code
         #: the input columns holding the sine and cosine of the time of day (for a :class:`GatedCode`)
         self.day_columns = day_columns
@@ -210,10 +208,12 @@ class SeqRule(abc.ABC):
         return self.readout(stack, spikes).transpose(0, 1)
 
 
+@register("seq", "bsd")
 class SeqBSD(SeqRule):
     """Forward and backward spiking RNNs distilled layer by layer with ReCo, per position."""
 
     name = "bsd"
+    ignored_keys = ("model.bp_credit",)
     signed_losses = ("readout cross-entropy (text) / MSE (time series)",)
 
     @property
@@ -223,7 +223,7 @@ class SeqBSD(SeqRule):
         ``model.reco.through_time >= 1`` with ``time_feedback = transport`` is a weight transport inside the layer;
         the spec's per-position ReCo and ``time_feedback = random`` need none.
         """
-        transport = self.cfg.through_time and self.cfg.time_feedback == "transport"
+        transport = self.cfg.reco.through_time and self.cfg.reco.time_feedback == "transport"
         return ("C2", "C3", "C4", "C5") if transport else ("C1", "C2", "C3", "C4", "C5")
 
     def context_bins(self, code, x: torch.Tensor) -> torch.Tensor | None:
@@ -294,7 +294,7 @@ class SeqBSD(SeqRule):
         also holds the position's own earlier steps; the gradient treats it as the previous position's rate.
         """
         h = s_prev
-        for _ in range(self.cfg.through_time):
+        for _ in range(self.cfg.reco.through_time):
             r = self.own_rates(layer, layer.basal_reduced(s_in, h, feedback), tonic=True)
             if gate is not None:
                 r = r * gate
@@ -316,8 +316,9 @@ class SeqBSD(SeqRule):
         volts: list[torch.Tensor | None] = [None]
         for i, layer in enumerate(stack.hidden):
             gate = None if gates is None else gates[i].repeat_interleave(self.T, 0)
-            s, v, _ = layer.simulate(s.detach(), None, self.soma(layer), gate, self.T * (self.cfg.through_time + 1),
-                                     feedbacks[i], keep_voltage=self.cfg.reco_on == "voltage")
+            cut = self.T * (self.cfg.reco.through_time + 1)
+            s, v, _ = layer.simulate(s.detach(), None, self.soma(layer), gate, cut, feedbacks[i],
+                                     keep_voltage=self.cfg.reco.on == "voltage")
             spikes.append(s)
             volts.append(v)
         return spikes, volts
@@ -327,7 +328,7 @@ class SeqBSD(SeqRule):
 
         ``random``: a fixed random matrix, drawn once per layer from ``index``, scaled to ``W_h``'s current norm.
         """
-        if self.cfg.time_feedback == "transport":
+        if self.cfg.reco.time_feedback == "transport":
             return None
         w = layer.recurrent.weight
         key = (index, str(w.device), w.dtype)
@@ -355,16 +356,16 @@ class SeqBSD(SeqRule):
         bins = self.context_bins(code, x)
         groups = (code.group(flat) if bins is None else code.group(flat, bins)).reshape(P, B)
         push_w = margin = None
-        if cfg.push_weight != "uniform" or cfg.push_margin != "zero":
+        if cfg.reco.push_weight != "uniform" or cfg.reco.margin != "zero":
             codes = (code.vectors(flat) if bins is None else code.vectors(flat, bins)).reshape(P, B, -1).to(x.dtype)
-            if cfg.push_weight == "code":  # pairs pushed by how far apart their targets' codes are
+            if cfg.reco.push_weight == "code":  # pairs pushed by how far apart their targets' codes are
                 push_w = code_push_weight(codes)
-            if cfg.push_margin == "code":  # pushes start at the cosine of the two targets' codes, centred over
+            if cfg.reco.margin == "code":  # pushes start at the cosine of the two targets' codes, centred over
                 # the position's batch where ReCo compares centred voltages or rates (as the autoencoder's images)
-                margin = code_cosines(codes - codes.mean(1, keepdim=True) if cfg.reco_center != "none" else codes)
+                margin = code_cosines(codes - codes.mean(1, keepdim=True) if cfg.reco.center != "none" else codes)
         gates = [self.unit_gates(x, layer.units, i) for i, layer in enumerate(stack.hidden)] if self.gated else None
-        along = cfg.time_path == "forward"  # each layer's ReCo reads, and credits along, its own forward simulation
-        feedbacks = [self.time_feedback(layer, i) if cfg.through_time else None
+        along = cfg.reco.time_path == "forward"  # each layer's ReCo reads, and credits along, its own simulation
+        feedbacks = [self.time_feedback(layer, i) if cfg.reco.through_time else None
                      for i, layer in enumerate(stack.hidden, start=1)]
         if along:
             spikes, volts = self.run_local(stack, x, gates, feedbacks)
@@ -378,52 +379,54 @@ class SeqBSD(SeqRule):
         for i, layer in enumerate(stack.hidden, start=1):
             v_hat = layer.apical_voltage(above[i], counts, update_running=False)[inv].reshape(P, B, -1)
             if along:  # the forward stream's own rates (or voltages), with their graph through the layer's past
-                v = reduce_positions(spikes[i] if cfg.reco_on == "spikes" else volts[i], T)
-                if cfg.reco_on == "spikes":
+                v = reduce_positions(spikes[i] if cfg.reco.on == "spikes" else volts[i], T)
+                if cfg.reco.on == "spikes":
                     v_hat = self.own_rates(layer, v_hat)
             else:
                 s_in = reduce_positions(spikes[i - 1], T)
                 s_prev = reduce_positions(previous_step(spikes[i]), T)
                 feedback = feedbacks[i - 1]
-                if cfg.through_time:  # the gradient also reaches this layer's weights at earlier positions
+                if cfg.reco.through_time:  # the gradient also reaches this layer's weights at earlier positions
                     s_prev = self.credited_previous(layer, s_in, s_prev, None if gates is None else gates[i - 1],
                                                     feedback)
                 v = layer.basal_reduced(s_in, s_prev, feedback)  # [P, B, H]
-                if cfg.reco_on == "spikes":  # each dendrite's voltage held for T steps through the layer's own LIF
+                if cfg.reco.on == "spikes":  # each dendrite's voltage held for T steps through the layer's own LIF
                     v, v_hat = self.own_rates(layer, v, tonic=True), self.own_rates(layer, v_hat)
             if gates is not None:  # a unit closed at a position is silent there, whichever dendrite drives it
                 v, v_hat = v * gates[i - 1], v_hat * gates[i - 1]
-            if cfg.free_units:  # the last units are free: no target, trained only by credit through time
-                keep = layer.units - round(cfg.free_units * layer.units)
+            if cfg.reco.free_units:  # the last units are free: no target, trained only by credit through time
+                keep = layer.units - round(cfg.reco.free_units * layer.units)
                 v, v_hat = v[..., :keep], v_hat[..., :keep]
-            if cfg.reco_center != "none":  # per position, over the batch (push: for the push term only)
+            if cfg.reco.center != "none":  # per position, over the batch (push: for the push term only)
                 vc, hc = v - v.mean(1, keepdim=True), v_hat - v_hat.mean(1, keepdim=True)
-                if cfg.reco_center == "batch":
+                if cfg.reco.center == "batch":
                     v, v_hat = vc, hc
-            pull, push = grouped_reco_terms(v, v_hat, groups, cfg.same_class, cfg.reco_axis, push_w, margin)
-            if cfg.reco_center == "push":
-                push = grouped_reco_terms(vc, hc, groups, cfg.same_class, cfg.reco_axis, push_w, margin)[1]
-            li = pull + cfg.lam * push
+            pull, push = grouped_reco_terms(v, v_hat, groups, cfg.reco.same_class, cfg.reco.axis, push_w, margin)
+            if cfg.reco.center == "push":
+                push = grouped_reco_terms(vc, hc, groups, cfg.reco.same_class, cfg.reco.axis, push_w, margin)[1]
+            li = pull + cfg.reco.lam * push
             if cfg.decorrelation > 0:  # lateral: the layer's own basal voltages, units decorrelated over the batch
                 dec = decorrelation_loss(v.reshape(-1, v.shape[-1]))
                 li = li + cfg.decorrelation * dec
                 logs[f"decor/{i}"] = dec.detach()
-            losses[i] = cfg.hidden_weight(i, n - 1) * li
+            losses[i] = hidden_weight(cfg.loss_weights.hidden, i, n - 1) * li
             logs[f"reco/pull_{i}"], logs[f"reco/push_{i}"] = pull.detach(), push.detach()
             logs[f"rate/fwd_{i}"], logs[f"rate/bwd_{i}"] = spikes[i].detach().mean(), above[i - 1].mean()
         top = self.top_loss(self.readout(stack, [s.detach() for s in spikes]), y)
         recon = stack.stimulus.apical(above[0])[inv].reshape(P, B, -1)
         recall = F.mse_loss(recon, reduce_positions(spikes[0], T))
-        losses[0], losses[n] = cfg.w_recall * recall, cfg.w_concept * top
+        losses[0], losses[n] = cfg.loss_weights.recall * recall, cfg.loss_weights.concept * top
         logs["loss/concept"], logs["loss/recall"] = top.detach(), recall.detach()
         return losses, logs
 
 
+@register("seq", "bp_snn")
 class SeqBPSNN(SeqRule):
     """The forward spiking RNN only, back-propagation through the whole sequence (surrogate gradients)."""
 
     name = "bp_snn"
     criteria = ("C4",)
+    ignored_keys = (*BP_IGNORED, "model.code")
 
     def loss(self, stack, code, x, y):  # noqa: D102
         spikes, _ = self.run(stack, x)
@@ -431,11 +434,13 @@ class SeqBPSNN(SeqRule):
         return top, {"loss/concept": top.detach()}
 
 
+@register("seq", "bp_ann")
 class SeqBPANN(SeqBPSNN):
     """The same recurrence with ReLU and one step per position."""
 
     name = "bp_ann"
     criteria = ()
+    ignored_keys = (*ANN_IGNORED, "model.code")
     spiking = False
 
     @property

@@ -6,32 +6,27 @@ norm, and only on steps where that clip is active. This trains the experiment's 
 (AdamW at the config's learning rate, no schedule, seed 0) and prints the gradient norm and how many steps
 were clipped so far.
 
-    python scripts/clip_probe.py mnist_mlp 200 [overrides...]
+    python -m bsd.probes.clip_probe mnist_mlp 200 [overrides...]
 """
 
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import torch
-from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
-
-from bsd.train import build_module  # noqa: E402
+from ..config import compose, to_objects
+from ..tasks import build_module
 
 
 def main(argv: list[str]) -> None:
     """Print the joint gradient norm at a few steps and the count of clipped steps."""
     if len(argv) < 2:
-        raise SystemExit("usage: python scripts/clip_probe.py EXPERIMENT STEPS [overrides...]")
+        raise SystemExit("usage: python -m bsd.probes.clip_probe EXPERIMENT STEPS [overrides...]")
     exp, steps, overrides = argv[0], int(argv[1]), argv[2:]
     torch.set_num_threads(1)
-    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base=None):
-        cfg = compose("config", overrides=[f"+experiment={exp}", "seed=0", *overrides])
+    cfg = compose([f"+experiment={exp}", "seed=0", *overrides])
     clip = cfg.trainer.gradient_clip_val
     if clip is None:
         print(f"{exp}: trainer.gradient_clip_val is null, so no step is clipped and a loss weight only "
@@ -39,7 +34,7 @@ def main(argv: list[str]) -> None:
         return
     torch.manual_seed(0)
     dm = instantiate(cfg.data)
-    module = build_module(cfg.model, dm)
+    module = build_module(to_objects(cfg), dm)
     dm.prepare_data()
     dm.setup("fit")
     o = cfg.model.optimizer

@@ -8,7 +8,7 @@ model's own test MSE and the lag-1 autocorrelation of its errors. A large gain s
 from step to step, which a recurrence trained through time can learn to correct and a per-position rule cannot
 see; it is an upper-bound style estimate for feeding the previous error back as an input.
 
-Usage: python scripts/forecast_error_probe.py RUN_DIR [RUN_DIR ...] [--lags 1 2 4 8] [--batch 512]
+Usage: python -m bsd.probes.forecast_error_probe RUN_DIR [RUN_DIR ...] [--lags 1 2 4 8] [--batch 512]
 """
 
 from __future__ import annotations
@@ -20,11 +20,11 @@ import numpy as np
 import torch
 from omegaconf import OmegaConf
 
-from bsd.data.timeseries import TimeSeriesDataModule
-from bsd.seq_module import SequenceBSDModule
+from ..data.timeseries import TimeSeriesDataModule
+from ..tasks import ForecastModule
 
 
-def forecasts(model: SequenceBSDModule, dm: TimeSeriesDataModule, split: str, batch: int
+def forecasts(model: ForecastModule, dm: TimeSeriesDataModule, split: str, batch: int
               ) -> tuple[np.ndarray, np.ndarray]:
     """Forecast and target of every window of ``split``, in time order, in normalised level units."""
     ds = dm.windows(split)
@@ -62,7 +62,7 @@ def probe(run_dir: Path, lags: list[int], batch: int) -> None:
     data = OmegaConf.to_container(cfg.data)
     data.pop("_target_", None)
     dm = TimeSeriesDataModule(**data)
-    model = SequenceBSDModule.load_from_checkpoint(run_dir / "checkpoints" / "last.ckpt", map_location="cpu").eval()
+    model = ForecastModule.load_from_checkpoint(run_dir / "checkpoints" / "last.ckpt", map_location="cpu").eval()
     pv, yv = forecasts(model, dm, "val", batch)
     pt, yt = forecasts(model, dm, "test", batch)
     ev, et = yv - pv, yt - pt

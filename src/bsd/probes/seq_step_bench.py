@@ -6,7 +6,7 @@ then each of ``--forward`` with ``model.reco.time_path=forward``) and of ``bp_sn
 batches of the experiment's shape, the settings interleaved step by step so that machine noise hits them alike.
 Prints the median seconds per step and the ratio to ``through_time = 0`` measured in the same run.
 
-    python scripts/seq_step_bench.py [--experiment text_char] [--through-time 0 1 4] [--forward 0 99]
+    python -m bsd.probes.seq_step_bench [--experiment text_char] [--through-time 0 1 4] [--forward 0 99]
                                      [--steps 10] [overrides...]
 """
 
@@ -14,32 +14,26 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
-from pathlib import Path
 
 import torch
-from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
-
-from bsd.seq_module import build_seq_from_config  # noqa: E402
+from ..build import build_seq
+from ..config import compose
 
 VOCAB = 85  # Shakespeare's 84 characters and <unk>: the text network's input and output width
 
 
 def setting(experiment: str, rule: str, k: int, overrides: list[str], path: str = "rest"):
     """Stack, code, rule and a batch maker for one setting."""
-    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
-        cfg = compose(config_name="config", overrides=[f"+experiment={experiment}", f"model.rule={rule}",
-                                                       f"model.reco.through_time={k}", f"model.reco.time_path={path}",
-                                                       *overrides])
+    cfg = compose([f"+experiment={experiment}", f"model.rule={rule}", f"model.reco.through_time={k}",
+                   f"model.reco.time_path={path}", *overrides])
     torch.manual_seed(0)
     B, P = int(cfg.data.batch_size), int(cfg.data.seq_len)
     if experiment.startswith("text"):
         ctx = int(cfg.data.get("context") or 1)
-        stack, code, rl = build_seq_from_config(cfg.model, VOCAB * ctx, VOCAB, "classify")
+        stack, code, rl = build_seq(OmegaConf.to_object(cfg.model), VOCAB * ctx, VOCAB, "classify")
 
         def batch():
             x = torch.nn.functional.one_hot(torch.randint(0, VOCAB, (B, P, ctx)), VOCAB).flatten(-2).float()

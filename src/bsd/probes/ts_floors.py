@@ -1,7 +1,7 @@
 """The floors of a forecasting experiment's data config, computed by the code the runs use, without training.
 
-    python scripts/ts_floors.py [--val | --both] [EXPERIMENT] [OVERRIDE...]
-    python scripts/ts_floors.py timeseries_elec data.residual_parts=16
+    python -m bsd.probes.ts_floors [--val | --both] [EXPERIMENT] [OVERRIDE...]
+    python -m bsd.probes.ts_floors timeseries_elec data.residual_parts=16
 
 ``--val`` scores the same fits on the validation span (to choose a data setting without the test span);
 ``--both`` prints the validation and the test span side by side.
@@ -13,12 +13,10 @@ the input step that the models' target leaves out (what a zero output scores), a
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
-from hydra import compose, initialize_config_dir
 from hydra.utils import get_class, instantiate
 
-ROOT = Path(__file__).resolve().parents[1]
+from ..config import compose
 
 
 def main() -> None:
@@ -28,8 +26,7 @@ def main() -> None:
     if args and args[0] in ("--val", "--both"):
         splits = ["val"] if args.pop(0) == "--val" else ["val", "test"]
     exp = args.pop(0) if args and "=" not in args[0] else "timeseries_elec"
-    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base=None):
-        cfg = compose("config", overrides=[f"+experiment={exp}", *args])
+    cfg = compose([f"+experiment={exp}", *args])
     if not hasattr(get_class(cfg.data._target_), "floors"):
         sys.exit(f"{exp} is not a forecasting experiment (its data module has no floors)")
     dm = instantiate(cfg.data)

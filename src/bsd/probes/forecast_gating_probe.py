@@ -9,7 +9,7 @@ training span and scored as the experiments are (test MSE on the normalised leve
 - one linear map per part of the day (the time of day changes the slopes: K equal bins),
 - random ReLU features of the input plus the input, with a ridge readout (an untrained wide hidden layer).
 
-    python scripts/forecast_gating_probe.py [--features 256 2048 8192] [--bins 4 8 16 48]
+    python -m bsd.probes.forecast_gating_probe [--features 256 2048 8192] [--bins 4 8 16 48]
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import argparse
 
 import numpy as np
 
-from bsd.data.timeseries import TimeSeriesDataModule
+from ..data.timeseries import TimeSeriesDataModule
 
 
 def ridge(a: np.ndarray, y: np.ndarray, lam: float) -> np.ndarray:

@@ -1,19 +1,19 @@
-"""scripts/ae_decoder_probe.py: the probe decoders are fresh copies of the autoencoder's own stages."""
+"""bsd.probes.ae_decoder_probe: the probe decoders are fresh copies of the autoencoder's own stages."""
 
 import pytest
 import torch
 import torch.nn.functional as F
 
+from tests.probes import load_probe
 from tests.rules.test_ae import ae
-from tests.scripts import load_script
 
 
-def load_probe():
-    return load_script("ae_decoder_probe")
+def decoder_probe():
+    return load_probe("ae_decoder_probe")
 
 
 def test_the_probe_decoder_maps_each_layer_to_the_image_with_fresh_weights():
-    probe = load_probe()
+    probe = decoder_probe()
     m = ae()
     m.eval()
     own = {id(p) for p in m.stack.parameters()}
@@ -33,7 +33,7 @@ def test_the_probe_decoder_maps_each_layer_to_the_image_with_fresh_weights():
 
 
 def test_the_probe_trains_its_decoder_to_read_features_that_hold_the_image(monkeypatch):
-    probe = load_probe()
+    probe = decoder_probe()
     m = ae()
     torch.manual_seed(0)
     protos = F.interpolate((torch.rand(4, 1, 14, 14) < 0.3).float(), scale_factor=2)  # 2 x 2 blocks
@@ -49,7 +49,7 @@ def test_the_probe_trains_its_decoder_to_read_features_that_hold_the_image(monke
 
 
 def test_the_stream_report_compares_each_decoder_layer_of_the_two_streams():
-    probe = load_probe()
+    probe = decoder_probe()
     m = ae()
     m.eval()
     x = torch.rand(5, 1, 28, 28)

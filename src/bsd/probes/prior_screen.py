@@ -11,7 +11,7 @@ table and writes it as JSON (read by ``python -m bsd.report``); the first 64 sam
 (``model.latent_space``): samples drive the latent LIF soma (ReLU for ``bp_ann``), so no spike sampling
 applies; those rows carry the sampling ``lif``.
 
-Usage: python scripts/prior_screen.py RUN_DIR [RUN_DIR ...] [--priors gaussian gmm:10 gmm:50 encoded]
+Usage: python -m bsd.probes.prior_screen RUN_DIR [RUN_DIR ...] [--priors gaussian gmm:10 gmm:50 encoded]
        [--sampling bernoulli regular] [--space rate current]
        [--n 10000] [--out results/cpu-2026-12-01-ae/screen/priors.json] [--grids-only]
 """
@@ -28,10 +28,9 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-from bsd.fid import feed, load_feature_net, make_fid  # noqa: E402
-from bsd.generate import load_image_model  # noqa: E402
-from bsd.grids import image_grid, save_png  # noqa: E402
+from ..fid import feed, load_feature_net, make_fid
+from ..generate import load_image_model
+from ..grids import image_grid, save_png
 
 
 def screen(run: Path, priors: list[str], n: int, grids: Path, with_fid: bool = True,
@@ -107,7 +106,7 @@ def main() -> None:
     if a.grids_only:
         print(f"wrote grids to {a.out.parent / 'grids'}")
         return
-    command = "python scripts/prior_screen.py " + " ".join(sys.argv[1:])
+    command = "python -m bsd.probes.prior_screen " + " ".join(sys.argv[1:])
     a.out.parent.mkdir(parents=True, exist_ok=True)
     a.out.write_text(json.dumps({"command": command, "rows": rows}, indent=1))
     print(f"wrote {a.out}")

@@ -1,12 +1,12 @@
-"""scripts/forecast_error_probe.py: feeding back previous errors removes what of them persists, and nothing else."""
+"""bsd.probes.forecast_error_probe: feeding back previous errors removes what of them persists, and nothing else."""
 
 import numpy as np
 
-from tests.scripts import load_script
+from tests.probes import load_probe
 
 
 def load():
-    return load_script("forecast_error_probe")
+    return load_probe("forecast_error_probe")
 
 
 def test_the_design_holds_the_errors_before_each_forecast():

@@ -9,7 +9,7 @@ one layer's probe to the next measures how much the locally trained stage betwee
 the same stage trained end to end. The last row is the run's own reconstruction; for ``bsd`` runs the
 script also compares the two streams' decoder spikes on 1,000 test images (:func:`stream_report`).
 
-Usage: ``python scripts/ae_decoder_probe.py RUN_DIR [RUN_DIR ...] [--epochs 5] [--out FILE.json]``
+Usage: ``python -m bsd.probes.ae_decoder_probe RUN_DIR [RUN_DIR ...] [--epochs 5] [--out FILE.json]``
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import sys
 import time
 from pathlib import Path
 
@@ -25,11 +24,10 @@ import torch
 import torch.nn.functional as F
 from omegaconf import OmegaConf
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-from bsd.data import ImageDataModule  # noqa: E402
-from bsd.generate import load_image_model  # noqa: E402
-from bsd.rules.ae import latent_index  # noqa: E402
-from bsd.rules.bsd import spike_agreement  # noqa: E402
+from ..data import ImageDataModule
+from ..generate import load_image_model
+from ..rules.ae import latent_index
+from ..rules.bsd import spike_agreement
 
 
 def decoder_above(stack, k: int) -> torch.nn.Module:

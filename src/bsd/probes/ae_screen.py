@@ -9,9 +9,9 @@ At the end it also asks how much of the image each hidden layer of the forward n
 regression from the layer's firing rates for 5,000 training images to the images, scored on the test
 images (the mean image is the floor above).
 
-Usage: ``python scripts/ae_screen.py THREADS [overrides...]``, e.g.
-``python scripts/ae_screen.py 2 trainer.gradient_clip_val=null model.optimizer.lr=1e-2``
-(``STEPS=450 python scripts/ae_screen.py ...`` trains longer; default 150 steps)
+Usage: ``python -m bsd.probes.ae_screen THREADS [overrides...]``, e.g.
+``python -m bsd.probes.ae_screen 2 trainer.gradient_clip_val=null model.optimizer.lr=1e-2``
+(``STEPS=450 python -m bsd.probes.ae_screen ...`` trains longer; default 150 steps)
 """
 
 import os
@@ -19,18 +19,15 @@ import sys
 import time
 
 import torch
-from hydra import compose, initialize_config_dir
 
-from bsd.ae_module import AutoencoderModule
-from bsd.data import ImageDataModule
-
-CONF = str(__import__("pathlib").Path(__file__).resolve().parents[1] / "conf")
+from ..config import compose
+from ..data import ImageDataModule
+from ..tasks import AutoencoderModule
 
 
 def main() -> None:
     """Run the loop described in the module docstring."""
-    with initialize_config_dir(config_dir=CONF, version_base=None):
-        cfg = compose(config_name="config", overrides=["+experiment=mnist_ae", *sys.argv[2:]])
+    cfg = compose(["+experiment=mnist_ae", *sys.argv[2:]])
     torch.set_num_threads(int(sys.argv[1]))
     torch.manual_seed(0)
     dm = ImageDataModule("mnist")

@@ -5,7 +5,7 @@ spikes of the top hidden layer at the last position of each window, compared wit
 readout, with the last input step alone and with both? Also the effective dimensionality
 (participation ratio) of the spike rates. Fits on evenly spaced training windows, scores on test.
 
-Usage: python scripts/forecast_probe.py RUN_DIR [--n-train 8000] [--n-test 4000] [--ridge 1e-3]
+Usage: python -m bsd.probes.forecast_probe RUN_DIR [--n-train 8000] [--n-test 4000] [--ridge 1e-3]
 """
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ import numpy as np
 import torch
 from omegaconf import OmegaConf
 
-from bsd.data.timeseries import TimeSeriesDataModule
-from bsd.rules.seq import reduce_positions
-from bsd.seq_module import SequenceBSDModule
+from ..data.timeseries import TimeSeriesDataModule
+from ..rules.seq import reduce_positions
+from ..tasks import ForecastModule
 
 
-def last_position(model: SequenceBSDModule, dm: TimeSeriesDataModule, split: str, n: int):
+def last_position(model: ForecastModule, dm: TimeSeriesDataModule, split: str, n: int):
     """Hidden rates, last input step, model forecast and target at the last position of ``n`` windows."""
     ds = dm.windows(split)
     idx = torch.linspace(0, len(ds) - 1, min(n, len(ds))).long()
@@ -56,7 +56,7 @@ def main() -> None:
     data = OmegaConf.to_container(cfg.data)
     data.pop("_target_", None)
     dm = TimeSeriesDataModule(**data)
-    model = SequenceBSDModule.load_from_checkpoint(a.run_dir / "checkpoints" / "last.ckpt", map_location="cpu").eval()
+    model = ForecastModule.load_from_checkpoint(a.run_dir / "checkpoints" / "last.ckpt", map_location="cpu").eval()
     h, x, _, y = last_position(model, dm, "train", a.n_train)
     ht, xt, out, yt = last_position(model, dm, "test", a.n_test)
     c = h - h.mean(0)

@@ -1,4 +1,4 @@
-"""AutoencoderModule: a spiking autoencoder (forward and backward nets) for image generation.
+"""Image generation: a spiking autoencoder (forward and backward nets), its latent prior, grids and FID.
 
 Training: the rule's reconstruction (and, for ``bsd``, layer-local distillation) losses.
 Validation: reconstruction MSE; before each validation (and before the test) the latent prior is
@@ -15,67 +15,53 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import lightning as L
 import torch
-from omegaconf import DictConfig, OmegaConf
-from torchmetrics import MeanMetric, MeanSquaredError
+from torchmetrics import MeanSquaredError
 
-from .fid import feed
-from .grids import image_grid, save_png, stack_panels
-from .module import RuleModule, apply_theta_mode, lif_config, rule_config, sample_axis_only
-from .nets import autoencoder_stages, build_stack
-from .priors import LATENT_PRIORS, cholesky_reg, fit_prior, sample_mixture
-from .rules.ae import AE_RULES, LATENT_SAMPLING, LATENT_SPACES, attach_readouts, latent_index
-
-
-def build_ae_from_config(model_cfg: Any, in_shape: tuple[int, int, int]):
-    """Stack and autoencoder rule from the ``model`` config group."""
-    if len(in_shape) != 3:
-        raise ValueError(f"model=ae needs image data [C, H, W], got input shape {tuple(in_shape)}")
-    if model_cfg.rule not in AE_RULES:
-        raise ValueError(f"model.rule={model_cfg.rule!r} is unknown; choose one of {sorted(AE_RULES)}")
-    if model_cfg.latent_sampling not in LATENT_SAMPLING:
-        raise ValueError(f"model.latent_sampling must be one of {LATENT_SAMPLING}, "
-                         f"got {model_cfg.latent_sampling!r}")
-    stages = autoencoder_stages(in_shape, list(model_cfg.channels), int(model_cfg.latent))
-    stack = apply_theta_mode(build_stack(in_shape, stages, in_shape[0], lif_config(model_cfg), norm=model_cfg.norm,
-                                         out_kind="up"), model_cfg)
-    rule = AE_RULES[model_cfg.rule](sample_axis_only(rule_config(model_cfg), "ae"))
-    if rule.cfg.decoder_match > 0 and model_cfg.rule != "bsd":
-        raise ValueError(f"model.decoder_match is a local loss of bsd; set it to 0 for model.rule={model_cfg.rule}")
-    if rule.cfg.image_readout > 0:
-        if model_cfg.rule != "bsd":
-            raise ValueError(f"model.image_readout is a local loss of bsd; set it to 0 for model.rule={model_cfg.rule}")
-        attach_readouts(stack)
-    return stack, rule
+from ..build import build_ae
+from ..config import AeConfig, RunConfig
+from ..fid import feed
+from ..grids import image_grid, save_png, stack_panels
+from ..priors import LATENT_PRIORS, fit_prior, sample_mixture
+from ..rules.ae import LATENT_SPACES, latent_index
+from .base import BSDModule
 
 
-class AutoencoderModule(RuleModule):
+class AutoencoderModule(BSDModule):
     """Holds the autoencoder's forward and backward nets, its rule and the fitted latent prior."""
 
     monitor = ("val/mse", "min")
     task = "generate"
+    data_kind = "image"
+    archs = ("ae",)
 
-    def __init__(self, model: dict, in_shape: list[int], dataset: str, n_fit: int = 10000, grid_every: int = 1,
-                 n_grid: int = 8) -> None:
-        super().__init__()
-        if isinstance(model, DictConfig):
-            model = OmegaConf.to_container(model, resolve=True)
-        self.save_hyperparameters({"model": model, "in_shape": list(in_shape), "dataset": dataset,
-                                   "task": self.task, "n_fit": n_fit, "grid_every": grid_every, "n_grid": n_grid})
-        self.cfg = model = OmegaConf.create(model)
+    def __init__(self, model: AeConfig | dict, in_shape: list[int], dataset: str, n_fit: int = 10000,
+                 grid_every: int = 1, n_grid: int = 8) -> None:
+        super().__init__(model, in_shape=list(in_shape), dataset=dataset, n_fit=int(n_fit),
+                         grid_every=int(grid_every), n_grid=int(n_grid))
         self.in_shape, self.dataset = tuple(in_shape), dataset
-        self.stack, self.rule = build_ae_from_config(model, self.in_shape)
-        self.code = None
+        net = build_ae(self.cfg, self.in_shape)
+        self.stack, self.code, self.rule = net.stack, net.code, net.rule
         self.k = latent_index(self.stack)
         self.register_buffer("latent_fitted", torch.tensor(False))
-        self.set_prior(model.get("latent_prior", "gaussian"), int(model.get("latent_components", 10)),
-                       model.get("latent_space", "rate"))
+        self.set_prior(str(self.cfg.latent_prior), self.cfg.latent_components, str(self.cfg.latent_space))
         self.val_mse, self.test_mse = MeanSquaredError(), MeanSquaredError()
-        self.step_time = MeanMetric()
-        self._t0 = 0.0
         self.grid_dir: Path | None = None
         self._fid: dict[str, Any] = {}  # not registered: the feature nets stay out of checkpoints
         self._grid_batch: torch.Tensor | None = None
+
+    @classmethod
+    def from_data(cls, cfg: RunConfig, dm: Any) -> AutoencoderModule:  # noqa: D102
+        g = cfg.generation
+        return cls(cfg.model, list(dm.in_shape), dm.name, g.n_fit, g.grid_every, g.n_grid)
+
+    def task_callbacks(self, cfg: RunConfig, run_dir: Path) -> list[L.Callback]:
+        """Image grids in ``run_dir/grids`` and, when the run tests, FID with the feature network."""
+        from ..callbacks import AutoencoderArtefacts
+
+        return [*super().task_callbacks(cfg, run_dir), AutoencoderArtefacts(cfg.generation, cfg.seed, run_dir,
+                                                                             cfg.test)]
 
     # ---- model API ---------------------------------------------------------------------
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -134,7 +120,7 @@ class AutoencoderModule(RuleModule):
         """
         was = self.training
         self.eval()
-        out = [self.rule.decode(self.stack, z.to(self.device), sampling or self.cfg.latent_sampling, g,
+        out = [self.rule.decode(self.stack, z.to(self.device), sampling or str(self.cfg.latent_sampling), g,
                                 self.latent_space).clamp(0, 1) for z in chunks]
         self.train(was)
         return torch.cat(out)
@@ -163,15 +149,6 @@ class AutoencoderModule(RuleModule):
         g = torch.Generator(device=self.device).manual_seed(seed)
         mix = (self.prior_weights, self.prior_means, self.prior_chols)
         return self._decode_chunks((sample_mixture(mix, min(1000, n - i), g) for i in range(0, n, 1000)), g, sampling)
-
-    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        """Read checkpoints written before 2026-12-01's priors (one Gaussian as ``latent_mean`` / ``latent_cov``)."""
-        sd = checkpoint.get("state_dict", {})
-        if "latent_mean" in sd and "prior_means" not in sd:
-            mean, cov = sd.pop("latent_mean"), sd.pop("latent_cov")
-            sd["prior_weights"] = torch.ones(1)
-            sd["prior_means"] = mean[None].float()
-            sd["prior_chols"] = cholesky_reg(cov.double(), 1e-6)[None].float()
 
     def grid(self, x: torch.Tensor, seed: int = 0) -> Any:
         """uint8 PNG array: a row of originals, a row of their reconstructions, two rows of samples."""
@@ -221,7 +198,7 @@ class AutoencoderModule(RuleModule):
     def set_fid(self, feature_net: torch.nn.Module | None, inception=None, n_samples: int = 10000,
                 seed: int = 0) -> None:
         """Compute FID at test time: classifier-feature FID (and Inception FID if ``inception`` is given)."""
-        from .fid import make_fid
+        from ..fid import make_fid
 
         self._fid = {}
         if feature_net is not None:

@@ -1,10 +1,10 @@
-"""scripts/seq_step_bench.py: it times every setting it names and prints ratios to the first."""
+"""bsd.probes.seq_step_bench: it times every setting it names and prints ratios to the first."""
 
-from tests.scripts import load_script
+from tests.probes import load_probe
 
 
 def test_the_bench_times_each_setting_and_prints_its_ratio(capsys):
-    mod = load_script("seq_step_bench")
+    mod = load_probe("seq_step_bench")
     mod.main(["--through-time", "0", "2", "--forward", "5", "--steps", "1", "--warmup", "0", "--threads", "1",
               "model.widths=[32]", "data.batch_size=4", "data.seq_len=6"])
     rows = [r for r in capsys.readouterr().out.splitlines() if r.startswith("| bsd") or r.startswith("| bp_snn")]

@@ -1,16 +1,16 @@
-"""scripts/ts_floors.py: prints the floors the runs would report for a data config, without training."""
+"""bsd.probes.ts_floors: prints the floors the runs would report for a data config, without training."""
 
 import sys
 
 import pytest
 
 from tests.data.test_timeseries import csv, dm
-from tests.scripts import SCRIPTS, load_script
+from tests.probes import load_probe
 
 
 def floors_main(monkeypatch, *args):
-    mod = load_script("ts_floors")
-    monkeypatch.setattr(sys, "argv", [str(SCRIPTS / "ts_floors.py"), *args])
+    mod = load_probe("ts_floors")
+    monkeypatch.setattr(sys, "argv", ["ts_floors", *args])
     mod.main()
 
 

@@ -3,7 +3,7 @@
 The average, the raw weights, the raw weights with the average's BatchNorm statistics, and the average with the
 raw weights' statistics.
 
-Usage: python scripts/ema_probe.py RUN_DIR [--ckpt last.ckpt]  (a run trained with ema.decay set)
+Usage: python -m bsd.probes.ema_probe RUN_DIR [--ckpt last.ckpt]  (a run trained with ema.decay set)
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
-from bsd.module import BSDModule
+from ..tasks import ClassifyModule
 
 
 def main() -> None:
@@ -28,7 +28,7 @@ def main() -> None:
     if "current_model_state" not in ck:
         raise SystemExit(f"{args.run_dir}: this checkpoint holds no weight average (train with ema.decay set)")
     hp = ck["hyper_parameters"]
-    module = BSDModule(hp["model"], tuple(hp["in_shape"]), hp["num_classes"]).eval()
+    module = ClassifyModule(hp["model"], hp["in_shape"], hp["num_classes"]).eval()
     dm = instantiate(OmegaConf.load(args.run_dir / "config_resolved.yaml").data)
     dm.prepare_data()
     dm.setup("fit")

@@ -1,0 +1,108 @@
+"""Typed schemas of the ``data`` config group: one per data family (each names its DataModule in ``_target_``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from omegaconf import II
+
+from .choices import Predict
+
+
+@dataclass
+class ImageDataConfig:
+    """MNIST or Fashion-MNIST (60k/10k), validation carved from the training split with the seed."""
+
+    _target_: str = "bsd.data.ImageDataModule"
+    #: mnist | fashion_mnist
+    name: str = "mnist"
+    #: a folder with the four IDX files (null: the packaged sources, then the HuggingFace hub when reachable)
+    data_dir: str | None = None
+    #: where the HuggingFace DatasetDict cache is written
+    cache_dir: str = "${oc.env:BSD_CACHE_DIR,'~/.cache/bsd'}"
+    #: training images held out for validation
+    val_size: int = 5000
+    batch_size: int = 128
+    eval_batch_size: int = 1000
+    seed: int = II("seed")
+    #: try the HuggingFace hub when no local source has the data
+    allow_hub: bool = True
+    #: cap on training images (null: all)
+    train_subset: int | None = None
+    #: training images translated by a random whole-pixel offset of up to `shift` per axis (0: off)
+    shift: int = 0
+
+
+@dataclass
+class TextDataConfig:
+    """Next-character prediction on a chronologically split text (Shakespeare, or any UTF-8 file or folder)."""
+
+    _target_: str = "bsd.data.text.TextDataModule"
+    #: shakespeare | text_file
+    name: str = "shakespeare"
+    #: text_file: a UTF-8 file, or a folder whose files are concatenated in path order
+    path: str | None = None
+    #: characters per training sequence (state reset per sequence)
+    seq_len: int = 50
+    #: train / validation / test fractions of the text, in order
+    splits: list[float] = field(default_factory=lambda: [0.9, 0.05, 0.05])
+    batch_size: int = 128
+    eval_batch_size: int = 512
+    #: evaluation reads this many contiguous streams, the state carried across chunks (0: independent sequences)
+    eval_streams: int = 64
+    seed: int = II("seed")
+    #: cap on training sequences (null: all)
+    train_subset: int | None = None
+    #: orders of the n-gram count models reported as floors
+    ngram_orders: list[int] = field(default_factory=lambda: [2, 3, 4])
+    #: characters per input step: the current one and the context - 1 before it (1: one per step)
+    context: int = 1
+
+
+@dataclass
+class TimeSeriesDataConfig:
+    """Forecasting windows from vic_elec or a CSV series, normalised with training statistics only."""
+
+    _target_: str = "bsd.data.timeseries.TimeSeriesDataModule"
+    #: vic_elec | csv
+    name: str = "vic_elec"
+    #: csv: the file
+    path: str | None = None
+    time_column: str = "Time"
+    #: the forecast column
+    target: str = "Demand"
+    #: other numeric columns every step sees
+    features: list[str] = field(default_factory=lambda: ["Temperature", "Holiday"])
+    #: add time-of-day and day-of-week sine/cosine inputs
+    calendar: bool = True
+    #: input steps per window
+    window: int = 48
+    #: steps ahead of the last input that are forecast
+    horizon: int = 1
+    #: steps per season, for the seasonal-naive floor
+    season: int = 48
+    splits: list[float] = field(default_factory=lambda: [0.7, 0.1, 0.2])
+    batch_size: int = 128
+    eval_batch_size: int = 1024
+    #: steps between the starts of training windows
+    train_stride: int = 1
+    seed: int = II("seed")
+    #: unit of the target, for MAE / RMSE
+    unit: str = "MW"
+    #: the target's previous `lags` values appended to every step's input (0: none)
+    lags: int = 0
+    #: each feature's previous `feature_lags` values appended too (0: none)
+    feature_lags: int = 0
+    #: level (the value) | change (its change from the last value) | residual (what a least-squares linear
+    #: map of the input step misses); metrics are on the level either way
+    predict: Predict = Predict.level
+    #: further horizons every rule also trains on (only `horizon` is scored)
+    aux_horizons: list[int] = field(default_factory=list)
+    #: predict=residual: one map per this many equal parts of the day (1: one for every time of day)
+    residual_parts: int = 1
+    #: with several maps: their slopes shrunk towards the all-day map by ridge x the part's steps (0: none)
+    residual_ridge: float = 0.0
+    #: predict=residual: 1 (every day alike) | 2 (weekdays and weekends apart) | 7 (each day of the week)
+    residual_days: int = 1
+    #: ties neighbouring parts of the day and day groups, penalising their difference (0: independent maps)
+    residual_smooth: float = 0.0

@@ -1,0 +1,73 @@
+"""One table of learning rules, keyed by ``(family, name)``.
+
+A family is the kind of backbone a rule trains: ``image`` (the MLP and CNN classifiers), ``seq``
+(the spiking RNN of the text and forecasting tasks) and ``ae`` (the spiking autoencoder). Rules
+register with :func:`register`; every lookup goes through :func:`lookup`, whose error lists what
+exists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+#: the backbone families a rule can be registered for
+FAMILIES = ("image", "seq", "ae")
+#: the family of each ``model.arch``
+ARCH_FAMILY = {"mlp": "image", "cnn": "image", "rnn": "seq", "ae": "ae"}
+
+_RULES: dict[tuple[str, str], type] = {}
+
+
+def register(family: str, name: str) -> Callable[[type], type]:
+    """Class decorator: file the rule under ``(family, name)`` and set its ``family`` and ``name``."""
+    if family not in FAMILIES:
+        raise ValueError(f"unknown rule family {family!r}; choose one of {FAMILIES}")
+
+    def deco(cls: type) -> type:
+        key = (family, name)
+        if key in _RULES and _RULES[key] is not cls:
+            raise ValueError(f"rule {name!r} is already registered for the {family} family")
+        cls.family, cls.name = family, name
+        _RULES[key] = cls
+        return cls
+
+    return deco
+
+
+def names(family: str) -> list[str]:
+    """Registered rule names of ``family``, sorted."""
+    return sorted(n for f, n in _RULES if f == family)
+
+
+def family_of(arch: str) -> str:
+    """The rule family of ``model.arch``; a clear error for an unknown architecture."""
+    if arch not in ARCH_FAMILY:
+        raise ValueError(f"model.arch={arch!r} is unknown; choose one of {sorted(ARCH_FAMILY)}")
+    return ARCH_FAMILY[arch]
+
+
+def lookup(family: str, name: str) -> type:
+    """The rule class registered as ``(family, name)``; the error names the rules that exist."""
+    _load()
+    if (family, name) in _RULES:
+        return _RULES[(family, name)]
+    elsewhere = sorted(f for f, n in _RULES if n == name)
+    hint = f" (it exists for: {', '.join(elsewhere)})" if elsewhere else ""
+    raise ValueError(f"model.rule={name!r} is not defined for the {family} family{hint}; "
+                     f"choose one of {names(family)}")
+
+
+def ignored_keys(family: str, name: str) -> tuple[str, ...]:
+    """Config key prefixes that rule ``(family, name)`` never reads (e.g. ``model.reco`` for back-propagation)."""
+    return tuple(getattr(lookup(family, name), "ignored_keys", ()))
+
+
+def all_rules() -> dict[tuple[str, str], type]:
+    """A copy of the whole table."""
+    _load()
+    return dict(_RULES)
+
+
+def _load() -> None:
+    """Import the modules that register the built-in rules (they import this one)."""
+    from . import ae, bp, bsd, seq  # noqa: F401

@@ -1,0 +1,120 @@
+"""BSDModule: the LightningModule every task shares (the forward and backward nets, the rule, the optimiser).
+
+A task (classify, text, forecast, autoencoder) is a small subclass: its metrics, its evaluation and the
+callbacks that write its artefacts (text samples, image grids, floors, FID). Every subclass is built from
+its typed model config and what the data says about itself (:meth:`BSDModule.from_data`).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, ClassVar
+
+import lightning as L
+import torch
+from torchmetrics import MeanMetric
+
+from ..config import ModelConfig, RunConfig, model_from_dict, plain
+
+
+class NonFiniteLossError(FloatingPointError):
+    """Raised when a training loss is NaN or infinite (training stops, no checkpoint is written)."""
+
+
+def adamw(params, impl: str = "fused", **kwargs) -> torch.optim.AdamW:
+    """AdamW with the named implementation (``model.optimizer.impl``): the same update, different kernels."""
+    flags = {"fused": {"fused": True}, "foreach": {"foreach": True}, "for_loop": {"foreach": False}}[str(impl)]
+    return torch.optim.AdamW(params, **kwargs, **flags)
+
+
+class BSDModule(L.LightningModule):
+    """Holds the forward and backward spiking nets of one task (``stack``), its target ``code`` and its ``rule``.
+
+    Shared here: the rule's training step with a NaN guard, per-epoch step time and peak memory, AdamW with
+    an optional cosine schedule, and ``artefacts`` (what the task's callbacks add to ``metrics.json``).
+    """
+
+    #: (metric, mode) the best checkpoint is chosen by
+    monitor: ClassVar[tuple[str, str]] = ("val/acc", "max")
+    #: the task's name (saved in checkpoints under ``bsd``): classify | text | forecast | generate
+    task: ClassVar[str] = ""
+    #: what ``data`` must provide (the DataModule's ``kind``) and the architectures this task trains
+    data_kind: ClassVar[str] = "image"
+    archs: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, model: ModelConfig | dict[str, Any], **data_info: Any) -> None:
+        super().__init__()
+        self.cfg: ModelConfig = model_from_dict(model)
+        self.save_hyperparameters({"model": plain(self.cfg), **data_info})
+        self.step_time = MeanMetric()
+        self._t0 = 0.0
+        #: extra entries for metrics.json, filled by the task's callbacks (floors, sample, generation)
+        self.artefacts: dict[str, Any] = {}
+
+    # ---- construction ---------------------------------------------------------------
+    @classmethod
+    def from_data(cls, cfg: RunConfig, dm: Any) -> BSDModule:
+        """The module of this run on the data module ``dm`` (each task reads the settings it needs)."""
+        raise NotImplementedError
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Record which task and module class the checkpoint holds (read by ``bsd.generate``)."""
+        checkpoint["bsd"] = {"task": self.task, "module": f"{type(self).__module__}.{type(self).__qualname__}"}
+
+    def task_callbacks(self, cfg: RunConfig, run_dir: Path) -> list[L.Callback]:
+        """Callbacks that produce this task's artefacts; refuses run settings the task does not support."""
+        if cfg.ema.decay is not None:
+            raise ValueError(f"ema.decay is supported for the image classifiers (model=mlp or model=cnn), not "
+                             f"model.arch={self.cfg.arch!r}; set ema.decay=null")
+        return []
+
+    def test_checkpoint(self, trainer: L.Trainer, dm: Any, ckpt_path: str | None) -> dict[str, Any]:
+        """Test the weights of ``ckpt_path`` (the current ones if None); the logged test metrics."""
+        res = trainer.test(self, datamodule=dm, ckpt_path=ckpt_path, verbose=False)
+        return {k: _scalar(v) for k, v in (res[0] if res else {}).items()}
+
+    def inputs(self, x: torch.Tensor) -> torch.Tensor:
+        """Batch input as the rule expects it."""
+        return x
+
+    # ---- training -------------------------------------------------------------------
+    def on_train_batch_start(self, batch, batch_idx) -> None:  # noqa: D102
+        self._t0 = time.perf_counter()
+
+    def training_step(self, batch, batch_idx):  # noqa: D102
+        x, y = batch
+        loss, logs = self.rule.loss(self.stack, self.code, self.inputs(x), y)
+        if not torch.isfinite(loss):
+            raise NonFiniteLossError(
+                f"training loss is {loss.item()} at epoch {self.current_epoch}, step {self.global_step} "
+                f"(rule {self.rule.name}). Nothing was checkpointed from this step. Lower model.optimizer.lr, "
+                "keep trainer.gradient_clip_val set, or check the input data for NaNs.")
+        self.log("train/loss", loss, prog_bar=True, on_step=True, on_epoch=True, batch_size=len(y))
+        self.log_dict({f"train/{k}": v for k, v in logs.items()}, on_step=False, on_epoch=True, batch_size=len(y))
+        return loss
+
+    def on_train_batch_end(self, outputs, batch, batch_idx) -> None:  # noqa: D102
+        self.step_time.update(time.perf_counter() - self._t0)
+
+    def on_train_epoch_end(self) -> None:  # noqa: D102
+        from ..runs import peak_memory_mb
+
+        self.log("perf/step_time_s", self.step_time.compute())
+        self.step_time.reset()
+        self.log_dict({f"perf/{k}": v for k, v in peak_memory_mb().items()})
+
+    # ---- optimisation ---------------------------------------------------------------
+    def configure_optimizers(self):  # noqa: D102
+        o = self.cfg.optimizer
+        params = [p for p in self.stack.parameters() if p.requires_grad]  # model.reco.theta=fixed freezes some
+        opt = adamw(params, o.impl, lr=o.lr, weight_decay=o.weight_decay, betas=tuple(o.betas))
+        if o.scheduler == "none":
+            return opt
+        total = self.trainer.estimated_stepping_batches
+        s = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, int(total)))
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": s, "interval": "step"}}
+
+
+def _scalar(v: Any) -> Any:
+    return v.item() if isinstance(v, torch.Tensor) else v
