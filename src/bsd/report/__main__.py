@@ -1,0 +1,5 @@
+"""``python -m bsd.report``."""
+
+from .cli import main
+
+main()

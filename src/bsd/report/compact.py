@@ -1,0 +1,131 @@
+"""``python -m bsd.report.compact DIR``: keep only what the report reads in the run directories below ``DIR``.
+
+Per run: ``metrics.json``, ``config_resolved.yaml``, the learning curve (the validation rows and columns of
+the CSV logger's ``csv/metrics.csv``, stored before that file goes: as ``curve`` in ``metrics.json``, or as
+``curve.csv`` for a run stopped before its test) and, for autoencoders, the final image grid; per prior
+screen: its ``screen/priors*.json`` and the grids its table links. Everything else below ``DIR`` is deleted:
+logs, checkpoints, Hydra's copies of the config, per-epoch grids and rasters. Run it on finished runs only.
+Running it twice changes nothing the second time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import os
+from collections import Counter
+from pathlib import Path
+
+from .runs import CONFIG, CURVE, FINAL_GRID, METRICS, RAW_CURVE, find_prior_screens, read_curve
+from .sections import prior_grids
+
+
+def run_dirs(root: Path) -> list[Path]:
+    """Directories below ``root`` holding a run (its ``metrics.json`` or resolved config)."""
+    return sorted({p.parent for name in (METRICS, CONFIG) for p in root.rglob(name)})
+
+
+def write_json(path: Path, obj: dict) -> None:
+    """Write ``obj`` as training writes ``metrics.json`` (sorted keys, indent 2), atomically."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
+    os.replace(tmp, path)
+
+
+def store_curve(run_dir: Path) -> str | None:
+    """Keep a run's learning curve where the report reads it; return where it went (``None``: nothing to do).
+
+    A finished run gets it as ``curve`` in its ``metrics.json``, a run stopped before its test as ``curve.csv``;
+    the source is the CSV logger's ``csv/metrics.csv`` (or an earlier ``curve.csv``).
+    """
+    src = next((p for p in (run_dir / RAW_CURVE, run_dir / CURVE) if p.is_file()), None)
+    if src is None or not (columns := read_curve(src)):
+        return None
+    metrics = run_dir / METRICS
+    if metrics.is_file():
+        m = json.loads(metrics.read_text())
+        if not isinstance(m, dict) or "curve" in m:
+            return None
+        m["curve"] = columns
+        write_json(metrics, m)
+        return METRICS
+    if src == run_dir / CURVE:
+        return None
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(list(columns))
+    w.writerows(zip(*(["" if v is None else v for v in col] for col in columns.values()), strict=True))
+    (run_dir / CURVE).write_text(buf.getvalue())
+    return CURVE
+
+
+def kept(root: Path) -> set[Path]:
+    """The files below ``root`` the report reads or links (those that exist)."""
+    keep = {d / name for d in run_dirs(root) for name in (METRICS, CONFIG, FINAL_GRID)}
+    keep |= {d / CURVE for d in run_dirs(root) if not (d / METRICS).is_file()}
+    for screen in find_prior_screens([root]):
+        keep.add(Path(screen["file"]))
+        keep |= set(prior_grids(screen).values())
+    return {p for p in keep if p.is_file()}
+
+
+def _files(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*") if p.is_file() or p.is_symlink())
+
+
+def _size(paths: list[Path]) -> int:
+    return sum(p.lstat().st_size for p in paths)
+
+
+def compact(root: Path, dry_run: bool = False) -> tuple[list[Path], int, int]:
+    """Compact the runs below ``root``: ``(removed files, bytes before, bytes after)``."""
+    if not root.is_dir():
+        raise SystemExit(f"error: {root} is not a folder")
+    if (root / ".git").exists() or (root / "pyproject.toml").exists():
+        raise SystemExit(f"error: {root} looks like a repository, not a folder of runs; name the runs' folder")
+    if not run_dirs(root):
+        raise SystemExit(f"error: no runs (metrics.json or config_resolved.yaml) below {root}")
+    before = _size(_files(root))
+    if not dry_run:
+        for d in run_dirs(root):
+            store_curve(d)
+    keep = kept(root)
+    removed = [p for p in _files(root) if p not in keep]
+    freed = _size(removed)
+    if not dry_run:
+        for p in removed:
+            p.unlink()
+        for d in sorted((p for p in root.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
+            if not any(d.iterdir()):
+                d.rmdir()
+    after = _size(_files(root)) if not dry_run else before - freed
+    return removed, before, after
+
+
+def summary(removed: list[Path], before: int, after: int, root: Path, verbose: bool = False) -> str:
+    """What was removed (by file name, or every path with ``verbose``) and the size before and after."""
+    names = Counter(p.name for p in removed)
+    counts = Counter(p.name if names[p.name] > 1 else f"other *{p.suffix or p.name}" for p in removed)
+    lines = [p.relative_to(root).as_posix() for p in removed] if verbose else \
+        [f"  {n:>5}  {name}" for name, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
+    mb = 1024 * 1024
+    return "\n".join([f"removed {len(removed)} files below {root}:", *lines,
+                      f"size: {before / mb:.1f} MiB before, {after / mb:.1f} MiB after"])
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command-line entry point."""
+    ap = argparse.ArgumentParser(prog="python -m bsd.report.compact", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("dir", type=Path, help="folder of run directories, e.g. results/ or outputs/")
+    ap.add_argument("--dry-run", action="store_true", help="only print what would be removed")
+    ap.add_argument("-v", "--verbose", action="store_true", help="print every removed path")
+    a = ap.parse_args(argv)
+    removed, before, after = compact(a.dir, a.dry_run)
+    print(("(dry run) " if a.dry_run else "") + summary(removed, before, after, a.dir, a.verbose))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,168 @@
+"""Runs under result folders: their ``metrics.json``, resolved config, learning curve and labels."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .labels import label, run_diff, split_budget
+
+#: what the report reads in a run directory (``python -m bsd.report.compact`` keeps these); a finished run keeps
+#: its learning curve in ``metrics.json`` (``curve``), one stopped before its test in ``curve.csv``
+METRICS, CONFIG, CURVE = "metrics.json", "config_resolved.yaml", "curve.csv"
+#: the CSV logger's file, read when a run has no ``curve.csv`` yet
+RAW_CURVE = Path("csv") / "metrics.csv"
+#: the final image grid of an autoencoder run (linked from the tables)
+FINAL_GRID = Path("grids") / "final.png"
+
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def read_config(run_dir: str | Path) -> dict:
+    """A run's ``config_resolved.yaml`` (empty if it has none)."""
+    p = Path(run_dir) / CONFIG
+    return (yaml.load(p.read_text(), Loader=_Loader) or {}) if p.is_file() else {}
+
+
+def read_curve(path: Path) -> dict[str, list[float | None]]:
+    """The validation rows of a CSV log (rows with a ``val/`` value) as columns: ``epoch``, ``step``, ``val/*``."""
+    with path.open(newline="") as f:
+        rows = [r for r in csv.DictReader(f) if any(v for k, v in r.items() if k and k.startswith("val/"))]
+    cols = [c for c in ("epoch", "step") if rows and c in rows[0]]
+    cols += sorted(c for c in (rows[0] if rows else {}) if c.startswith("val/") and any(r.get(c) for r in rows))
+    return {c: [(int(float(r[c])) if c in ("epoch", "step") else float(r[c])) if r.get(c) else None for r in rows]
+            for c in cols}
+
+
+def curve(run_dir: str | Path) -> dict[str, list[float | None]]:
+    """A run's learning curve by column.
+
+    From ``curve`` in its ``metrics.json`` (compacted runs), else ``curve.csv``, else the CSV logger's rows with
+    a validation value.
+    """
+    d = Path(run_dir)
+    if (d / METRICS).is_file():
+        try:
+            stored = json.loads((d / METRICS).read_text()).get("curve")
+        except (OSError, json.JSONDecodeError, AttributeError):
+            stored = None
+        if isinstance(stored, dict):
+            return stored
+    for p in (d / CURVE, d / RAW_CURVE):
+        if p.is_file():
+            return read_curve(p)
+    return {}
+
+
+def curve_values(columns: dict[str, list[float | None]], metric: str) -> list[float]:
+    """``metric`` at each validation of a curve that recorded it (accuracies in %)."""
+    scale = 100.0 if metric.endswith("/acc") else 1.0
+    return [scale * float(v) for v in columns.get(metric) or [] if v is not None]
+
+
+def val_curve(run_dir: str | Path, metric: str = "val/acc") -> list[float]:
+    """``metric`` after each validation pass (accuracies in %), from the run's learning curve."""
+    return curve_values(curve(run_dir), metric)
+
+
+def device_class(device: str | None) -> str:
+    """``cpu`` or ``gpu`` for a recorded device name."""
+    return "cpu" if (device or "cpu") == "cpu" else "gpu"
+
+
+def batches(cfg: dict) -> str:
+    """Training batches per epoch: ``all``, or the cap set by ``trainer.limit_train_batches``."""
+    lim = (cfg.get("trainer") or {}).get("limit_train_batches", 1.0)
+    if isinstance(lim, int) and not isinstance(lim, bool) and lim != 1:
+        return str(lim)
+    if isinstance(lim, float) and lim < 1.0:
+        return f"{100 * lim:g} %"
+    return "all"
+
+
+def monitor(m: dict) -> tuple[str, str]:
+    """The validation metric a run's checkpointing followed and its mode (runs without a record: val/acc, max)."""
+    mon = m.get("monitor") or (m.get("best_val") or {}).get("metric")
+    if isinstance(mon, list | tuple) and len(mon) == 2:
+        return str(mon[0]), str(mon[1])
+    if isinstance(mon, str):
+        return mon, str((m.get("best_val") or {}).get("mode", "max"))
+    return "val/acc", "max"
+
+
+def best_val(m: dict) -> float | None:
+    """The best value of the run's monitored validation metric (older runs: ``best_val_acc``)."""
+    return (m.get("best_val") or {}).get("value", m.get("best_val_acc"))
+
+
+def run_value(m: dict, key: str) -> float | None:
+    """Metric ``key`` of a run.
+
+    ``test/...`` from its test; the monitored ``val/...`` at its best checkpoint; another ``val/...`` from its
+    last validation.
+    """
+    if key.startswith("val/"):
+        return best_val(m) if key == monitor(m)[0] else (m.get("val") or {}).get(key)
+    return (m.get("test") or {}).get(key)
+
+
+def annotate(m: dict, cfg: dict) -> dict:
+    """Add the report's fields to a run's metrics: label, label keys, budget, batches, device class, monitor."""
+    try:
+        keys, budget = split_budget(run_diff(cfg)) if cfg else ({}, {})
+        text = label(keys) if cfg else "(no stored config)"
+    except ValueError as e:  # an experiment today's conf/ no longer has
+        keys, budget, text = {}, {}, f"(no default: {e})"
+    m.update(_label=text, _diff=keys, _budget=budget,
+             _batches=batches(cfg), _device=device_class(m.get("device")), _monitor=monitor(m))
+    return m
+
+
+def _run_dirs(roots: Iterable[str | Path], name: str) -> list[Path]:
+    return sorted({p.parent for root in roots for p in Path(root).rglob(name)})
+
+
+def find_runs(roots: Iterable[str | Path]) -> list[dict]:
+    """Every finished run below ``roots``: its ``metrics.json`` with ``_dir`` and the fields of :func:`annotate`."""
+    runs = []
+    for d in _run_dirs(roots, METRICS):
+        try:
+            m = json.loads((d / METRICS).read_text())
+        except (OSError, json.JSONDecodeError):
+            continue
+        if isinstance(m, dict) and "test" in m and "rule" in m:
+            m["_dir"] = d.as_posix()
+            runs.append(annotate(m, read_config(d)))
+    return runs
+
+
+def unfinished_runs(roots: Iterable[str | Path]) -> list[dict]:
+    """Runs with a config and a learning curve but no ``metrics.json`` (stopped before their test)."""
+    out = []
+    for d in _run_dirs(roots, CONFIG):
+        if (d / METRICS).is_file() or not (columns := curve(d)):
+            continue
+        cfg = read_config(d)
+        model = cfg.get("model") or {}
+        m: dict[str, Any] = {"experiment": cfg.get("experiment_name"), "rule": model.get("rule"),
+                             "arch": model.get("arch"), "variant": cfg.get("variant"), "seed": cfg.get("seed"),
+                             "_dir": d.as_posix(), "planned": (cfg.get("trainer") or {}).get("max_epochs")}
+        annotate(m, cfg)
+        m["_curve"] = columns
+        out.append(m)
+    return out
+
+
+def find_prior_screens(roots: Iterable[str | Path]) -> list[dict]:
+    """The latent-prior screens (``screen/priors*.json``, written by the prior screen) under ``roots``."""
+    out = []
+    for root in roots:
+        for f in sorted(Path(root).rglob("screen/priors*.json")):
+            d = json.loads(f.read_text())
+            out.append({"file": f.as_posix(), "command": d.get("command"), "rows": d.get("rows", [])})
+    return out
