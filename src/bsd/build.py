@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 
 from .coding import GatedCode, LabelCode, PopulationCode
 from .config import AeConfig, CnnConfig, MlpConfig, ModelConfig, RnnConfig
-from .config.model import NeuronConfig
+from .config.parts import NeuronConfig
 from .nets import Stack, autoencoder_stages, build_stack, cnn_stages, mlp_stages
 from .recurrent import SeqStack
 from .rules import make_rule

@@ -58,10 +58,10 @@ def test_sequence_tables_show_floors_ratios_bits_and_samples(tmp_path):
     assert _lines(text, "| bp_snn | default | - | - | 40.00 | 3.100 | 1 | 2 | 100 |")
     assert "```text\nROMEO:\nThou art\n```" in text
     (fc,) = _lines(text, "| timeseries_elec | bsd |")
-    assert "| 0.01000 | 70.0 | 90.0 | 1.25 |" in fc
+    assert "| 0.010000 | 70.0 | 90.0 | 1.25 |" in fc
     (ann,) = _lines(text, "| timeseries_elec | bp_ann |")
-    assert "| 1.00 | 0.00700 |" in ann
-    assert _lines(text, "| timeseries_elec | last value (floor) | 0.02800 | 114.0 | 151.0 |")
+    assert "| 1.00 | 0.007000 |" in ann
+    assert _lines(text, "| timeseries_elec | last value (floor) | 0.028000 | 114.0 | 151.0 |")
 
 
 def test_autoencoder_rows_split_by_fid_network_and_link_their_grids(tmp_path, monkeypatch):

@@ -7,7 +7,7 @@ import torch
 from bsd.build import build_ae, build_image, build_seq
 from bsd.coding import LabelCode
 from bsd.config import model_config
-from bsd.config.model import FrequencyConfig
+from bsd.config.parts import FrequencyConfig
 from bsd.rules.bsd import BSD
 from tests.conftest import REFUSED, model_of
 from tests.rules import assert_losses_are_local

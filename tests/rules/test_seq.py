@@ -383,7 +383,7 @@ def test_week_bins_split_weekdays_and_weekends_into_parts_of_the_day():
     import pandas as pd
 
     from bsd.coding import GatedCode, week_bins
-    from bsd.data.timeseries import calendar_features
+    from bsd.data.series_sources import calendar_features
 
     t = pd.date_range("2024-01-01", periods=48 * 7, freq="30min")  # a Monday at midnight, then one week
     c = torch.tensor(calendar_features(t))

@@ -78,13 +78,9 @@ def load_cache(path: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
 
 
 def _columns(ds) -> tuple[np.ndarray, np.ndarray]:
-    """Image and label columns of a HF dataset as numpy, straight from Arrow (no per-row conversion)."""
-    col = ds.data.column("image").combine_chunks()
-    h, w = ds.features["image"].shape
-    flat = col.storage.flatten().flatten().to_numpy(zero_copy_only=False)
-    images = np.asarray(flat, dtype=np.uint8).reshape(len(ds), h, w)
-    labels = ds.data.column("label").to_numpy().astype(np.int64)
-    return images, labels
+    """Image and label columns of a HF dataset as numpy arrays, through the dataset's own numpy formatting."""
+    cols = ds.with_format("numpy")[:]
+    return np.asarray(cols["image"], dtype=np.uint8), np.asarray(cols["label"], dtype=np.int64)
 
 
 def random_shift(x: torch.Tensor, shift: int, generator: torch.Generator | None = None) -> torch.Tensor:

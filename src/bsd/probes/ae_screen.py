@@ -1,4 +1,4 @@
-"""Short screening loop for the autoencoder rules (what docs/design.md's autoencoder screening table reports).
+"""Short screening loop for the autoencoder rules (the autoencoder screens of docs/experiments/autoencoder.md).
 
 Trains ``+experiment=mnist_ae`` plus the given Hydra overrides for 150 steps of batch 128 drawn from the
 first 30,000 MNIST training images (seed 0, no Lightning, no validation), and prints the mean training

@@ -13,7 +13,7 @@ applies; those rows carry the sampling ``lif``.
 
 Usage: python -m bsd.probes.prior_screen RUN_DIR [RUN_DIR ...] [--priors gaussian gmm:10 gmm:50 encoded]
        [--sampling bernoulli regular] [--space rate current]
-       [--n 10000] [--out results/cpu-2026-12-01-ae/screen/priors.json] [--grids-only]
+       [--n 10000] [--out priors.json] [--grids-only]
 """
 
 from __future__ import annotations
@@ -97,7 +97,7 @@ def main() -> None:
     ap.add_argument("--space", nargs="+", default=["rate"], choices=["rate", "current"],
                     help="what each prior is fitted to (model.latent_space)")
     ap.add_argument("--n", type=int, default=10000)
-    ap.add_argument("--out", type=Path, default=Path("results/cpu-2026-12-01-ae/screen/priors.json"))
+    ap.add_argument("--out", type=Path, default=Path("priors.json"))
     ap.add_argument("--grids-only", action="store_true", help="write the sample grids, skip the FID and the JSON")
     a = ap.parse_args()
     torch.set_num_threads(1)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ..config.model import FrequencyConfig
+from ..config.parts import FrequencyConfig
 from ..layers import apply_folded
 from ..losses import code_cosines, frequency_split
 from ..nets import Stack
@@ -246,5 +246,3 @@ class AEBPSNN(AEMixin, Rule):
 class AEBPANN(ANNVariant, AEBPSNN):
     """The same autoencoder with ReLU instead of LIF and one time step."""
 
-
-AE_RULES: dict[str, type[Rule]] = {"bsd": AEBSD, "bp_snn": AEBPSNN, "bp_ann": AEBPANN}

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 
 from ..coding import LabelCode
 from ..compact import SpikeMeanStore
-from ..config.model import FrequencyConfig
+from ..config.parts import FrequencyConfig
 from ..losses import (
     center_batch,
     code_cosines,

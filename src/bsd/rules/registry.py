@@ -70,4 +70,4 @@ def all_rules() -> dict[tuple[str, str], type]:
 
 def _load() -> None:
     """Import the modules that register the built-in rules (they import this one)."""
-    from . import ae, bp, bsd, seq  # noqa: F401
+    from . import ae, bp, bsd, seq, seq_bsd  # noqa: F401

@@ -1,0 +1,237 @@
+"""Bidirectional Spike-based Distillation on the spiking RNN: ReCo per sequence position, layer by layer.
+
+The forward stream runs without a graph (or, with ``model.reco.time_path=forward``, with each layer's own graph);
+the backward stream maps each position's target code through ``Theta`` to the apical voltages (once per distinct
+code). Each hidden layer builds its own loss from its own detached, time-reduced inputs (the stimulus or the spikes
+below, and its own spikes one step earlier); no gradient crosses layers. With ``model.reco.through_time = k`` that
+loss also reaches the layer's own weights at the ``k`` positions before, through its own recurrence
+(:meth:`SeqBSD.credited_previous`); with ``model.reco.time_path = forward`` ReCo reads the forward stream's own
+rates and the credit runs back through that simulation inside each layer, cut every ``k + 1`` positions
+(:meth:`SeqBSD.run_local`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+
+from ..coding import GatedCode, day_bins, week_bins
+from ..losses import code_cosines, code_push_weight, decorrelation_loss, grouped_reco_terms
+from ..recurrent import RecurrentLayer, SeqStack
+from .base import hidden_weight
+from .registry import register
+from .seq import SeqRule, previous_position, previous_step, reduce_positions
+
+
+@register("seq", "bsd")
+class SeqBSD(SeqRule):
+    """Forward and backward spiking RNNs distilled layer by layer with ReCo, per position."""
+
+    name = "bsd"
+    ignored_keys = ("model.bp_credit",)
+    signed_losses = ("readout cross-entropy (text) / MSE (time series)",)
+
+    @property
+    def criteria(self) -> tuple[str, ...]:
+        """C1-C5; without C1 when credit steps back in time through ``W_h``'s own transpose.
+
+        ``model.reco.through_time >= 1`` with ``time_feedback = transport`` is a weight transport inside the layer;
+        the spec's per-position ReCo and ``time_feedback = random`` need none.
+        """
+        transport = self.cfg.reco.through_time and self.cfg.reco.time_feedback == "transport"
+        return ("C2", "C3", "C4", "C5") if transport else ("C1", "C2", "C3", "C4", "C5")
+
+    def context_bins(self, code, x: torch.Tensor) -> torch.Tensor | None:
+        """``[P*B]`` (position-major) context bin of every input step for a :class:`GatedCode`, else None.
+
+        The part of the day (``context = day``), that and weekday / weekend (``week``), or the side of the code's
+        random hyperplanes (``halfspace``).
+        """
+        if not isinstance(code, GatedCode):
+            return None
+        xs = x.transpose(0, 1).reshape(-1, x.shape[-1])
+        if code.context == "halfspace":
+            return code.halfspace_bins(xs)
+        if self.day_columns is None:
+            raise ValueError("model.code.context_bins needs the input's time of day (columns tod_sin and tod_cos, "
+                             "data.calendar=true)")
+        cols = [xs[:, c] for c in self.day_columns]
+        if code.context == "week":
+            if len(cols) < 4:
+                raise ValueError("model.code.context=week needs the day of week too (columns dow_sin and dow_cos)")
+            return week_bins(*cols[:4], code.bins)
+        return day_bins(cols[0], cols[1], code.bins)
+
+    def backward_stream(self, stack: SeqStack, code, targets: torch.Tensor, counts: torch.Tensor | None,
+                        bins: torch.Tensor | None = None, gates: list[torch.Tensor] | None = None
+                        ) -> list[torch.Tensor]:
+        """Time-reduced input of every apical dendrite: ``above[i]`` reaches layer ``i`` (0 = stimulus recall).
+
+        The target code drives the top hidden layer; each hidden layer's backward spikes
+        (``T`` steps of its apical voltage) drive the layer below. ``bins``: the context of each target
+        (:meth:`context_bins`), for a :class:`GatedCode`. ``gates``: each hidden layer's unit gates ``[N, H]`` in
+        the order of ``targets`` (``model.context_gate``).
+        """
+        s = (code.vectors(targets) if bins is None else code.vectors(targets, bins))
+        s = s.to(stack.readout.basal.weight.dtype)
+        n = stack.depth
+        above: list[torch.Tensor] = [s] * n
+        for i in range(n - 1, 0, -1):
+            above[i] = s
+            layer = stack.layers[i]
+            v_hat = layer.apical_voltage(s, counts)
+            s = self.own_rates(layer, v_hat)
+            if gates is not None:  # a closed unit is silent in the backward net too
+                s = s * gates[i - 1]
+        above[0] = s
+        return above
+
+    def own_rates(self, layer: RecurrentLayer, v: torch.Tensor, tonic: bool = False) -> torch.Tensor:
+        """Firing rate of ``layer``'s LIF driven ``T`` steps from rest by the voltages ``v [P, B, H]``.
+
+        The graph runs through this layer's own LIF only (surrogate gradient), as for the classifiers'
+        ``model.reco.on=spikes``; ``tonic`` adds the layer's tonic drive, as the forward stream's soma does
+        (the backward stream's LIF has none). From rest at each position, unlike the forward stream, whose
+        membrane is carried across positions.
+        """
+        if tonic and layer.has_tonic:
+            v = v + layer.tonic
+        return layer.lif(v.unsqueeze(0).expand(self.T, *v.shape)).mean(0)
+
+    def credited_previous(self, layer: RecurrentLayer, s_in: torch.Tensor, s_prev: torch.Tensor,
+                          gate: torch.Tensor | None, feedback: torch.Tensor | None) -> torch.Tensor:
+        """``s_prev [P, B, H]`` (the layer's own detached spikes one step earlier) with a gradient path into the past.
+
+        ``model.reco.through_time = k``: the value stays the forward stream's spikes; the gradient flows through
+        the layer's rates at the previous position, recomputed from its own detached inputs through its own LIF
+        (surrogate), whose recurrent input is built the same way, ``k`` positions deep. So a position's ReCo also
+        trains ``W_x`` and ``W_h`` at the ``k`` positions before it, within the layer. With ``T > 1`` the value
+        also holds the position's own earlier steps; the gradient treats it as the previous position's rate.
+        """
+        h = s_prev
+        for _ in range(self.cfg.reco.through_time):
+            r = self.own_rates(layer, layer.basal_reduced(s_in, h, feedback), tonic=True)
+            if gate is not None:
+                r = r * gate
+            r = previous_position(r)
+            h = s_prev + (r - r.detach())
+        return h
+
+    def run_local(self, stack: SeqStack, x: torch.Tensor, gates: list[torch.Tensor] | None,
+                  feedbacks: Sequence[torch.Tensor | None]) -> tuple[list[torch.Tensor], list[torch.Tensor | None]]:
+        """:meth:`run` with each hidden layer's graph through its own simulation (``model.reco.time_path=forward``).
+
+        Every layer receives the spikes below detached, so its graph reaches only its own weights; inside it the
+        gradient runs back through the membrane and the spikes of every step, cut every ``through_time + 1``
+        positions. Returns the stimulus and each layer's spikes ``[P*T, B, H]`` (index 0 = stimulus) and each
+        layer's normalised basal voltages (None at index 0, and everywhere unless ReCo reads voltages).
+        """
+        s = self.encode(x)
+        spikes: list[torch.Tensor] = [s]
+        volts: list[torch.Tensor | None] = [None]
+        for i, layer in enumerate(stack.hidden):
+            gate = None if gates is None else gates[i].repeat_interleave(self.T, 0)
+            cut = self.T * (self.cfg.reco.through_time + 1)
+            s, v, _ = layer.simulate(s.detach(), None, self.soma(layer), gate, cut, feedbacks[i],
+                                     keep_voltage=self.cfg.reco.on == "voltage")
+            spikes.append(s)
+            volts.append(v)
+        return spikes, volts
+
+    def time_feedback(self, layer: RecurrentLayer, index: int) -> torch.Tensor | None:
+        """The matrix credit steps back through (``model.reco.time_feedback``), or None for ``W_h`` itself.
+
+        ``random``: a fixed random matrix, drawn once per layer from ``index``, scaled to ``W_h``'s current norm.
+        """
+        if self.cfg.reco.time_feedback == "transport":
+            return None
+        w = layer.recurrent.weight
+        key = (index, str(w.device), w.dtype)
+        if key not in self._feedback:
+            g = torch.Generator().manual_seed(7919 + index)
+            b = torch.randn(w.shape, generator=g)
+            self._feedback[key] = (b / b.norm()).to(device=w.device, dtype=w.dtype)
+        return self._feedback[key] * w.detach().norm()
+
+    def loss(self, stack, code, x, y):  # noqa: D102
+        losses, logs = self.layer_losses(stack, code, x, y)
+        return sum(losses.values()), logs
+
+    def layer_losses(self, stack: SeqStack, code, x: torch.Tensor, y: torch.Tensor
+                     ) -> tuple[dict[int, torch.Tensor], dict[str, torch.Tensor]]:
+        """Weighted local loss of every layer 0..L (each touches only that layer's parameters)."""
+        cfg, T, n = self.cfg, self.T, stack.depth
+        B, P = y.shape[:2]
+        flat = y.transpose(0, 1).reshape(P * B, *y.shape[2:])  # position-major [P*B] ([P*B, K]: aux horizons)
+        if self.task == "classify":
+            uniq, inv = torch.unique(flat, return_inverse=True)
+            counts = torch.bincount(inv, minlength=uniq.numel())
+        else:
+            uniq, inv, counts = flat, torch.arange(flat.shape[0], device=flat.device), None
+        bins = self.context_bins(code, x)
+        groups = (code.group(flat) if bins is None else code.group(flat, bins)).reshape(P, B)
+        push_w = margin = None
+        if cfg.reco.push_weight != "uniform" or cfg.reco.margin != "zero":
+            codes = (code.vectors(flat) if bins is None else code.vectors(flat, bins)).reshape(P, B, -1).to(x.dtype)
+            if cfg.reco.push_weight == "code":  # pairs pushed by how far apart their targets' codes are
+                push_w = code_push_weight(codes)
+            if cfg.reco.margin == "code":  # pushes start at the cosine of the two targets' codes, centred over
+                # the position's batch where ReCo compares centred voltages or rates (as the autoencoder's images)
+                margin = code_cosines(codes - codes.mean(1, keepdim=True) if cfg.reco.center != "none" else codes)
+        gates = [self.unit_gates(x, layer.units, i) for i, layer in enumerate(stack.hidden)] if self.gated else None
+        along = cfg.reco.time_path == "forward"  # each layer's ReCo reads, and credits along, its own simulation
+        feedbacks = [self.time_feedback(layer, i) if cfg.reco.through_time else None
+                     for i, layer in enumerate(stack.hidden, start=1)]
+        if along:
+            spikes, volts = self.run_local(stack, x, gates, feedbacks)
+        with torch.no_grad():
+            if not along:
+                spikes, _ = self.run(stack, x, gates=gates)
+            flat_gates = None if gates is None else [g.reshape(P * B, -1) for g in gates]  # regress: uniq = flat
+            above = self.backward_stream(stack, code, uniq, counts, bins, flat_gates)
+        losses: dict[int, torch.Tensor] = {}
+        logs: dict[str, torch.Tensor] = {}
+        for i, layer in enumerate(stack.hidden, start=1):
+            v_hat = layer.apical_voltage(above[i], counts, update_running=False)[inv].reshape(P, B, -1)
+            if along:  # the forward stream's own rates (or voltages), with their graph through the layer's past
+                v = reduce_positions(spikes[i] if cfg.reco.on == "spikes" else volts[i], T)
+                if cfg.reco.on == "spikes":
+                    v_hat = self.own_rates(layer, v_hat)
+            else:
+                s_in = reduce_positions(spikes[i - 1], T)
+                s_prev = reduce_positions(previous_step(spikes[i]), T)
+                feedback = feedbacks[i - 1]
+                if cfg.reco.through_time:  # the gradient also reaches this layer's weights at earlier positions
+                    s_prev = self.credited_previous(layer, s_in, s_prev, None if gates is None else gates[i - 1],
+                                                    feedback)
+                v = layer.basal_reduced(s_in, s_prev, feedback)  # [P, B, H]
+                if cfg.reco.on == "spikes":  # each dendrite's voltage held for T steps through the layer's own LIF
+                    v, v_hat = self.own_rates(layer, v, tonic=True), self.own_rates(layer, v_hat)
+            if gates is not None:  # a unit closed at a position is silent there, whichever dendrite drives it
+                v, v_hat = v * gates[i - 1], v_hat * gates[i - 1]
+            if cfg.reco.free_units:  # the last units are free: no target, trained only by credit through time
+                keep = layer.units - round(cfg.reco.free_units * layer.units)
+                v, v_hat = v[..., :keep], v_hat[..., :keep]
+            if cfg.reco.center != "none":  # per position, over the batch (push: for the push term only)
+                vc, hc = v - v.mean(1, keepdim=True), v_hat - v_hat.mean(1, keepdim=True)
+                if cfg.reco.center == "batch":
+                    v, v_hat = vc, hc
+            pull, push = grouped_reco_terms(v, v_hat, groups, cfg.reco.same_class, cfg.reco.axis, push_w, margin)
+            if cfg.reco.center == "push":
+                push = grouped_reco_terms(vc, hc, groups, cfg.reco.same_class, cfg.reco.axis, push_w, margin)[1]
+            li = pull + cfg.reco.lam * push
+            if cfg.decorrelation > 0:  # lateral: the layer's own basal voltages, units decorrelated over the batch
+                dec = decorrelation_loss(v.reshape(-1, v.shape[-1]))
+                li = li + cfg.decorrelation * dec
+                logs[f"decor/{i}"] = dec.detach()
+            losses[i] = hidden_weight(cfg.loss_weights.hidden, i, n - 1) * li
+            logs[f"reco/pull_{i}"], logs[f"reco/push_{i}"] = pull.detach(), push.detach()
+            logs[f"rate/fwd_{i}"], logs[f"rate/bwd_{i}"] = spikes[i].detach().mean(), above[i - 1].mean()
+        top = self.top_loss(self.readout(stack, [s.detach() for s in spikes]), y)
+        recon = stack.stimulus.apical(above[0])[inv].reshape(P, B, -1)
+        recall = F.mse_loss(recon, reduce_positions(spikes[0], T))
+        losses[0], losses[n] = cfg.loss_weights.recall * recall, cfg.loss_weights.concept * top
+        logs["loss/concept"], logs["loss/recall"] = top.detach(), recall.detach()
+        return losses, logs
