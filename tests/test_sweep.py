@@ -25,7 +25,8 @@ def write(tmp_path, **params):
     ({**BASE, "parameters": {"model.tau": {"values": [2]}}}, "'model.tau' is not a key"),
     ({**BASE, "parameters": {"+model.T": {"values": [2]}}}, "not a key"),
     ({**BASE, "parameters": {"model.reco.same_class": {"values": ["not valid"]}}}, "space"),
-    ({**BASE, "parameters": {"model.widths": {"values": ["[1,"]}}}, "Hydra cannot use"),
+    ({**BASE, "parameters": {"model.widths": {"values": ["[1,"]}}}, "the config refuses the value '\\[1,'"),
+    ({**BASE, "parameters": {"model.T": {"values": [0, 1]}}}, "model.T must be >= 1"),
 ])
 def test_bad_sweeps_are_refused_before_any_trial(sweep, message):
     with pytest.raises(SweepConfigError, match=message):
@@ -33,16 +34,17 @@ def test_bad_sweeps_are_refused_before_any_trial(sweep, message):
 
 
 def test_grid_sweep_runs_records_failures_and_resumes(tmp_path, capsys):
-    # model.T=0 composes but the run stops with an error: recorded as failed, the sweep goes on
-    path = write(tmp_path, **{"model.T": {"values": [0, 1, 2]}})
+    # data.val_size=100000 passes the config checks but the run stops with an error when the data is read (more
+    # validation images than training images): recorded as failed, the sweep goes on
+    path = write(tmp_path, **{"data.val_size": {"values": [100000, 500, 400]}})
     out = tmp_path / "runs"
     main([str(path), "--count", "2", "--dir", str(out), *TINY])
     state = json.loads((out / "state.json").read_text())
     assert [t["state"] for t in state] == ["failed", "finished"]
-    assert state[1]["params"] == {"model.T": 1} and 0 <= state[1]["metric"] <= 1
+    assert state[1]["params"] == {"data.val_size": 500} and 0 <= state[1]["metric"] <= 1
     first = (out / "trial001" / "metrics.json").stat().st_mtime_ns
     # an interrupted trial (left 'running') is redone; finished ones are not
-    state.append({"name": "trial002", "params": {"model.T": 2}, "state": "running"})
+    state.append({"name": "trial002", "params": {"data.val_size": 400}, "state": "running"})
     (out / "state.json").write_text(json.dumps(state))
     main([str(path), "--count", "3", "--dir", str(out), *TINY])
     state = json.loads((out / "state.json").read_text())

@@ -272,3 +272,30 @@ def test_weight_average_waits_for_its_start_epoch(tmp_path):
     assert all(torch.equal(ckpt["state_dict"][k], v) for k, v in raw.items())
     with pytest.raises(ValueError, match="ema.start_epoch must be >= 0"):
         run(compose(["+experiment=mnist_mlp", *SMALL, "ema.decay=0.5", "ema.start_epoch=-1"]), tmp_path / "bad")
+
+
+def test_callbacks_from_the_config_group_join_the_run(tmp_path):
+    """callbacks=[early_stopping,lr_monitor]: Lightning's EarlyStopping on the task's metric and the LR monitor."""
+    from lightning.pytorch.callbacks import LearningRateMonitor
+
+    seen = []
+    cfg = compose(["+experiment=mnist_mlp", *SMALL, "trainer.max_epochs=2", "logger=csv", "trainer.log_every_n_steps=1",
+                   "callbacks=[early_stopping,lr_monitor]", "callbacks.early_stopping.patience=1"])
+    assert set(cfg.callbacks) == {"early_stopping", "lr_monitor"}
+    from bsd.callbacks import TaskEarlyStopping
+
+    orig = TaskEarlyStopping.setup
+
+    def setup(self, trainer, pl_module, stage):
+        orig(self, trainer, pl_module, stage)
+        seen.append((self.monitor, self.mode, self.patience,
+                     any(isinstance(c, LearningRateMonitor) for c in trainer.callbacks)))
+
+    TaskEarlyStopping.setup = setup
+    try:
+        m = run(cfg, tmp_path)
+    finally:
+        TaskEarlyStopping.setup = orig
+    assert seen and seen[0] == ("val/acc", "max", 1, True)
+    rows = list(csv.DictReader((tmp_path / "csv" / "metrics.csv").open()))
+    assert any(k.startswith("lr-") for k in rows[0]) and m["epochs"] >= 1

@@ -51,8 +51,9 @@ def _values(spec: dict) -> list[Any]:
 
 def validate(sweep: dict, extra: list[str]) -> None:
     """Raise :class:`SweepConfigError` for anything that would make trials fail or be meaningless."""
-    from hydra import compose, initialize_config_dir
     from omegaconf import OmegaConf
+
+    from .config import compose, to_objects
 
     method = sweep.get("method")
     if method not in METHODS:
@@ -64,18 +65,17 @@ def validate(sweep: dict, extra: list[str]) -> None:
     if not params:
         raise SweepConfigError("the sweep has no parameters")
     base = fixed_args(sweep) + extra
-    with initialize_config_dir(config_dir=str(ROOT / "conf"), version_base="1.3"):
-        cfg = compose(config_name="config", overrides=base)
-        for key, spec in params.items():
-            if key.startswith("+") or OmegaConf.select(cfg, key, default=_MISSING) is _MISSING:
-                raise SweepConfigError(f"parameter {key!r} is not a key of the config (composed with {base})")
-            for v in _values(spec):
-                if isinstance(v, str) and " " in v:
-                    raise SweepConfigError(f"parameter {key!r}: value {v!r} contains a space")
-                try:
-                    compose(config_name="config", overrides=[*base, f"{key}={v}"])
-                except Exception as e:  # noqa: BLE001 - report any Hydra parse/compose failure by key
-                    raise SweepConfigError(f"parameter {key!r}: Hydra cannot use the value {v!r}: {e}") from e
+    cfg = compose(base)
+    for key, spec in params.items():
+        if key.startswith("+") or OmegaConf.select(cfg, key, default=_MISSING) is _MISSING:
+            raise SweepConfigError(f"parameter {key!r} is not a key of the config (composed with {base})")
+        for v in _values(spec):
+            if isinstance(v, str) and " " in v:
+                raise SweepConfigError(f"parameter {key!r}: value {v!r} contains a space")
+            try:
+                to_objects(compose([*base, f"{key}={v}"]))
+            except Exception as e:  # noqa: BLE001 - report any Hydra parse/compose failure or range check by key
+                raise SweepConfigError(f"parameter {key!r}: the config refuses the value {v!r}: {e}") from e
 
 
 def engine():
