@@ -234,7 +234,7 @@ def test_a_code_margin_pushes_near_values_less_and_leaves_the_pull_alone():
 
 @pytest.mark.parametrize("center", ["none", "batch"])
 def test_a_code_margin_compares_codes_centred_as_reco_compares_the_layer(monkeypatch, center):
-    import bsd.rules.seq as seq
+    import bsd.rules.seq_bsd as seq
     from bsd.losses import code_cosines
 
     seen = []
