@@ -169,9 +169,13 @@ def test_bad_input_stops_on_the_command_line_with_a_clear_message(tmp_path, over
     assert not (tmp_path / "run" / "checkpoints").exists() and not (tmp_path / "run" / "metrics.json").exists()
 
 
-def test_a_data_dir_that_does_not_exist_falls_back_to_the_packaged_source(tmp_path):
+def test_a_data_dir_that_does_not_exist_stops_the_run_naming_it(tmp_path):
+    from bsd.data import DataSourceError
+
     cfg = compose(["+experiment=mnist_mlp", *SMALL, "data.data_dir=/nonexistent/dir", "trainer.limit_train_batches=1"])
-    assert run(cfg, tmp_path)["test"]["test/acc"] >= 0
+    with pytest.raises(DataSourceError, match="data.data_dir='/nonexistent/dir' does not exist"):
+        run(cfg, tmp_path)
+    assert not (tmp_path / "checkpoints").exists() and not (tmp_path / "metrics.json").exists()
 
 
 def test_unknown_experiment_lists_the_known_ones(tmp_path):

