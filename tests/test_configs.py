@@ -63,7 +63,12 @@ def test_overrides_compose_beside_an_experiment():
     assert (cfg.model.rule, cfg.seed, cfg.logger.kind, cfg.model.T, cfg.model.arch) == ("bp_snn", 3, "wandb", 8, "cnn")
 
 
-@pytest.mark.parametrize("name", EXPERIMENTS)
+#: experiments on files users bring (no package ships them): tests/data/test_image_experiments.py runs each on
+#: small files in the official layout
+USER_FILES = ["cifar10_cnn", "cifar100_cnn", "svhn_cnn", "tinyimagenet_cnn"]
+
+
+@pytest.mark.parametrize("name", [e for e in EXPERIMENTS if e not in USER_FILES])
 def test_fast_dev_run(name, tmp_path: Path):
     if name.startswith("fmnist") and not Path("/usr/share/datasets/fashion-mnist").is_dir():
         pytest.skip("Fashion-MNIST Debian package not installed (make install-data as root)")

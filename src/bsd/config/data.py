@@ -8,15 +8,18 @@ from omegaconf import II
 
 from .choices import Predict
 
+IMAGE_NAMES = ("mnist", "fashion_mnist", "cifar10", "cifar100", "svhn", "tinyimagenet", "hf_images")
+
 
 @dataclass
 class ImageDataConfig:
-    """MNIST or Fashion-MNIST (60k/10k), validation carved from the training split with the seed."""
+    """An image classification set; validation carved from the training split with the seed (docs/data.md)."""
 
     _target_: str = "bsd.data.ImageDataModule"
-    #: mnist | fashion_mnist
+    #: mnist | fashion_mnist | cifar10 | cifar100 | svhn | tinyimagenet | hf_images
     name: str = "mnist"
-    #: a folder with the four IDX files (null: the packaged sources, then the HuggingFace hub when reachable)
+    #: the folder holding the dataset's files in one of the layouts of docs/data.md (the only source when set; it
+    #: must exist). null: the packaged sources (MNIST, Fashion-MNIST), then the HuggingFace hub when reachable
     data_dir: str | None = None
     #: where the HuggingFace DatasetDict cache is written
     cache_dir: str = "${oc.env:BSD_CACHE_DIR,'~/.cache/bsd'}"
@@ -29,8 +32,33 @@ class ImageDataConfig:
     allow_hub: bool = True
     #: cap on training images (null: all)
     train_subset: int | None = None
-    #: training images translated by a random whole-pixel offset of up to `shift` per axis (0: off)
+    #: training images translated by a random whole-pixel offset of up to `shift` per axis, zeros moved in: a random
+    #: crop of the image padded by `shift` (0: off)
     shift: int = 0
+    #: training images mirrored left-right with probability 1/2
+    flip: bool = False
+    #: standardise each channel with the training split's mean and std (false: pixels in [0, 1])
+    normalize: bool = False
+    #: cifar100: fine (100 classes) | coarse (20 superclasses)
+    label: str = "fine"
+    #: svhn: add extra_32x32.mat (531,131 images) to the training split
+    extra: bool = False
+    #: hf_images: a save_to_disk folder, parquet file(s) or a hub name
+    path: str | None = None
+    #: HuggingFace sources: the image and label columns (null: detected, e.g. image / img and label)
+    image_column: str | None = None
+    label_column: str | None = None
+    #: hf_images: the training split and the test split (null: test, valid, validation or val)
+    train_split: str = "train"
+    test_split: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.name not in IMAGE_NAMES:
+            raise ValueError(f"data.name={self.name!r} is unknown for images; choose one of {list(IMAGE_NAMES)}")
+        if self.label not in ("fine", "coarse"):
+            raise ValueError(f"data.label must be fine or coarse, got {self.label!r}")
+        if self.name == "hf_images" and not self.path:
+            raise ValueError("data=hf_images needs data.path=<save_to_disk folder | parquet file(s) | hub name>")
 
 
 @dataclass
@@ -38,10 +66,14 @@ class TextDataConfig:
     """Next-character prediction on a chronologically split text (Shakespeare, or any UTF-8 file or folder)."""
 
     _target_: str = "bsd.data.text.TextDataModule"
-    #: shakespeare | text_file
+    #: shakespeare | text_file | hf_text
     name: str = "shakespeare"
-    #: text_file: a UTF-8 file, or a folder whose files are concatenated in path order
+    #: text_file: a UTF-8 file, or a folder whose files are concatenated in path order; hf_text: a save_to_disk
+    #: folder, parquet file(s) or a hub name
     path: str | None = None
+    #: hf_text: the string column (null: text, content or sentence) and the split whose rows are joined by newlines
+    text_column: str | None = None
+    split: str = "train"
     #: characters per training sequence (state reset per sequence)
     seq_len: int = 50
     #: train / validation / test fractions of the text, in order
