@@ -70,3 +70,28 @@ def test_our_writer_is_whole_across_devices_and_keeps_the_old_file_when_killed(t
 def test_the_commit_of_the_checkout_is_recorded():
     sha = git_commit()
     assert sha is None or len(sha.split("+")[0]) == 40
+
+
+class _Payload:
+    """An object whose unpickling would create a file (what a crafted checkpoint would run)."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_a_crafted_pickle_checkpoint_is_refused_without_running_its_payload(tmp_path, capsys):
+    from bsd.generate import main as generate
+    from bsd.runs import load_checkpoint
+
+    marker = tmp_path / "payload_ran"
+    bad = tmp_path / "crafted.ckpt"
+    torch.save({"state_dict": {}, "hyper_parameters": {"x": _Payload(marker)}}, bad)
+    with pytest.raises(ValueError, match="not a readable checkpoint"):
+        load_checkpoint(bad)
+    with pytest.raises(SystemExit):
+        generate([str(bad), "--n", "2", "--out", str(tmp_path / "out")])
+    assert "not a readable checkpoint" in capsys.readouterr().err
+    assert not marker.exists()

@@ -129,7 +129,7 @@ def load_feature_net(path: str | Path, dataset: str | None = None) -> tuple[Feat
         raise FileNotFoundError(f"FID feature network {p} does not exist; train it with `{hint}` "
                                 f"(or set fid.features=null to use and fill the default cache)")
     try:
-        ckpt = torch.load(p, map_location="cpu", weights_only=False)
+        ckpt = torch.load(p, map_location="cpu", weights_only=True)
         net = FeatureClassifier(tuple(ckpt["in_shape"]), ckpt["num_classes"])
         net.load_state_dict(ckpt["state_dict"])
     except Exception as e:  # noqa: BLE001 - any unreadable file gets the same message

@@ -13,8 +13,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import torch
-
 from .errors import user_errors
 
 
@@ -23,14 +21,13 @@ def read_hparams(path: str | Path) -> dict:
 
     Clear errors for a missing or unreadable file.
     """
+    from .runs import load_checkpoint
+
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"checkpoint {p} does not exist (runs keep checkpoints/best.ckpt and last.ckpt)")
-    try:
-        ckpt = torch.load(p, map_location="cpu", weights_only=False)
-    except Exception as e:  # noqa: BLE001 - any unreadable file gets the same message
-        raise ValueError(f"{p} is not a readable checkpoint ({e})") from e
-    if not isinstance(ckpt, dict) or "state_dict" not in ckpt:
+    ckpt = load_checkpoint(p)
+    if "state_dict" not in ckpt:
         raise ValueError(f"{p} is not a Lightning checkpoint of this project (no state_dict)")
     return {**ckpt.get("hyper_parameters", {}), "task": (ckpt.get("bsd") or {}).get("task")}
 
@@ -45,7 +42,7 @@ def load_text_model(path: str | Path):
         kind = hp.get("task") or hp.get("model", {}).get("arch", "unknown")
         raise ValueError(f"{p} is not a text model (its task is {kind!r}); generation needs a checkpoint of "
                          "+experiment=text_char or data=text_file")
-    return TextModule.load_from_checkpoint(p, map_location="cpu")
+    return TextModule.load_from_checkpoint(p, map_location="cpu", weights_only=True)
 
 
 def load_image_model(path: str | Path, dataset: str | None = None):
@@ -64,7 +61,7 @@ def load_image_model(path: str | Path, dataset: str | None = None):
     if dataset is not None and hp.get("dataset") != dataset:
         raise ValueError(f"{p} was trained on {hp.get('dataset')!r}, not {dataset!r}")
     try:
-        model = AutoencoderModule.load_from_checkpoint(p, map_location="cpu")
+        model = AutoencoderModule.load_from_checkpoint(p, map_location="cpu", weights_only=True)
     except RuntimeError as e:  # weights whose shapes do not match the architecture in the hyper-parameters
         raise ValueError(f"{p}: its weights do not fit the autoencoder its hyper-parameters describe "
                          f"({str(e).splitlines()[0]}); was the file edited or mixed up with another run?") from e

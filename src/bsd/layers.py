@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .dist import all_sum, distributed, mean_var, world
 from .neurons import LIF
 
 Stats = tuple[torch.Tensor, torch.Tensor]
@@ -44,11 +45,16 @@ class VoltageNorm(nn.Module):
     batch equals the simulation mean exactly and keeps its gradient (so the loss cannot
     push the voltage along the direction that normalisation removes), and its variance is
     the simulation's value with the gradient of the reduced batch's variance.
+
+    ``sync``: the statistics cover the rows of every process of a distributed run (the forward stream, whose
+    rows each process holds a share of); the backward stream is computed for the whole batch on every process
+    and keeps ``sync`` off.
     """
 
-    def __init__(self, channels: int, enabled: bool = True, momentum: float = 0.1, eps: float = 1e-5) -> None:
+    def __init__(self, channels: int, enabled: bool = True, momentum: float = 0.1, eps: float = 1e-5,
+                 sync: bool = False) -> None:
         super().__init__()
-        self.enabled, self.momentum, self.eps = enabled, momentum, eps
+        self.enabled, self.momentum, self.eps, self.sync = enabled, momentum, eps, sync
         if enabled:
             self.weight = nn.Parameter(torch.ones(channels))
             self.bias = nn.Parameter(torch.zeros(channels))
@@ -56,9 +62,15 @@ class VoltageNorm(nn.Module):
             self.register_buffer("running_var", torch.ones(channels))
 
     @staticmethod
-    def batch_stats(v: torch.Tensor, row_weight: torch.Tensor | None = None) -> Stats:
-        """Per-channel mean and biased variance of ``[N, C, ...]``, rows weighted by ``row_weight [N]``."""
+    def batch_stats(v: torch.Tensor, row_weight: torch.Tensor | None = None, sync: bool = False) -> Stats:
+        """Per-channel mean and biased variance of ``[N, C, ...]``, rows weighted by ``row_weight [N]``.
+
+        ``sync``: over the rows of every process of a distributed run.
+        """
         dims = [0] + list(range(2, v.dim()))
+        if sync and distributed():
+            w = None if row_weight is None else row_weight.reshape(-1, *([1] * (v.dim() - 1)))
+            return mean_var(v, dims, w, sync=True)
         if row_weight is None:
             mean = v.mean(dims)
             if v.requires_grad and torch.is_grad_enabled():
@@ -96,10 +108,10 @@ class VoltageNorm(nn.Module):
         stats = None
         if self.training:
             w = None if row_weight is None else row_weight.repeat(v.shape[0])
-            stats = self.batch_stats(fold(v), w)
+            stats = self.batch_stats(fold(v), w, self.sync)
             if update_running:
                 with torch.no_grad():
-                    n = repeats * v.numel() / v.shape[2]
+                    n = repeats * v.numel() / v.shape[2] * (world()[1] if self.sync else 1)
                     self.running_mean.lerp_(stats[0].detach(), self.momentum)
                     self.running_var.lerp_(stats[1].detach() * n / max(n - 1, 1), self.momentum)
         if torch.is_grad_enabled() and v.requires_grad:
@@ -113,7 +125,8 @@ class VoltageNorm(nn.Module):
             return v
         if stats is None:  # eval mode: running statistics
             return self(v)
-        return _ReducedNorm.apply(v, self.weight, self.bias, stats[1].detach(), row_weight, self.eps)
+        return _ReducedNorm.apply(v, self.weight, self.bias, stats[1].detach(), row_weight, self.eps,
+                                  self.sync and distributed())
 
 
 class _ReducedNorm(torch.autograd.Function):
@@ -126,10 +139,15 @@ class _ReducedNorm(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, v, weight, bias, var_sim, row_weight, eps):  # noqa: D102
+    def forward(ctx, v, weight, bias, var_sim, row_weight, eps, sync=False):  # noqa: D102
         dims = [0] + list(range(2, v.dim()))
         shape = (1, -1) + (1,) * (v.dim() - 2)
-        if row_weight is None:
+        if sync:  # the rows of every process: sums across processes here and in backward
+            w = None if row_weight is None else row_weight.to(v.dtype).reshape(-1, *([1] * (v.dim() - 1)))
+            local = v.numel() / v.shape[1] if w is None else w.sum() * v[0, 0].numel()
+            total = all_sum(torch.as_tensor(local, dtype=v.dtype, device=v.device))
+            mean = all_sum(v.sum(dims, keepdim=True) if w is None else (v * w).sum(dims, keepdim=True)) / total
+        elif row_weight is None:
             w, total = None, v.numel() / v.shape[1]
             mean = v.mean(dims, keepdim=True)
         else:
@@ -139,7 +157,7 @@ class _ReducedNorm(torch.autograd.Function):
         inv_std = torch.rsqrt(var_sim + eps).reshape(shape)
         xhat = (v - mean) * inv_std
         ctx.save_for_backward(xhat, inv_std, weight, w, total if torch.is_tensor(total) else None)
-        ctx.total, ctx.dims = total, dims
+        ctx.total, ctx.dims, ctx.sync = total, dims, sync
         return torch.addcmul(bias.reshape(shape), xhat, weight.reshape(shape))
 
     @staticmethod
@@ -153,10 +171,12 @@ class _ReducedNorm(torch.autograd.Function):
         gx = g * weight.reshape(shape)
         s1 = gx.sum(dims, keepdim=True)
         s2 = (gx * xhat).sum(dims, keepdim=True)
+        if ctx.sync:
+            s1, s2 = all_sum(s1), all_sum(s2)
         k = (s1 + xhat * s2) / total
         if w is not None:
             k = k * w
-        return (gx - k) * inv_std, g_weight, g_bias, None, None, None
+        return (gx - k) * inv_std, g_weight, g_bias, None, None, None, None
 
 
 class Upsample(nn.Module):
@@ -191,7 +211,7 @@ class PyramidalLayer(nn.Module):
         self.apical = apical
         self.lif = lif
         channels = self.shape[0]
-        self.basal_norm = VoltageNorm(channels, norm_basal and basal is not None)
+        self.basal_norm = VoltageNorm(channels, norm_basal and basal is not None, sync=True)
         self.apical_norm = VoltageNorm(channels, norm_apical and apical is not None)
 
     # ---- multi-step simulation -------------------------------------------------------

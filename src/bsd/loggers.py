@@ -45,10 +45,11 @@ def _csv_logger(save_dir: str | Path, keep: bool) -> Any:
     them apart.
     """
     from lightning.pytorch.loggers import CSVLogger  # noqa: PLC0415
+    from lightning.pytorch.utilities.rank_zero import rank_zero_only  # noqa: PLC0415
 
     logger = CSVLogger(save_dir=str(save_dir), name="csv", version="")
     path = Path(logger.log_dir) / "metrics.csv"
-    if not keep or not path.is_file():
+    if not keep or not path.is_file() or rank_zero_only.rank != 0:
         return logger
     with path.open(newline="") as f:
         rows = list(csv.DictReader(f))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from .dist import distributed, mean_var
+
 SAME_CLASS = ("negative", "ignore", "positive")
 #: what ReCo compares: ``sample`` (the paper's: the cosine of each sample's voltage vector over the
 #: units) or ``unit`` (each unit's voltages over the batch, centred: a correlation per neuron)
@@ -18,14 +20,19 @@ PUSH_WEIGHTS = ("uniform", "code")
 PUSH_MARGINS = ("zero", "code")
 
 
-def center_batch(v: torch.Tensor, steps: int = 1, weight: torch.Tensor | None = None) -> torch.Tensor:
+def center_batch(v: torch.Tensor, steps: int = 1, weight: torch.Tensor | None = None,
+                 sync: bool = False) -> torch.Tensor:
     """``v [steps*N, ...]`` less its mean over the ``N`` rows of each step, feature by feature.
 
     ``weight [N]`` (optional) weights the rows, e.g. the number of samples that share a distinct
-    target's row, so the mean is the batch mean of the expanded ``[B, ...]`` tensor.
+    target's row, so the mean is the batch mean of the expanded ``[B, ...]`` tensor. ``sync``: the rows of
+    every process of a distributed run count (the forward stream's share of the batch).
     """
     g = v.reshape(steps, -1, *v.shape[1:])
-    if weight is None:
+    if sync and distributed():
+        mean = mean_var(g, [1], None if weight is None else weight.reshape(1, -1, *([1] * (v.dim() - 1))),
+                        sync=True, keepdim=True)[0]
+    elif weight is None:
         mean = g.mean(1, keepdim=True)
     else:
         w = weight.to(v.dtype).reshape(1, -1, *([1] * (v.dim() - 1)))
@@ -50,7 +57,7 @@ def reco_terms(v: torch.Tensor, v_hat: torch.Tensor, labels: torch.Tensor | None
 
 def grouped_reco_terms(v: torch.Tensor, v_hat: torch.Tensor, labels: torch.Tensor | None = None,
                        same_class: str = "ignore", axis: str = "sample", push_weight: torch.Tensor | None = None,
-                       push_margin: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+                       push_margin: torch.Tensor | None = None, offset: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """ReCo terms within each of ``G`` independent batches ``[G, B, D]``, averaged over the groups.
 
     A group is e.g. one sequence position; ``labels`` is ``[G, B]`` or None. ``push_weight``
@@ -58,6 +65,9 @@ def grouped_reco_terms(v: torch.Tensor, v_hat: torch.Tensor, labels: torch.Tenso
     (``[G or 1, B, B]``, optional, sample axis only) moves each pair's hinge from 0 to that
     cosine: ``max(0, C_kj - m_kj)^2`` (see :func:`code_cosines`). ``axis = unit`` transposes the
     comparison (see :func:`unit_reco_terms`; labels play no part there).
+
+    Under data parallelism ``v`` holds this process's ``b`` rows and ``v_hat`` (and ``labels``) the whole
+    batch's ``B``; row ``k`` of ``v`` is row ``offset + k`` of ``v_hat``; the pair tensors are ``[G, b, B]``.
     """
     if same_class not in SAME_CLASS:
         raise ValueError(f"model.reco.same_class must be one of {SAME_CLASS}, got {same_class!r}")
@@ -68,15 +78,21 @@ def grouped_reco_terms(v: torch.Tensor, v_hat: torch.Tensor, labels: torch.Tenso
             raise ValueError("model.reco.push_weight=code needs model.reco.axis=sample")
         if push_margin is not None:
             raise ValueError("model.reco.margin=code needs model.reco.axis=sample")
+        if v.shape[1] != v_hat.shape[1]:
+            raise ValueError("model.reco.axis=unit correlates units over the batch; it is implemented for one "
+                             "process only (run without data parallelism)")
         return unit_reco_terms(v, v_hat)
-    g, b = v.shape[:2]
-    c = F.normalize(v.reshape(g, b, -1), dim=-1, eps=1e-8) @ F.normalize(v_hat.reshape(g, b, -1), dim=-1,
+    g, b, n = v.shape[0], v.shape[1], v_hat.shape[1]
+    c = F.normalize(v.reshape(g, b, -1), dim=-1, eps=1e-8) @ F.normalize(v_hat.reshape(g, n, -1), dim=-1,
                                                                            eps=1e-8).transpose(1, 2)
-    eye = torch.eye(b, dtype=torch.bool, device=v.device)
+    if n == b and offset == 0:
+        eye = torch.eye(b, dtype=torch.bool, device=v.device)
+    else:
+        eye = torch.arange(n, device=v.device)[None, :] == (offset + torch.arange(b, device=v.device))[:, None]
     pos_mask = eye
     neg_mask = ~eye
     if labels is not None and same_class != "negative":
-        same = labels[:, :, None] == labels[:, None, :]
+        same = labels[:, offset:offset + b, None] == labels[:, None, :]
         neg_mask = ~same
         if same_class == "positive":
             pos_mask = same

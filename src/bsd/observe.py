@@ -115,7 +115,8 @@ class SpikeMonitor(L.Callback):
             stats.update(alignment(pl_module.stack))
         pl_module.log_dict(stats)
         epoch = trainer.current_epoch
-        if spikes and self.out_dir is not None and self.raster_every > 0 and epoch % self.raster_every == 0:
+        due = self.raster_every > 0 and epoch % self.raster_every == 0
+        if spikes and self.out_dir is not None and due and trainer.is_global_zero:
             import matplotlib.pyplot as plt
 
             fig = raster_figure(spikes, self.n_samples)

@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .dist import mean_var, world
 from .layers import PyramidalLayer, VoltageNorm
 from .nets import Stack
 from .neurons import LIF, LIFState, lif_step, spike_fn
@@ -180,8 +181,8 @@ class RecurrentLayer(nn.Module):
                 state = LIFState(state.u.detach(), state.s.detach(), None if state.a is None else state.a.detach())
             v = drive[k] + (self.recurrent(state.s) if feedback is None
                             else feedback_linear(state.s, self.recurrent.weight, feedback))
-            if batch_stats:
-                st = VoltageNorm.batch_stats(v)
+            if batch_stats:  # the forward stream's rows: over every process of a distributed run
+                st = VoltageNorm.batch_stats(v, sync=True)
                 means.append(st[0])
                 vars_.append(st[1])
                 v = self.basal_norm(v, st)
@@ -197,7 +198,7 @@ class RecurrentLayer(nn.Module):
             out.append(state.s)
         if means:
             self._update_running(self.basal_norm, torch.stack(means).mean(0), torch.stack(vars_).mean(0),
-                                 drive.shape[1])
+                                 drive.shape[1] * world()[1])
         return torch.stack(out), torch.stack(volts) if keep_voltage else None, state
 
     @staticmethod
@@ -221,7 +222,7 @@ class RecurrentLayer(nn.Module):
             return self.basal_norm(v)
         if not self.training:
             return self.basal_norm(v.reshape(-1, v.shape[-1])).reshape(v.shape)
-        mean, var = v.mean(1, keepdim=True), v.var(1, unbiased=False, keepdim=True)
+        mean, var = mean_var(v, [1], sync=True, keepdim=True)
         nb = self.basal_norm
         return (v - mean) * torch.rsqrt(var + nb.eps) * nb.weight + nb.bias
 

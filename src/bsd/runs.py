@@ -84,3 +84,21 @@ def git_commit() -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return f"{sha}+dirty" if dirty else sha
+
+
+def load_checkpoint(path: str | os.PathLike, what: str = "checkpoint") -> dict[str, Any]:
+    """A checkpoint file read without unpickling arbitrary objects (``torch.load(weights_only=True)``).
+
+    A crafted file that needs code to load is refused with a clear message; its payload never runs.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"{what} {p} does not exist")
+    try:
+        obj = torch.load(p, map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001 - any unreadable or unsafe file gets the same message
+        raise ValueError(f"{p} is not a readable {what}: it holds objects that only plain tensors and containers may "
+                         f"be loaded from ({str(e).splitlines()[0][:200]})") from e
+    if not isinstance(obj, dict):
+        raise ValueError(f"{p} is not a {what} of this project (it holds a {type(obj).__name__}, not a dict)")
+    return obj

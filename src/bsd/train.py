@@ -16,6 +16,7 @@ import lightning as L
 import torch
 from hydra.utils import instantiate
 from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.utilities.rank_zero import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
 from .callbacks import EpochTimer, TimeToTarget
@@ -35,7 +36,8 @@ def run(cfg: DictConfig, out_dir: str | Path, overrides: list[str] | None = None
     t_start = time.perf_counter()
     conf: RunConfig = to_objects(cfg)  # every range check, before anything is written or read
     lookup(family_of(conf.model.arch), conf.model.rule)  # an unknown rule for this family, before any data
-    atomic_write_bytes(out / "config_resolved.yaml", OmegaConf.to_yaml(cfg, resolve=True).encode())
+    if rank_zero_only.rank == 0:  # under DDP every process runs this function; one writes the run's files
+        atomic_write_bytes(out / "config_resolved.yaml", OmegaConf.to_yaml(cfg, resolve=True).encode())
     torch.set_num_threads(conf.threads or torch.get_num_threads())
     L.seed_everything(conf.seed, workers=True)
 
@@ -56,7 +58,7 @@ def run(cfg: DictConfig, out_dir: str | Path, overrides: list[str] | None = None
     logger = build_logger(conf.logger, out, name, plain(cfg), resume=conf.resume is not None)
     trainer = L.Trainer(**trainer_kwargs(conf), logger=logger, callbacks=callbacks, plugins=[AtomicCheckpointIO()],
                         default_root_dir=str(out))
-    trainer.fit(module, datamodule=dm, ckpt_path=conf.resume)
+    trainer.fit(module, datamodule=dm, ckpt_path=conf.resume, weights_only=True)
     val = {k: _scalar(v) for k, v in trainer.callback_metrics.items() if k.startswith("val/")}
     test: dict[str, Any] = {}
     if conf.test:
@@ -73,6 +75,7 @@ def run(cfg: DictConfig, out_dir: str | Path, overrides: list[str] | None = None
         "seed": conf.seed,
         "T": module.rule.T,
         "epochs": trainer.current_epoch,
+        "processes": trainer.world_size,
         "val": val,
         "best_val": {"metric": module.monitor[0], "mode": module.monitor[1],
                      "value": _scalar(ckpt.best_model_score) if ckpt.best_model_score is not None else None},
@@ -92,8 +95,9 @@ def run(cfg: DictConfig, out_dir: str | Path, overrides: list[str] | None = None
     }
     if "wandb" in sys.modules and getattr(sys.modules["wandb"], "run", None) is not None:
         sys.modules["wandb"].finish()  # flush and close this run (the next run in the process gets its own)
-    atomic_write_json(out / "metrics.json", metrics)
-    print_summary(metrics, module, to_target, name, out)
+    if trainer.is_global_zero:
+        atomic_write_json(out / "metrics.json", metrics)
+        print_summary(metrics, module, to_target, name, out)
     return metrics
 
 

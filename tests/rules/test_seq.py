@@ -240,9 +240,9 @@ def test_a_code_margin_compares_codes_centred_as_reco_compares_the_layer(monkeyp
     seen = []
     real = seq.grouped_reco_terms
 
-    def spy(v, v_hat, labels, same_class, axis, push_w, margin):
+    def spy(v, v_hat, labels, same_class, axis, push_w, margin, offset=0):
         seen.append(margin)
-        return real(v, v_hat, labels, same_class, axis, push_w, margin)
+        return real(v, v_hat, labels, same_class, axis, push_w, margin, offset)
 
     monkeypatch.setattr(seq, "grouped_reco_terms", spy)
     stack, code, rule, x, y = make("regress", margin="code", on="spikes", center=center)

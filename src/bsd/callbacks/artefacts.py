@@ -20,7 +20,8 @@ class Floors(L.Callback):
     """The data module's floors on the same test split (n-gram counts for text, naive forecasts for series)."""
 
     def on_test_end(self, trainer, pl_module) -> None:  # noqa: D102
-        pl_module.artefacts["floors"] = trainer.datamodule.floors()
+        if trainer.is_global_zero:
+            pl_module.artefacts["floors"] = trainer.datamodule.floors()
 
 
 class TextSample(L.Callback):
@@ -31,6 +32,8 @@ class TextSample(L.Callback):
         self.run_dir = Path(run_dir)
 
     def on_test_end(self, trainer, pl_module) -> None:  # noqa: D102
+        if not trainer.is_global_zero:
+            return
         text = pl_module.generate(self.prompt, self.length, self.temperature, self.seed)
         pl_module.artefacts["sample"] = {"prompt": self.prompt, "temperature": self.temperature, "text": text}
         atomic_write_bytes(self.run_dir / "sample.txt", (self.prompt + text + "\n").encode())
@@ -50,11 +53,13 @@ class AutoencoderArtefacts(L.Callback):
         self.info: dict[str, Any] = {}
 
     def setup(self, trainer, pl_module, stage: str) -> None:  # noqa: D102
-        pl_module.grid_dir = self.run_dir / "grids"
+        pl_module.grid_dir = self.run_dir / "grids" if trainer.is_global_zero else None
         if stage == "fit" and self.test and self.generation.fid.enabled and not self.info:
             self.info = setup_fid(pl_module, self.generation, trainer.datamodule, self.seed)
 
     def on_test_end(self, trainer, pl_module) -> None:  # noqa: D102
+        if not trainer.is_global_zero:
+            return
         batch = next(iter(trainer.datamodule.test_dataloader()))[0]
         pl_module.write_grid(batch, "final")
         grids = sorted(str(p.relative_to(self.run_dir)) for p in (self.run_dir / "grids").glob("*.png"))

@@ -24,7 +24,7 @@ def main() -> None:
     ap.add_argument("run_dir", type=Path)
     ap.add_argument("--ckpt", default="last.ckpt")
     args = ap.parse_args()
-    ck = torch.load(args.run_dir / "checkpoints" / args.ckpt, weights_only=False, map_location="cpu")
+    ck = torch.load(args.run_dir / "checkpoints" / args.ckpt, weights_only=True, map_location="cpu")
     if "current_model_state" not in ck:
         raise SystemExit(f"{args.run_dir}: this checkpoint holds no weight average (train with ema.decay set)")
     hp = ck["hyper_parameters"]

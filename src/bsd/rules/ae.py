@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from ..config.parts import FrequencyConfig
+from ..dist import gather_rows
 from ..layers import apply_folded
 from ..losses import code_cosines, frequency_split
 from ..nets import Stack
@@ -76,7 +77,8 @@ def rates_to_spikes(rates: torch.Tensor, T: int, kind: str, generator: torch.Gen
     raise ValueError(f"model.latent_sampling must be one of {LATENT_SAMPLING}, got {kind!r}")
 
 
-def image_margins(x: torch.Tensor, cutoff: float | None, centred: bool = False) -> MarginFn:
+def image_margins(x: torch.Tensor, cutoff: float | None, centred: bool = False, rows: slice | None = None
+                  ) -> MarginFn:
     """Push margins of ``model.reco.margin=code`` for an autoencoder, whose target codes are the images.
 
     For an image-shaped layer ``[C, h, w]``: the cosines between the images ``x [B, C', H, W]``
@@ -84,7 +86,8 @@ def image_margins(x: torch.Tensor, cutoff: float | None, centred: bool = False) 
     so a layer compares its voltages against the targets' similarity at its own resolution and band;
     ``centred`` (pushes on batch-centred maps, ``model.reco.center=batch|push``): of the batch-centred
     images. For a fully connected layer (whose normalised voltages are centred over the batch): the
-    cosines between the batch-centred images. Computed once per shape and band.
+    cosines between the batch-centred images. Computed once per shape and band. ``rows``: the images of this
+    process's samples among ``x`` (the whole batch of a distributed run), giving ``[b, B]`` margins.
     """
     cache: dict[tuple, torch.Tensor] = {}
 
@@ -100,7 +103,7 @@ def image_margins(x: torch.Tensor, cutoff: float | None, centred: bool = False) 
             else:
                 z = x.reshape(x.shape[0], -1)
                 z = z - z.mean(0)
-            cache[key] = code_cosines(z)
+            cache[key] = code_cosines(z) if rows is None else code_cosines(z[rows], z)
         return cache[key]
 
     return margin
@@ -170,17 +173,27 @@ class AEBSD(AEMixin, BSD):
     def layer_losses(self, stack: Stack, code, x: torch.Tensor, y: torch.Tensor):  # noqa: D102
         cfg, n = self.cfg, stack.depth
         s0 = self.encode(stack, x)
+        # the backward stream runs on the images of the whole batch (every process of a distributed run)
+        x_all, offset = gather_rows(x)
+        top = s0 if len(x_all) == len(x) else self.encode(stack, x_all)
+        rows = None if len(x_all) == len(x) else slice(offset, offset + len(x))
         margin = None
         if cfg.reco.margin == "code":
             cut = None if self.frequency is None else self.frequency.cutoff
-            margin = image_margins(x.reshape(x.shape[0], *stack.in_shape), cut, centred=cfg.reco.center != "none")
-        fwd, above, a_stats, own_above = self.streams_from_top(stack, s0, s0)
+            margin = image_margins(x_all.reshape(x_all.shape[0], *stack.in_shape), cut,
+                                   centred=cfg.reco.center != "none", rows=rows)
+        fwd, above, a_stats, own_above = self.streams_from_top(stack, s0, top)
         pairs: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
         losses, logs = self.hidden_losses(stack, fwd, above, a_stats, None, None, None, margin=margin,
-                                          own_above=own_above, keep=pairs)
+                                          own_above=own_above, keep=pairs, offset=offset)
+        if rows is not None:  # what each layer is matched against: this process's rows of the backward side
+            steps = self.T if cfg.reduce_T == "per_step" else 1
+            pairs = {i: (v, h.reshape(steps, -1, *h.shape[1:])[:, rows].reshape(v.shape))
+                     for i, (v, h) in pairs.items()}
         out = stack.concept.basal(fwd.inputs[-1].mean(0))
         mse = F.mse_loss(out, x.reshape(out.shape))
-        recall = F.mse_loss(stack.stimulus.apical(above[0].mean(0)), x.reshape(out.shape))
+        recon = stack.stimulus.apical(above[0].mean(0))
+        recall = F.mse_loss(recon if rows is None else recon[rows], x.reshape(out.shape))
         losses[0], losses[n] = cfg.loss_weights.recall * recall, cfg.loss_weights.concept * mse
         logs["loss/recon"], logs["loss/recall"] = mse.detach(), recall.detach()
         if cfg.image_readout > 0:

@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from ..coding import LabelCode
 from ..compact import SpikeMeanStore
 from ..config.parts import FrequencyConfig
+from ..dist import distributed, gather_rows
 from ..losses import (
     center_batch,
     code_cosines,
@@ -126,8 +127,12 @@ class BSD(Rule):
         """Weighted local loss of every layer 0..L (each touches only that layer's parameters)."""
         cfg, n = self.cfg, stack.depth
         s0 = self.encode(stack, x)
-        uniq, inv = torch.unique(y, return_inverse=True)
-        counts = torch.bincount(inv, minlength=uniq.numel())
+        # the backward stream runs on the distinct targets of the whole batch (every process of a distributed run)
+        y_all, offset = gather_rows(y)
+        uniq, inv_all = torch.unique(y_all, return_inverse=True)
+        counts = torch.bincount(inv_all, minlength=uniq.numel())
+        inv = inv_all[offset:offset + len(y)]  # this process's samples: rows of the distinct targets
+        own_counts = counts if len(y) == len(y_all) else torch.bincount(inv, minlength=uniq.numel())
         margin = None
         if cfg.reco.margin == "code":  # each sample against each distinct target: the cosine of their codes
             m = code_cosines(code.vectors(y).to(x.dtype), code.vectors(uniq).to(x.dtype))
@@ -139,7 +144,7 @@ class BSD(Rule):
             losses, logs = self.hidden_losses(stack, fwd, above, a_stats, counts, inv, y, store, margin, own_above)
             logits = code.logits(stack.concept.basal(_time_mean(fwd.inputs[-1], store)))
             ce = F.cross_entropy(logits, y)
-            mse = grouped_mse(stack.stimulus.apical(_time_mean(above[0], store)), x, inv, counts)
+            mse = grouped_mse(stack.stimulus.apical(_time_mean(above[0], store)), x, inv, own_counts)
         losses[0], losses[n] = cfg.loss_weights.recall * mse, cfg.loss_weights.concept * ce
         logs["loss/concept"], logs["loss/recall"] = ce.detach(), mse.detach()
         return losses, logs
@@ -147,7 +152,8 @@ class BSD(Rule):
     def hidden_losses(self, stack: Stack, fwd, above: list, a_stats: list, counts: torch.Tensor | None,
                       inv: torch.Tensor | None, labels: torch.Tensor | None, store: SpikeMeanStore | None = None,
                       margin: MarginFn | None = None, own_above: list | None = None,
-                      keep: dict | None = None) -> tuple[dict[int, torch.Tensor], dict[str, torch.Tensor]]:
+                      keep: dict | None = None, offset: int = 0
+                      ) -> tuple[dict[int, torch.Tensor], dict[str, torch.Tensor]]:
         """Weighted ReCo loss of every hidden layer 1..L-1 and its diagnostics.
 
         The backward stream ran once per distinct target (``inv`` maps samples to its rows,
@@ -185,18 +191,22 @@ class BSD(Rule):
             raw = (v, v_hat)
             if keep is not None:
                 keep[i] = raw
-            centred = (center_batch(v, steps), center_batch(v_hat, steps, counts)) if center != "none" else raw
+            # the forward side holds this process's rows (centred over every process's), the backward side the batch's
+            centred = ((center_batch(v, steps, sync=True), center_batch(v_hat, steps, counts)) if center != "none"
+                       else raw)
             vs[i] = centred[0] if center == "batch" else v
             pairs_for[i] = (centred if center == "batch" else raw, centred)  # (pull pair, push pair)
         for i, (pull_pair, push_pair) in pairs_for.items():
             if self.frequency is not None and pull_pair[0].dim() == 4:
-                banded[i] = self._banded_terms(pull_pair, push_pair, labels, same_class, steps, inv, counts, margin)
+                banded[i] = self._banded_terms(pull_pair, push_pair, labels, same_class, steps, inv, counts, margin,
+                                               offset)
             else:
                 plain[i] = (pull_pair, push_pair)
-        terms = _layer_terms({i: p for i, (p, _) in plain.items()}, labels, same_class, steps, inv, counts, margin)
+        terms = _layer_terms({i: p for i, (p, _) in plain.items()}, labels, same_class, steps, inv, counts, margin,
+                             offset)
         if center == "push":
             pushes = _layer_terms({i: q for i, (_, q) in plain.items()}, labels, same_class, steps, inv, counts,
-                                  margin)
+                                  margin, offset)
             terms = {i: (terms[i][0], pushes[i][1]) for i in terms}
         for i, v in vs.items():
             if i in banded:
@@ -208,16 +218,22 @@ class BSD(Rule):
                 pull, push = terms[i]
                 li = pull + cfg.reco.lam * push
             if cfg.decorrelation > 0:
+                if distributed():
+                    raise ValueError("model.decorrelation > 0 decorrelates units over the batch; it is implemented "
+                                     "for one process only (set it to 0 or run without data parallelism)")
                 dec = decorrelation_loss(v)
                 li = li + cfg.decorrelation * dec
                 logs[f"decor/{i}"] = dec.detach()
             losses[i] = hidden_weight(cfg.loss_weights.hidden, i, n - 1) * li
             logs[f"reco/pull_{i}"], logs[f"reco/push_{i}"] = pull.detach(), push.detach()
+            rows = inv
+            if rows is None and above[i - 1].shape[1] != fwd.inputs[i].shape[1]:  # this process's share of the batch
+                rows = torch.arange(offset, offset + fwd.inputs[i].shape[1], device=fwd.inputs[i].device)
             logs[f"rate/fwd_{i}"], logs[f"rate/bwd_{i}"], logs[f"hamming/{i}"] = spike_agreement(
-                fwd.inputs[i], above[i - 1], inv)
+                fwd.inputs[i], above[i - 1], rows)
         return losses, logs
 
-    def _banded_terms(self, pull_pair, push_pair, labels, same_class, steps, inv, counts, margin=None):
+    def _banded_terms(self, pull_pair, push_pair, labels, same_class, steps, inv, counts, margin=None, offset=0):
         """Frequency-aware ReCo terms ``((pull_low, push_low), (pull_high, push_high))`` of one layer.
 
         With ``margin``, each band's pushes start at the margins of that band.
@@ -227,8 +243,8 @@ class BSD(Rule):
         def band_terms(pair):
             (vl, vh), (hl, hh) = frequency_split(pair[0], cut), frequency_split(pair[1], cut)
             m_low, m_high = (None, None) if margin is None else (margin(pair[0], 0), margin(pair[0], 1))
-            return (_terms(vl, hl, labels, same_class, steps, inv, counts, m_low),
-                    _terms(vh, hh, labels, same_class, steps, inv, counts, m_high))
+            return (_terms(vl, hl, labels, same_class, steps, inv, counts, m_low, offset),
+                    _terms(vh, hh, labels, same_class, steps, inv, counts, m_high, offset))
 
         low, high = band_terms(pull_pair)
         if push_pair is pull_pair:
@@ -238,7 +254,8 @@ class BSD(Rule):
 
 
 def _layer_terms(pairs: dict[int, tuple[torch.Tensor, torch.Tensor]], labels: torch.Tensor | None, same_class: str,
-                 steps: int, inv: torch.Tensor | None, counts: torch.Tensor | None, margin: MarginFn | None = None
+                 steps: int, inv: torch.Tensor | None, counts: torch.Tensor | None, margin: MarginFn | None = None,
+                 offset: int = 0
                  ) -> dict[int, tuple[torch.Tensor, torch.Tensor]]:
     """ReCo terms of every layer's ``(v, v_hat)``; layers of one width share one batched call.
 
@@ -249,7 +266,7 @@ def _layer_terms(pairs: dict[int, tuple[torch.Tensor, torch.Tensor]], labels: to
     def m(v):
         return None if margin is None else margin(v, None)
     if inv is None:
-        return {i: _terms(v, h, labels, same_class, steps, inv, counts, m(v)) for i, (v, h) in pairs.items()}
+        return {i: _terms(v, h, labels, same_class, steps, inv, counts, m(v), offset) for i, (v, h) in pairs.items()}
     by_width: dict[int, list[int]] = {}
     for i, (v, _) in pairs.items():
         by_width.setdefault(v[0].numel(), []).append(i)
@@ -303,16 +320,19 @@ def grouped_mse(recon: torch.Tensor, x: torch.Tensor, inv: torch.Tensor, counts:
 
 
 def _terms(v: torch.Tensor, v_hat: torch.Tensor, labels: torch.Tensor | None, same_class: str, steps: int,
-           inv: torch.Tensor | None, counts: torch.Tensor | None, margin: torch.Tensor | None = None
-           ) -> tuple[torch.Tensor, torch.Tensor]:
+           inv: torch.Tensor | None, counts: torch.Tensor | None, margin: torch.Tensor | None = None,
+           offset: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """ReCo terms per time step (``steps`` folded into the rows) averaged over steps.
 
-    ``margin``: push margins ``[B, B]`` (one target per sample) or ``[B, U]`` (distinct targets).
+    ``margin``: push margins ``[B, B]`` (one target per sample) or ``[B, U]`` (distinct targets). With one
+    target per sample (``inv`` None) ``v_hat`` may hold the whole batch of a distributed run, ``v`` its rows from
+    ``offset`` on (``labels`` are then the whole batch's).
     """
     b = v.shape[0] // steps
     vg = v.reshape(steps, b, -1)
     if inv is None:
-        lab = None if labels is None else labels[:b].reshape(1, b).expand(steps, b)
-        return grouped_reco_terms(vg, v_hat.reshape(steps, b, -1), lab, same_class,
-                                  push_margin=None if margin is None else margin.unsqueeze(0))
+        n = v_hat.shape[0] // steps
+        lab = None if labels is None else labels[:n].reshape(1, n).expand(steps, n)
+        return grouped_reco_terms(vg, v_hat.reshape(steps, n, -1), lab, same_class,
+                                  push_margin=None if margin is None else margin.unsqueeze(0), offset=offset)
     return unique_reco_terms(vg, v_hat.reshape(steps, -1, vg.shape[-1]), inv, counts, same_class, push_margin=margin)

@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from ..coding import GatedCode, day_bins, week_bins
+from ..dist import batch_mean, gather_rows
 from ..losses import code_cosines, code_push_weight, decorrelation_loss, grouped_reco_terms
 from ..recurrent import RecurrentLayer, SeqStack
 from .base import hidden_weight
@@ -164,23 +165,34 @@ class SeqBSD(SeqRule):
         """Weighted local loss of every layer 0..L (each touches only that layer's parameters)."""
         cfg, T, n = self.cfg, self.T, stack.depth
         B, P = y.shape[:2]
-        flat = y.transpose(0, 1).reshape(P * B, *y.shape[2:])  # position-major [P*B] ([P*B, K]: aux horizons)
+        # the backward stream runs on the targets of the whole batch (every process of a distributed run); this
+        # process's samples are its rows from ``offset`` on
+        y_all, offset = gather_rows(y)
+        x_all = x if len(y_all) == B else gather_rows(x)[0]
+        n_all = y_all.shape[0]
+        flat = y_all.transpose(0, 1).reshape(P * n_all, *y.shape[2:])  # position-major ([P*B, K]: aux horizons)
         if self.task == "classify":
             uniq, inv = torch.unique(flat, return_inverse=True)
             counts = torch.bincount(inv, minlength=uniq.numel())
         else:
             uniq, inv, counts = flat, torch.arange(flat.shape[0], device=flat.device), None
-        bins = self.context_bins(code, x)
-        groups = (code.group(flat) if bins is None else code.group(flat, bins)).reshape(P, B)
+        bins = self.context_bins(code, x_all)
+        groups = (code.group(flat) if bins is None else code.group(flat, bins)).reshape(P, n_all)
+        rows = slice(offset, offset + B)
         push_w = margin = None
         if cfg.reco.push_weight != "uniform" or cfg.reco.margin != "zero":
-            codes = (code.vectors(flat) if bins is None else code.vectors(flat, bins)).reshape(P, B, -1).to(x.dtype)
+            codes = (code.vectors(flat) if bins is None else code.vectors(flat, bins)).reshape(P, n_all, -1)
+            codes = codes.to(x.dtype)
             if cfg.reco.push_weight == "code":  # pairs pushed by how far apart their targets' codes are
-                push_w = code_push_weight(codes)
+                push_w = code_push_weight(codes)[:, rows]
             if cfg.reco.margin == "code":  # pushes start at the cosine of the two targets' codes, centred over
                 # the position's batch where ReCo compares centred voltages or rates (as the autoencoder's images)
-                margin = code_cosines(codes - codes.mean(1, keepdim=True) if cfg.reco.center != "none" else codes)
+                c = codes - codes.mean(1, keepdim=True) if cfg.reco.center != "none" else codes
+                margin = code_cosines(c[:, rows], c)
         gates = [self.unit_gates(x, layer.units, i) for i, layer in enumerate(stack.hidden)] if self.gated else None
+        gates_all = gates
+        if gates is not None and n_all != B:
+            gates_all = [self.unit_gates(x_all, layer.units, i) for i, layer in enumerate(stack.hidden)]
         along = cfg.reco.time_path == "forward"  # each layer's ReCo reads, and credits along, its own simulation
         feedbacks = [self.time_feedback(layer, i) if cfg.reco.through_time else None
                      for i, layer in enumerate(stack.hidden, start=1)]
@@ -189,12 +201,12 @@ class SeqBSD(SeqRule):
         with torch.no_grad():
             if not along:
                 spikes, _ = self.run(stack, x, gates=gates)
-            flat_gates = None if gates is None else [g.reshape(P * B, -1) for g in gates]  # regress: uniq = flat
+            flat_gates = None if gates is None else [g.reshape(P * n_all, -1) for g in gates_all]  # uniq = flat
             above = self.backward_stream(stack, code, uniq, counts, bins, flat_gates)
         losses: dict[int, torch.Tensor] = {}
         logs: dict[str, torch.Tensor] = {}
         for i, layer in enumerate(stack.hidden, start=1):
-            v_hat = layer.apical_voltage(above[i], counts, update_running=False)[inv].reshape(P, B, -1)
+            v_hat = layer.apical_voltage(above[i], counts, update_running=False)[inv].reshape(P, n_all, -1)
             if along:  # the forward stream's own rates (or voltages), with their graph through the layer's past
                 v = reduce_positions(spikes[i] if cfg.reco.on == "spikes" else volts[i], T)
                 if cfg.reco.on == "spikes":
@@ -210,19 +222,24 @@ class SeqBSD(SeqRule):
                 if cfg.reco.on == "spikes":  # each dendrite's voltage held for T steps through the layer's own LIF
                     v, v_hat = self.own_rates(layer, v, tonic=True), self.own_rates(layer, v_hat)
             if gates is not None:  # a unit closed at a position is silent there, whichever dendrite drives it
-                v, v_hat = v * gates[i - 1], v_hat * gates[i - 1]
+                v, v_hat = v * gates[i - 1], v_hat * gates_all[i - 1]
             if cfg.reco.free_units:  # the last units are free: no target, trained only by credit through time
                 keep = layer.units - round(cfg.reco.free_units * layer.units)
                 v, v_hat = v[..., :keep], v_hat[..., :keep]
             if cfg.reco.center != "none":  # per position, over the batch (push: for the push term only)
-                vc, hc = v - v.mean(1, keepdim=True), v_hat - v_hat.mean(1, keepdim=True)
+                vc, hc = v - batch_mean(v, 1, sync=True), v_hat - v_hat.mean(1, keepdim=True)
                 if cfg.reco.center == "batch":
                     v, v_hat = vc, hc
-            pull, push = grouped_reco_terms(v, v_hat, groups, cfg.reco.same_class, cfg.reco.axis, push_w, margin)
+            pull, push = grouped_reco_terms(v, v_hat, groups, cfg.reco.same_class, cfg.reco.axis, push_w, margin,
+                                            offset)
             if cfg.reco.center == "push":
-                push = grouped_reco_terms(vc, hc, groups, cfg.reco.same_class, cfg.reco.axis, push_w, margin)[1]
+                push = grouped_reco_terms(vc, hc, groups, cfg.reco.same_class, cfg.reco.axis, push_w, margin,
+                                          offset)[1]
             li = pull + cfg.reco.lam * push
             if cfg.decorrelation > 0:  # lateral: the layer's own basal voltages, units decorrelated over the batch
+                if n_all != B:
+                    raise ValueError("model.decorrelation > 0 decorrelates units over the batch; it is implemented "
+                                     "for one process only (set it to 0 or run without data parallelism)")
                 dec = decorrelation_loss(v.reshape(-1, v.shape[-1]))
                 li = li + cfg.decorrelation * dec
                 logs[f"decor/{i}"] = dec.detach()
@@ -230,7 +247,7 @@ class SeqBSD(SeqRule):
             logs[f"reco/pull_{i}"], logs[f"reco/push_{i}"] = pull.detach(), push.detach()
             logs[f"rate/fwd_{i}"], logs[f"rate/bwd_{i}"] = spikes[i].detach().mean(), above[i - 1].mean()
         top = self.top_loss(self.readout(stack, [s.detach() for s in spikes]), y)
-        recon = stack.stimulus.apical(above[0])[inv].reshape(P, B, -1)
+        recon = stack.stimulus.apical(above[0])[inv].reshape(P, n_all, -1)[:, rows]
         recall = F.mse_loss(recon, reduce_positions(spikes[0], T))
         losses[0], losses[n] = cfg.loss_weights.recall * recall, cfg.loss_weights.concept * top
         logs["loss/concept"], logs["loss/recall"] = top.detach(), recall.detach()

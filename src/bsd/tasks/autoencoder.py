@@ -181,7 +181,8 @@ class AutoencoderModule(BSDModule):
         self.val_mse.reset()
         every = max(1, int(self.hparams.grid_every))
         last = self.trainer.max_epochs is not None and self.current_epoch + 1 >= self.trainer.max_epochs
-        if self._grid_batch is not None and ((self.current_epoch + 1) % every == 0 or last):
+        due = (self.current_epoch + 1) % every == 0 or last
+        if self._grid_batch is not None and due and self.trainer.is_global_zero:
             self.write_grid(self._grid_batch, f"epoch_{self.current_epoch:03d}")
 
     def write_grid(self, x: torch.Tensor, tag: str) -> Any:
@@ -231,8 +232,10 @@ class AutoencoderModule(BSDModule):
         self.test_mse.reset()
         if not self._fid:
             return
-        n = min(self._fid_n, self._n_test) if self._fid_n > 0 else self._n_test
-        samples = self.sample(n, self._fid_seed)
+        n_test = int(self.trainer.strategy.reduce(torch.tensor(float(self._n_test)), reduce_op="sum"))
+        n = min(self._fid_n, n_test) if self._fid_n > 0 else n_test
+        # every process draws the same samples and feeds its share: the metric's states are summed over processes
+        samples = self.sample(n, self._fid_seed)[self.trainer.global_rank::self.trainer.world_size]
         for name, pair in self._fid.items():
             feed(pair["samples"], samples, real=False)
             self.log(f"test/{name}_recon", pair["recon"].compute().float())

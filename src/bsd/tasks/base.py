@@ -71,7 +71,7 @@ class BSDModule(L.LightningModule):
 
     def test_checkpoint(self, trainer: L.Trainer, dm: Any, ckpt_path: str | None) -> dict[str, Any]:
         """Test the weights of ``ckpt_path`` (the current ones if None); the logged test metrics."""
-        res = trainer.test(self, datamodule=dm, ckpt_path=ckpt_path, verbose=False)
+        res = trainer.test(self, datamodule=dm, ckpt_path=ckpt_path, verbose=False, weights_only=True)
         return {k: _scalar(v) for k, v in (res[0] if res else {}).items()}
 
     def inputs(self, x: torch.Tensor) -> torch.Tensor:

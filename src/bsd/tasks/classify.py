@@ -12,6 +12,7 @@ from torchmetrics.classification import MulticlassAccuracy
 
 from ..build import build_image
 from ..config import CnnConfig, MlpConfig, RunConfig
+from ..runs import load_checkpoint
 from .base import BSDModule
 
 
@@ -53,7 +54,7 @@ class ClassifyModule(BSDModule):
         """With a weight average, also test the raw weights of the same checkpoint (``test_raw/...``)."""
         test = super().test_checkpoint(trainer, dm, ckpt_path)
         if self._ema is not None and ckpt_path is not None:
-            raw = torch.load(ckpt_path, map_location="cpu", weights_only=False).get("current_model_state")
+            raw = load_checkpoint(ckpt_path).get("current_model_state")
             if raw is not None:
                 self.load_state_dict(raw)
                 test |= {k.replace("test/", "test_raw/", 1): v
