@@ -8,7 +8,10 @@
 # every run) and $OUT/gpu_results.log.
 #   usage: bash scripts/gpu_results.sh [BUDGET_S] [PARALLEL]
 #   JOBSET=mlp: the MLP table at the default config only; JOBSET=seq: the forecaster screen
-#   (timeseries_elec, validation four times per epoch, training stopped at the deadline)
+#   (timeseries_elec, validation four times per epoch, training stopped at the deadline);
+#   JOBSET=images: cifar10_cnn, cifar100_cnn, svhn_cnn, tinyimagenet_cnn (bsd, bp_snn, bp_ann, seeds 1-3) for
+#   every dataset whose files are under $IMAGE_DATA (default .devdata/images): cifar10/ (cifar-10-batches-bin or
+#   -py), cifar100/, svhn/ (train_32x32.mat, test_32x32.mat), tinyimagenet/ (tiny-imagenet-200); docs/data.md
 set -u
 BUDGET_S=${1:-480}
 PARALLEL=${2:-40}
@@ -27,7 +30,23 @@ export BSD_CACHE_DIR=/tmp/bsd_cache HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 PYTHO
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
 python3 -c "import torch, lightning, hydra; print('torch', torch.__version__, 'cuda', torch.cuda.is_available(), 'lightning', lightning.__version__, 'hydra', hydra.__version__)"
 python3 -c "import datasets, pyarrow; print('datasets', datasets.__version__, 'pyarrow', pyarrow.__version__)" || echo "no usable datasets: runs read the IDX files directly"
-[ "${JOBSET:-all}" = seq ] || python3 - <<'PY' || echo "cache not built"
+IMAGE_DATA=${IMAGE_DATA:-.devdata/images}; export IMAGE_DATA
+IMAGE_SETS=""  # the colour datasets present (JOBSET=images)
+for d in cifar10 cifar100 svhn tinyimagenet; do [ -d "$IMAGE_DATA/$d" ] && IMAGE_SETS="$IMAGE_SETS $d"; done
+if [ "${JOBSET:-all}" = images ]; then
+  [ -n "$IMAGE_SETS" ] || { echo "JOBSET=images: no dataset folder under $IMAGE_DATA (docs/data.md)"; exit 1; }
+  # decode / read each dataset once into the cache (Tiny-ImageNet's JPEGs), before the runs start side by side
+  for d in $IMAGE_SETS; do python3 - "$d" <<'PY' || { echo "DATA CHECK FAILED: $d"; exit 1; }
+import os, sys; sys.path.insert(0, "src")
+from pathlib import Path
+from bsd.data.image_sources import load_images
+name = sys.argv[1]
+a = load_images(name, os.path.join(os.environ["IMAGE_DATA"], name), Path("/tmp/bsd_cache"), allow_hub=False)
+print(name, a.train_images.shape, a.test_images.shape, a.source)
+PY
+  done
+fi
+[ "${JOBSET:-all}" = seq ] || [ "${JOBSET:-all}" = images ] || python3 - <<'PY' || echo "cache not built"
 import sys; sys.path.insert(0, "src")
 from pathlib import Path
 from bsd.data.images import build_cache
@@ -38,6 +57,8 @@ PY
 if [ -z "${SKIP_SMOKE:-}" ]; then
   SMOKE=(mnist_mlp mnist_cnn); DD=data.data_dir=.devdata/mnist
   [ "${JOBSET:-all}" = seq ] && SMOKE=(timeseries_elec) && DD=floors=false
+  if [ "${JOBSET:-all}" = images ]; then first=$(echo $IMAGE_SETS | cut -d' ' -f1)
+    SMOKE=("${first}_cnn"); DD=data.data_dir=$IMAGE_DATA/$first; fi
   for exp in "${SMOKE[@]}"; do
     python3 src/train.py +experiment=$exp trainer.fast_dev_run=true logger=none $DD \
       trainer.enable_progress_bar=false hydra.run.dir=/tmp/smoke/$exp > /tmp/smoke_$exp.log 2>&1 \
@@ -104,6 +125,7 @@ run_one() {
   [ "$left" -gt 30 ] || { echo "skip $exp $rule $seed (deadline)"; return 0; }
   local data=(data.data_dir=.devdata/mnist); [[ $exp == fmnist* ]] && data=(data.data_dir=.devdata/fmnist)
   [[ $exp == *mnist* ]] || data=()
+  case $exp in cifar10_cnn|cifar100_cnn|svhn_cnn|tinyimagenet_cnn) data=(data.data_dir="$IMAGE_DATA/${exp%_cnn}");; esac
   local dir=$RUNS/$exp/$rule/seed$seed${variant:+_$variant}
   local fit=$((left - ${MARGIN_S:-40})) vflag=()
   [ -n "$variant" ] && vflag=(variant="$variant")
@@ -139,6 +161,11 @@ timeseries_elec bp_ann 0 1 hgate8_w1024 model.context_gate=8 model.widths=[1024]
 timeseries_elec bp_snn 0 1 hgate8 model.context_gate=8
 J
 )
+  ABL=""
+fi
+if [ "${JOBSET:-all}" = images ]; then  # the paper's CNN on the colour datasets whose files are here
+  JOBS=$(for d in $IMAGE_SETS; do ep=30; [ "$d" = tinyimagenet ] && ep=20
+    for r in bsd bp_snn bp_ann; do for k in 1 2 3; do echo "${d}_cnn $r $k $ep"; done; done; done)
   ABL=""
 fi
 # MPS lets the many small-kernel processes share the GPU; fall back to plain time-slicing if it fails
