@@ -10,7 +10,9 @@ from dataclasses import dataclass
 RULE_ORDER = ("bsd", "bp_snn", "bp_ann")
 #: display names of recorded datasets
 DATASETS = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST", "shakespeare": "Shakespeare",
-            "vic_elec": "Victoria electricity demand"}
+            "vic_elec": "Victoria electricity demand", "pedestrian": "Melbourne pedestrian counts (4 sensors)",
+            "cifar10": "CIFAR-10", "cifar100": "CIFAR-100", "svhn": "SVHN", "tinyimagenet": "Tiny-ImageNet",
+            "traffic": "METR-LA / PEMS-BAY", "electricity": "Electricity (321 clients)"}
 
 
 @dataclass(frozen=True)
