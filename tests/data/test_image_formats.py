@@ -239,3 +239,16 @@ def test_the_datamodule_normalises_with_training_statistics_and_keeps_the_patter
     x, y = dm.splits["test"][list(range(10))]
     raw = (x * dm.std[:, None, None] + dm.mean[:, None, None]) * 255
     assert f.pattern_ok(raw.round().to(torch.uint8).numpy(), y.numpy())
+
+
+def test_without_files_the_hub_is_tried_only_when_it_answers_and_never_hangs(tmp_path, monkeypatch):
+    import time
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    t0 = time.perf_counter()
+    with pytest.raises(DataSourceError, match=r"CIFAR-10 is not shipped by any package .* uoft-cs/cifar10 is not "
+                                              r"reachable\). To get it: download cifar-10-binary.tar.gz"):
+        load_images("cifar10", None, tmp_path / "cache")
+    with pytest.raises(DataSourceError, match=r"data.path='someone/dataset' is not a local file or folder"):
+        ImageDataModule("hf_images", path="someone/dataset", cache_dir=str(tmp_path / "cache")).setup()
+    assert time.perf_counter() - t0 < 5
