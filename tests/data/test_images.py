@@ -207,3 +207,32 @@ def test_flip_and_normalisation_from_the_training_split(idx_dir, tmp_path):
     mirrored = [torch.allclose(a, b.flip(-1), atol=1e-5) for a, b in zip(xt, plain, strict=True)]
     same = [torch.allclose(a, b, atol=1e-5) for a, b in zip(xt, plain, strict=True)]
     assert all(m or s for m, s in zip(mirrored, same, strict=True)) and 10 < sum(mirrored) < 54
+
+
+def test_lightning_sets_each_epochs_order(idx_dir, tmp_path):
+    """Lightning calls the sampler's set_epoch at every epoch start: the labels a fit sees in epoch e are the ones
+    the loader gives after set_epoch(e)."""
+    import lightning as L
+
+    dm = make_dm(idx_dir, tmp_path)
+    dm.setup()
+    seen: dict[int, list[torch.Tensor]] = {}
+
+    class Spy(L.LightningModule):
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.zeros(1))
+
+        def training_step(self, batch, _):
+            seen.setdefault(self.current_epoch, []).append(batch[1])
+            return (self.w ** 2).sum()
+
+        def configure_optimizers(self):
+            return torch.optim.SGD(self.parameters(), lr=0.1)
+
+    L.Trainer(max_epochs=2, logger=False, enable_checkpointing=False, enable_progress_bar=False,
+              enable_model_summary=False).fit(Spy(), train_dataloaders=dm.train_dataloader())
+    for epoch in (0, 1):
+        ref = dm.train_dataloader()
+        ref.sampler.set_epoch(epoch)
+        assert torch.equal(torch.cat(seen[epoch]), torch.cat([y for _, y in ref]))
