@@ -44,13 +44,16 @@ def test_resume_continues_epochs_and_optimizer_state(tmp_path):
     run(compose(["+experiment=mnist_mlp", *SMALL]), first)
     ckpt = torch.load(first / "checkpoints" / "last.ckpt", weights_only=False)
     assert ckpt["epoch"] == 0 and ckpt["optimizer_states"][0]["state"]
-    second = tmp_path / "b"
+    second = tmp_path / "b"  # a run resumed by a checkpoint's path goes on in that checkpoint's own directory
     m = run(compose(["+experiment=mnist_mlp", *SMALL, "trainer.max_epochs=2", f"resume={first}/checkpoints/last.ckpt"]),
             second)
     assert m["epochs"] == 2 and len(m["epoch_times_s"]) == 1  # one more epoch, not two
-    resumed = torch.load(second / "checkpoints" / "last.ckpt", weights_only=False)
+    assert (first / "metrics.json").exists() and not (second / "metrics.json").exists()
+    resumed = torch.load(first / "checkpoints" / "last.ckpt", weights_only=False)
     step0 = ckpt["optimizer_states"][0]["state"][0]["step"]
     assert resumed["optimizer_states"][0]["state"][0]["step"] > step0 and resumed["global_step"] > ckpt["global_step"]
+    # extending max_epochs leaves the cosine schedule as it was planned
+    assert resumed["lr_schedulers"][0]["T_max"] == ckpt["lr_schedulers"][0]["T_max"]
 
 
 def test_resuming_into_the_same_directory_keeps_the_csv_history(tmp_path):
@@ -257,7 +260,7 @@ def test_resuming_an_averaged_run_restores_the_average_and_the_raw_weights(tmp_p
     before = torch.load(first / "checkpoints" / "last.ckpt", weights_only=False)
     m = run(compose(["+experiment=mnist_mlp", *SMALL, "ema.decay=0.5", "trainer.max_epochs=2",
                      f"resume={first}/checkpoints/last.ckpt"]), second)
-    after = torch.load(second / "checkpoints" / "last.ckpt", weights_only=False)
+    after = torch.load(first / "checkpoints" / "last.ckpt", weights_only=False)  # resumed in its own directory
     assert m["epochs"] == 2 and after["global_step"] > before["global_step"]
     k = next(k for k, v in before["state_dict"].items() if v.is_floating_point() and "weight" in k)
     # one more epoch of averaging with decay 0.5 moves the average towards the raw weights, from where it was

@@ -13,25 +13,35 @@ from .data.sources import hub_reachable
 LOGGERS = ("csv", "wandb", "none")
 
 
+def wandb_host() -> str:
+    """The W&B server's host: from ``WANDB_BASE_URL`` (W&B's own setting), else the public API."""
+    from urllib.parse import urlparse  # noqa: PLC0415
+
+    return urlparse(os.environ.get("WANDB_BASE_URL") or "https://api.wandb.ai").hostname or "api.wandb.ai"
+
+
 def wandb_has_login() -> bool:
     """True if an API key is set in the environment or in ~/.netrc for the W&B host."""
     if os.environ.get("WANDB_API_KEY"):
         return True
     try:
-        auth = netrc.netrc().authenticators("api.wandb.ai")
+        auth = netrc.netrc().authenticators(wandb_host())
     except (FileNotFoundError, netrc.NetrcParseError, OSError):
         return False
     return bool(auth and auth[2])
 
 
 def wandb_mode(requested: str = "auto") -> str:
-    """``online`` only if asked for (or auto) *and* logged in *and* the API host answers; else ``offline``."""
+    """``online`` only if asked for (or auto) *and* logged in *and* the server answers; else ``offline``.
+
+    ``auto`` follows W&B's own settings first: ``WANDB_MODE`` (offline, disabled, dryrun), ``WANDB_BASE_URL``.
+    """
     if requested in ("offline", "disabled"):
         return requested
     env = os.environ.get("WANDB_MODE")
     if requested == "auto" and env in ("offline", "disabled", "dryrun"):
         return "offline" if env == "dryrun" else env
-    if wandb_has_login() and hub_reachable("api.wandb.ai", timeout=3.0):
+    if wandb_has_login() and hub_reachable(wandb_host(), timeout=3.0):
         return "online"
     return "offline"
 
@@ -68,8 +78,13 @@ def _number(text: str) -> float | int:
         return float(text)
 
 
-def build_logger(cfg: Any, save_dir: str | Path, run_name: str, config: dict, resume: bool = False) -> Any:
-    """Lightning logger for ``logger.kind``; ``False`` for none. ``resume``: the CSV log keeps earlier rows."""
+def build_logger(cfg: Any, save_dir: str | Path, run_name: str, config: dict, resume: bool = False,
+                 run_id: str | None = None, monitor: tuple[str, str] | None = None) -> Any:
+    """Lightning logger for ``logger.kind``; ``False`` for none.
+
+    ``resume``: the CSV log keeps earlier rows; ``run_id``: the W&B run a resumed run continues. ``monitor``: the
+    metric and direction (max, min) that W&B summarises by its best value, so sweeps rank runs by it.
+    """
     kind = str(cfg.kind)
     if kind == "none":
         return False
@@ -81,8 +96,11 @@ def build_logger(cfg: Any, save_dir: str | Path, run_name: str, config: dict, re
         mode = wandb_mode(str(cfg.mode))
         os.environ["WANDB_MODE"] = mode
         os.environ.setdefault("WANDB_SILENT", "true")
+        extra = {"id": run_id, "resume": "allow"} if run_id else {}
         logger = WandbLogger(project=cfg.project, entity=cfg.entity, name=run_name,
                              save_dir=str(save_dir), mode=mode, tags=list(cfg.tags),
-                             log_model=False, config=config)
+                             log_model=False, config=config, **extra)
+        if monitor is not None and mode != "disabled":
+            logger.experiment.define_metric(monitor[0], summary=monitor[1])
         return logger
     raise ValueError(f"logger.kind={kind!r} is unknown; choose one of {LOGGERS}")

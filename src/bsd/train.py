@@ -9,6 +9,7 @@ from __future__ import annotations
 import shlex
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +23,17 @@ from omegaconf import DictConfig, OmegaConf
 from .callbacks import EpochTimer, TimeToTarget
 from .config import RunConfig, plain, to_objects
 from .loggers import build_logger
+from .resume import ResumeState, resolve_resume
 from .rules import family_of, lookup
-from .runs import AtomicCheckpointIO, atomic_write_bytes, atomic_write_json, format_table, git_commit, peak_memory_mb
+from .runs import (
+    AtomicCheckpointIO,
+    atomic_write_bytes,
+    atomic_write_json,
+    format_table,
+    git_commit,
+    load_checkpoint,
+    peak_memory_mb,
+)
 from .tasks import BSDModule, build_module
 
 
@@ -36,6 +46,9 @@ def run(cfg: DictConfig, out_dir: str | Path, overrides: list[str] | None = None
     t_start = time.perf_counter()
     conf: RunConfig = to_objects(cfg)  # every range check, before anything is written or read
     lookup(family_of(conf.model.arch), conf.model.rule)  # an unknown rule for this family, before any data
+    resume = resolve_resume(conf.resume, out, conf.experiment_name, conf.model.arch)
+    if resume is not None and conf.resume != "auto" and Path(resume).parent.name == "checkpoints":
+        out = Path(resume).parent.parent  # a run resumed by path goes on in its own directory
     if rank_zero_only.rank == 0:  # under DDP every process runs this function; one writes the run's files
         atomic_write_bytes(out / "config_resolved.yaml", OmegaConf.to_yaml(cfg, resolve=True).encode())
     torch.set_num_threads(conf.threads or torch.get_num_threads())
@@ -43,22 +56,29 @@ def run(cfg: DictConfig, out_dir: str | Path, overrides: list[str] | None = None
 
     dm = instantiate(cfg.data)
     module = build_module(conf, dm)
+    run_id = (load_checkpoint(resume).get("bsd") or {}).get("wandb_id") if resume else None
+    module.run_info = {"experiment": conf.experiment_name, "arch": conf.model.arch, "rule": conf.model.rule,
+                       "wandb_id": run_id}
     ckpt = ModelCheckpoint(dirpath=out / "checkpoints", filename="best", monitor=module.monitor[0],
                            mode=module.monitor[1], save_last=True, auto_insert_metric_name=False,
                            enable_version_counter=False)
     timer = EpochTimer()
     ttt = conf.time_to_target
     to_target = TimeToTarget(ttt.metric, ttt.target, str(ttt.mode)) if ttt.target is not None else None
-    callbacks = [ckpt, timer, *([to_target] if to_target else []), *module.task_callbacks(conf, out),
-                 *(instantiate(c) for c in cfg.callbacks.values())]
+    callbacks = [ckpt, *mid_epoch_checkpoints(conf, out), ResumeState(), timer, *([to_target] if to_target else []),
+                 *module.task_callbacks(conf, out), *(instantiate(c) for c in cfg.callbacks.values())]
     dm.prepare_data()
     dm.setup("fit")
 
     name = f"{conf.experiment_name}-{conf.model.rule}-s{conf.seed}"
-    logger = build_logger(conf.logger, out, name, plain(cfg), resume=conf.resume is not None)
+    logger = build_logger(conf.logger, out, name, plain(cfg), resume=resume is not None, run_id=run_id,
+                          monitor=module.monitor)
+    if logger and type(logger).__name__ == "WandbLogger":
+        module.run_info["wandb_id"] = logger.version
     trainer = L.Trainer(**trainer_kwargs(conf), logger=logger, callbacks=callbacks, plugins=[AtomicCheckpointIO()],
                         default_root_dir=str(out))
-    trainer.fit(module, datamodule=dm, ckpt_path=conf.resume, weights_only=True)
+    split_batch(dm, trainer.world_size)
+    trainer.fit(module, datamodule=dm, ckpt_path=resume, weights_only=True)
     val = {k: _scalar(v) for k, v in trainer.callback_metrics.items() if k.startswith("val/")}
     test: dict[str, Any] = {}
     if conf.test:
@@ -99,6 +119,30 @@ def run(cfg: DictConfig, out_dir: str | Path, overrides: list[str] | None = None
         atomic_write_json(out / "metrics.json", metrics)
         print_summary(metrics, module, to_target, name, out)
     return metrics
+
+
+def mid_epoch_checkpoints(conf: RunConfig, out: Path) -> list[ModelCheckpoint]:
+    """``checkpoints/mid.ckpt`` every ``checkpoint.every_n_steps`` steps or ``every_minutes`` minutes of training."""
+    c = conf.checkpoint
+    if c.every_n_steps is None and c.every_minutes is None:
+        return []
+    when = ({"every_n_train_steps": c.every_n_steps} if c.every_n_steps is not None
+            else {"train_time_interval": timedelta(minutes=c.every_minutes)})
+    return [ModelCheckpoint(dirpath=out / "checkpoints", filename="mid", save_top_k=1, monitor=None,
+                            enable_version_counter=False, save_on_train_epoch_end=False, **when)]
+
+
+def split_batch(dm: Any, processes: int) -> None:
+    """``data.batch_size`` is the batch of one step over all processes: each process takes its share.
+
+    Refused when the processes cannot share it evenly (their ReCo would compare unequal halves).
+    """
+    if processes == 1:
+        return
+    if dm.batch_size % processes:
+        raise ValueError(f"data.batch_size={dm.batch_size} is the batch of one step over all {processes} processes; "
+                         f"choose a multiple of {processes}")
+    dm.batch_size //= processes
 
 
 def trainer_kwargs(conf: RunConfig) -> dict[str, Any]:

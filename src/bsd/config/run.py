@@ -157,6 +157,27 @@ class ObserveConfig:
 
 
 @dataclass
+class CheckpointConfig:
+    """Checkpoints written during the epoch (beside the best and the last one), so a killed run loses little.
+
+    Each overwrites ``checkpoints/mid.ckpt`` atomically; ``resume=auto`` continues the newest checkpoint.
+    """
+
+    #: every this many optimiser steps (null: off)
+    every_n_steps: int | None = None
+    #: every this many minutes of training (null: off); at most one of the two may be set
+    every_minutes: float | None = 10.0
+
+    def __post_init__(self) -> None:
+        if self.every_n_steps is not None and self.every_minutes is not None:
+            raise ValueError("set one of checkpoint.every_n_steps and checkpoint.every_minutes (the other to null)")
+        if self.every_n_steps is not None and self.every_n_steps < 1:
+            raise ValueError(f"checkpoint.every_n_steps must be >= 1 or null, got {self.every_n_steps}")
+        if self.every_minutes is not None and not self.every_minutes > 0:
+            raise ValueError(f"checkpoint.every_minutes must be > 0 or null, got {self.every_minutes}")
+
+
+@dataclass
 class RunConfig:
     """The root config: one run of one experiment."""
 
@@ -172,8 +193,9 @@ class RunConfig:
     variant: str | None = None
     #: torch CPU threads (null: torch's default)
     threads: int | None = None
-    #: a checkpoint to resume from (same epoch count, optimiser state)
+    #: continue a run: auto (the newest checkpoint of hydra.run.dir, if any) | a checkpoint's path | null
     resume: str | None = None
+    checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
     #: test the best checkpoint after training
     test: bool = True
     #: compute the data's floors (n-gram or naive forecasts) on the same test split

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, RandomSampler
 
 
 def epoch_seed(seed: int, epoch: int) -> int:
@@ -12,29 +12,35 @@ def epoch_seed(seed: int, epoch: int) -> int:
     return int(np.random.SeedSequence([int(seed), int(epoch)]).generate_state(1, np.uint64)[0] >> 1)
 
 
-class EpochSeed:
-    """``set_epoch(e)`` for a ``RandomSampler``: re-seeds its generator with :func:`epoch_seed` ``(seed, e)``.
+class EpochShuffle(RandomSampler):
+    """A random order of the dataset that is a function of the seed and the epoch alone.
 
-    Lightning calls ``set_epoch`` on a loader's sampler at every epoch start, so epoch ``e``'s order depends on the
-    seed and ``e`` only: not on how many batches earlier epochs drew (``limit_train_batches``), and a run resumed
-    at epoch ``e`` gets the order of a run that never stopped. Under a distributed strategy Lightning replaces the
-    sampler by its own seeded ``DistributedSampler``, which does the same per rank.
+    Lightning calls ``set_epoch`` at every epoch start; each iteration draws its permutation from a generator
+    seeded with :func:`epoch_seed` ``(seed, epoch)``, so epoch ``e``'s order depends on nothing else: not on how
+    many batches earlier epochs drew, not on other users of a generator, and a run resumed in epoch ``e`` gets
+    the order of a run that never stopped. Under a distributed strategy Lightning replaces it by its own seeded
+    ``DistributedSampler`` (it is a ``RandomSampler``), which does the same per process.
     """
 
-    def __init__(self, generator: torch.Generator, seed: int) -> None:
-        self.generator, self.seed = generator, int(seed)
+    def __init__(self, data_source: Dataset, seed: int) -> None:
+        super().__init__(data_source)
+        self.seed, self.epoch = int(seed), 0
 
-    def __call__(self, epoch: int) -> None:  # noqa: D102
-        self.generator.manual_seed(epoch_seed(self.seed, epoch))
+    def set_epoch(self, epoch: int) -> None:  # noqa: D102
+        self.epoch = int(epoch)
+
+    def __iter__(self):  # noqa: D105
+        g = torch.Generator().manual_seed(epoch_seed(self.seed, self.epoch))
+        yield from torch.randperm(len(self.data_source), generator=g).tolist()
 
 
 def seeded_loader(dataset: Dataset, batch_size: int, seed: int) -> DataLoader:
-    """``DataLoader(dataset, batch_size, shuffle=True, generator=g)``, ``g`` re-seeded per epoch (:class:`EpochSeed`).
+    """A shuffled training loader whose order is a function of the seed and the epoch (:class:`EpochShuffle`).
 
-    Before the first ``set_epoch`` (outside Lightning) ``g`` starts from a seed drawn from torch's global generator,
-    so a loop that builds a loader per epoch still sees a new order each time.
+    Outside Lightning (nobody calls ``set_epoch``) every epoch gets epoch 0's order. The loader is resumable
+    (:class:`bsd.resume.ResumableLoader`): a run resumed from a checkpoint written during an epoch goes on with
+    the batch the interrupted run would have taken next.
     """
-    g = torch.Generator().manual_seed(int(torch.randint(0, 2**62, (1,)).item()))
-    loader = DataLoader(dataset, batch_size=batch_size, shuffle=True, generator=g)
-    loader.sampler.set_epoch = EpochSeed(g, seed)
-    return loader
+    from ..resume import ResumableLoader
+
+    return ResumableLoader(dataset, batch_size=batch_size, sampler=EpochShuffle(dataset, seed))

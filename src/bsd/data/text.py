@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
+from .loaders import seeded_loader
 from .sources import DataSourceError
 
 UNK = "<unk>"
@@ -246,12 +247,17 @@ class TextDataModule(L.LightningDataModule):
         if self.eval_streams:
             ds = self.streams(split)
             n = max(1, min(self.eval_streams, (len(self.spans[split]) - 1) // self.seq_len))
-            return DataLoader(ds, batch_size=n)
+            # under data parallelism process r reads streams r, r + N, ... (the distributed sampler deals the
+            # chunk-major rows round robin), so each of its batches continues the same streams
+            world = getattr(getattr(self, "trainer", None), "world_size", 1) or 1
+            if n % world:
+                raise ValueError(f"the {n} evaluation streams (data.eval_streams) cannot be shared evenly by {world} "
+                                 f"processes; use a multiple of {world}")
+            return DataLoader(ds, batch_size=n // world)
         return DataLoader(self.sequences(split), batch_size=self.eval_batch_size)
 
     def train_dataloader(self) -> DataLoader:  # noqa: D102
-        g = torch.Generator().manual_seed(self.seed)
-        return DataLoader(self.sequences("train"), batch_size=self.batch_size, shuffle=True, generator=g)
+        return seeded_loader(self.sequences("train"), self.batch_size, self.seed)
 
     def val_dataloader(self) -> DataLoader:  # noqa: D102
         return self._eval_loader("val")

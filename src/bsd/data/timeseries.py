@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from .loaders import seeded_loader
 from .residual import joint_deviations
 from .series_sources import frame_to_arrays, read_csv_frame, vic_elec_frame
 from .sources import DataSourceError
@@ -329,8 +330,7 @@ class TimeSeriesDataModule(L.LightningDataModule):
                 f"{split}/rmse": float(np.sqrt(mse) * self.std[0])}
 
     def train_dataloader(self) -> DataLoader:  # noqa: D102
-        g = torch.Generator().manual_seed(self.seed)
-        return DataLoader(self.windows("train"), batch_size=self.batch_size, shuffle=True, generator=g)
+        return seeded_loader(self.windows("train"), self.batch_size, self.seed)
 
     def val_dataloader(self) -> DataLoader:  # noqa: D102
         return DataLoader(self.windows("val"), batch_size=self.eval_batch_size)

@@ -177,7 +177,7 @@ class AutoencoderModule(BSDModule):
             self._grid_batch = x[: self.hparams.n_grid].detach()
 
     def on_validation_epoch_end(self) -> None:  # noqa: D102
-        self.log("val/mse", self.val_mse.compute(), prog_bar=True)
+        self.log("val/mse", self.val_mse.compute(), prog_bar=True, sync_dist=True)
         self.val_mse.reset()
         every = max(1, int(self.hparams.grid_every))
         last = self.trainer.max_epochs is not None and self.current_epoch + 1 >= self.trainer.max_epochs
@@ -228,7 +228,7 @@ class AutoencoderModule(BSDModule):
             pair["samples"].update(x, real=True)
 
     def on_test_epoch_end(self) -> None:  # noqa: D102
-        self.log("test/mse", self.test_mse.compute())
+        self.log("test/mse", self.test_mse.compute(), sync_dist=True)
         self.test_mse.reset()
         if not self._fid:
             return
@@ -238,6 +238,6 @@ class AutoencoderModule(BSDModule):
         samples = self.sample(n, self._fid_seed)[self.trainer.global_rank::self.trainer.world_size]
         for name, pair in self._fid.items():
             feed(pair["samples"], samples, real=False)
-            self.log(f"test/{name}_recon", pair["recon"].compute().float())
-            self.log(f"test/{name}_samples", pair["samples"].compute().float())
-        self.log("test/fid_n_samples", float(n))
+            self.log(f"test/{name}_recon", pair["recon"].compute().float(), sync_dist=True)
+            self.log(f"test/{name}_samples", pair["samples"].compute().float(), sync_dist=True)
+        self.log("test/fid_n_samples", float(n), sync_dist=True)

@@ -7,6 +7,7 @@ its typed model config and what the data says about itself (:meth:`BSDModule.fro
 
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 from typing import Any, ClassVar
@@ -51,6 +52,8 @@ class BSDModule(L.LightningModule):
         self._t0 = 0.0
         #: extra entries for metrics.json, filled by the task's callbacks (floors, sample, generation)
         self.artefacts: dict[str, Any] = {}
+        #: what checkpoints record about the run (experiment, arch, rule, W&B run id), set by ``bsd.train.run``
+        self.run_info: dict[str, Any] = {}
 
     # ---- construction ---------------------------------------------------------------
     @classmethod
@@ -60,7 +63,8 @@ class BSDModule(L.LightningModule):
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         """Record which task and module class the checkpoint holds (read by ``bsd.generate``)."""
-        checkpoint["bsd"] = {"task": self.task, "module": f"{type(self).__module__}.{type(self).__qualname__}"}
+        checkpoint["bsd"] = {"task": self.task, "module": f"{type(self).__module__}.{type(self).__qualname__}",
+                             **self.run_info}
 
     def task_callbacks(self, cfg: RunConfig, run_dir: Path) -> list[L.Callback]:
         """Callbacks that produce this task's artefacts; refuses run settings the task does not support."""
@@ -105,15 +109,36 @@ class BSDModule(L.LightningModule):
         self.log_dict({f"perf/{k}": v for k, v in peak_memory_mb().items()})
 
     # ---- optimisation ---------------------------------------------------------------
+    def total_steps(self) -> int:
+        """Optimiser steps of the whole run (the cosine schedule's length).
+
+        Counted from the data module directly rather than by Lightning's ``estimated_stepping_batches``, which
+        builds the training loader before a resumed run's loader state is restored.
+        """
+        t = self.trainer
+        if t.datamodule is None or t.fast_dev_run:
+            return int(t.estimated_stepping_batches)
+        steps = _steps_per_epoch(t) * t.max_epochs
+        return min(steps, t.max_steps) if t.max_steps != -1 else steps
+
     def configure_optimizers(self):  # noqa: D102
         o = self.cfg.optimizer
         params = [p for p in self.stack.parameters() if p.requires_grad]  # model.reco.theta=fixed freezes some
         opt = adamw(params, o.impl, lr=o.lr, weight_decay=o.weight_decay, betas=tuple(o.betas))
         if o.scheduler == "none":
             return opt
-        total = self.trainer.estimated_stepping_batches
-        s = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, int(total)))
+        s = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, int(self.total_steps())))
         return {"optimizer": opt, "lr_scheduler": {"scheduler": s, "interval": "step"}}
+
+
+def _steps_per_epoch(trainer: L.Trainer) -> int:
+    """Optimiser steps in one epoch of this process, counted from the data module's training set."""
+    loader = trainer.datamodule.train_dataloader()
+    per_process = math.ceil(len(loader.dataset) / trainer.world_size)
+    batches = math.ceil(per_process / loader.batch_size)
+    limit = trainer.limit_train_batches
+    batches = min(batches, int(limit)) if isinstance(limit, int) else int(batches * limit)
+    return math.ceil(batches / trainer.accumulate_grad_batches)
 
 
 def _scalar(v: Any) -> Any:

@@ -71,7 +71,7 @@ class ClassifyModule(BSDModule):
         self.val_metrics.update(self(x), y)
 
     def on_validation_epoch_end(self) -> None:  # noqa: D102
-        self.log_dict(self.val_metrics.compute(), prog_bar=True)
+        self.log_dict(self.val_metrics.compute(), prog_bar=True, sync_dist=True)  # metrics are global already
         self.val_metrics.reset()
 
     def test_step(self, batch, batch_idx) -> None:  # noqa: D102
@@ -79,5 +79,5 @@ class ClassifyModule(BSDModule):
         self.test_metrics.update(self(x), y)
 
     def on_test_epoch_end(self) -> None:  # noqa: D102
-        self.log_dict(self.test_metrics.compute())
+        self.log_dict(self.test_metrics.compute(), sync_dist=True)
         self.test_metrics.reset()

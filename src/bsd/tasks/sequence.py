@@ -60,14 +60,14 @@ class SequenceModule(BSDModule):
         self.update(self.val_metrics, "val/", *batch)
 
     def on_validation_epoch_end(self) -> None:  # noqa: D102
-        self.log_dict(self.val_metrics.compute(), prog_bar=True)
+        self.log_dict(self.val_metrics.compute(), prog_bar=True, sync_dist=True)  # metrics are global already
         self.val_metrics.reset()
 
     def test_step(self, batch, batch_idx) -> None:  # noqa: D102
         self.update(self.test_metrics, "test/", *batch)
 
     def on_test_epoch_end(self) -> None:  # noqa: D102
-        self.log_dict(self.test_metrics.compute())
+        self.log_dict(self.test_metrics.compute(), sync_dist=True)
         self.test_metrics.reset()
 
     def update(self, metrics, prefix: str, x: torch.Tensor, y: torch.Tensor) -> None:
