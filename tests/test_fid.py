@@ -99,3 +99,21 @@ def test_the_shipped_feature_network_is_the_default_and_is_fingerprinted(tmp_pat
     with torch.no_grad():
         next(iter(other.parameters()))[0, 0, 0, 0] += 1e-6
     assert fingerprint(other.state_dict()) != before  # one weight moved by 1e-6 changes it
+
+
+def test_the_feature_network_sees_floats_in_0_1_and_a_second_test_gives_the_same_fid(feature_file):
+    net, _ = load_feature_net(feature_file[0], "mnist")
+    seen = []
+    net.register_forward_pre_hook(lambda m, args: seen.append((args[0].dtype, float(args[0].min()),
+                                                                float(args[0].max()))))
+    g = torch.Generator().manual_seed(0)
+    real, fake = torch.rand(64, 1, 28, 28, generator=g), torch.rand(64, 1, 28, 28, generator=g) * 0.5
+    fid = make_fid(net)
+    values = []
+    for _ in range(2):  # what two test calls of one module do: reset, feed the real and the generated images
+        fid.reset()
+        fid.update(real, real=True)
+        fid.update(fake, real=False)
+        values.append(float(fid.compute()))
+    assert values[0] == pytest.approx(values[1], rel=1e-6)
+    assert all(d == torch.float32 and lo >= 0.0 and hi <= 1.0 for d, lo, hi in seen)

@@ -199,3 +199,14 @@ def test_adaptive_hidden_units_train_along_the_forward_path(tmp_path):
     assert layer.adapt == 0.5 and abs(layer.adapt_decay - np.exp(-1 / 16)) < 1e-12
     with pytest.raises(ValueError, match="model.neuron.adapt must be >= 0"):
         run(compose([*cfg_overrides(p), "model.neuron.adapt=-1", *FAST]), tmp_path / "bad")
+
+
+def test_credit_between_the_steps_of_a_position_is_reported_without_c1(text_file, tmp_path):
+    """time_path=forward with through_time=0 and T > 1 still steps back through W_h inside a position."""
+    base = ["+experiment=text_char", "data=text_file", f"data.path={text_file}", "data.seq_len=20",
+            "sample.length=0", "model.reco.time_path=forward", "model.reco.through_time=0", "model.T=2",
+            "trainer.fast_dev_run=true", "logger=none", "model.widths=[32]"]
+    m = run(compose(base), tmp_path / "transport")
+    assert m["criteria"] == ["C2", "C3", "C4", "C5"]
+    m = run(compose([*base, "model.reco.time_feedback=random"]), tmp_path / "random")
+    assert m["criteria"] == ["C1", "C2", "C3", "C4", "C5"]

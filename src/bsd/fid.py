@@ -53,8 +53,9 @@ class FeatureClassifier(nn.Module):
         self.in_shape = tuple(in_shape)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Features ``[B, 128]`` of images ``[B, C, H, W]`` in [0, 1]."""
-        return self.body(x.float().reshape(x.shape[0], *self.in_shape))
+        """Features ``[B, 128]`` of images ``[B, C, H, W]`` in [0, 1] (uint8 images in 0..255 are scaled first)."""
+        x = x.float().div(255.0) if x.dtype == torch.uint8 else x.float()
+        return self.body(x.reshape(x.shape[0], *self.in_shape))
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         """Class scores."""
@@ -167,10 +168,15 @@ def ensure_feature_net(path: str | None, dm, log=print, shipped_dir: str | Path 
 
 
 def make_fid(net: nn.Module):
-    """Torchmetrics FID over the classifier features (images as float ``[B, C, H, W]`` in [0, 1])."""
+    """Torchmetrics FID over the classifier features (images as float ``[B, C, H, W]`` in [0, 1]).
+
+    ``normalize=False``: every torchmetrics version passes the float images to a custom network unchanged (some
+    convert them to uint8 with ``normalize=True``). ``reset()`` clears the real images' statistics too, so a second
+    test of the same model feeds and counts them once again, not twice.
+    """
     from torchmetrics.image.fid import FrechetInceptionDistance
 
-    return FrechetInceptionDistance(feature=net, normalize=True, reset_real_features=False)
+    return FrechetInceptionDistance(feature=net, normalize=False, reset_real_features=True)
 
 
 def feed(metric: Any, images: torch.Tensor, real: bool, chunk: int = 1000) -> None:

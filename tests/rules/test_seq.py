@@ -769,3 +769,30 @@ def test_free_units_have_no_target_and_learn_only_through_time():
         model_config("rnn", reco={"free_units": 1.0, "through_time": 1, "lam": 0.6})
     with pytest.raises(ValueError, match="through_time >= 1"):
         model_config("rnn", reco={"free_units": 0.5, "lam": 0.6})
+
+
+@pytest.mark.parametrize(("path", "k", "T", "feedback", "c1"), [
+    ("forward", 0, 2, "transport", False),  # credit runs between the two steps of a position through W_h itself
+    ("forward", 0, 2, "random", True),
+    ("forward", 0, 1, "transport", True),   # one step per position and a cut at every position: no credit in time
+    ("forward", 3, 1, "transport", False),
+    ("rest", 0, 2, "transport", True),      # the spec's per-position ReCo
+    ("rest", 2, 1, "transport", False),
+    ("rest", 2, 1, "random", True),
+])
+def test_c1_reported_is_c1_by_behaviour_the_recurrent_weight_never_carries_credit(path, k, T, feedback, c1):
+    """The rule's reported C1 agrees with its graph: no layer's loss sends a gradient back through W_h."""
+    from tests.rules import weights_carrying_credit
+
+    torch.manual_seed(0)
+    cfg = model_config("rnn", T=T, reco={"lam": 0.1, "on": "spikes", "center": "batch", "time_path": path,
+                                         "through_time": k, "time_feedback": feedback})
+    stack = SeqStack(7, [12], 7, 7, LIF, norm="batch", recurrent_gain=1.0)
+    rule = make_rule("seq", "bsd", cfg, "classify")
+    x = torch.nn.functional.one_hot(torch.randint(0, 7, (10, 6)), 7).float()
+    losses, _ = rule.layer_losses(stack, LabelCode(7), x, torch.randint(0, 7, (10, 6)))
+    layer = stack.hidden[0]
+    carried = weights_carrying_credit(losses[1], {"W_h": layer.recurrent.weight, "W_x": layer.basal.weight})
+    assert ("C1" in rule.criteria) == c1
+    assert ("W_h" not in carried) == c1, carried
+    assert "W_x" not in carried  # the input map's credit never goes below the layer (C2)

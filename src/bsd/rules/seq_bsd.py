@@ -38,11 +38,19 @@ class SeqBSD(SeqRule):
     def criteria(self) -> tuple[str, ...]:
         """C1-C5; without C1 when credit steps back in time through ``W_h``'s own transpose.
 
-        ``model.reco.through_time >= 1`` with ``time_feedback = transport`` is a weight transport inside the layer;
-        the spec's per-position ReCo and ``time_feedback = random`` need none.
+        Credit runs back through the recurrence with ``model.reco.through_time >= 1``, and on the forward path
+        (``time_path = forward``) also between the ``T > 1`` steps of one position; through ``W_h`` itself
+        (``time_feedback = transport``) that is a weight transport inside the layer. The spec's per-position ReCo and
+        ``time_feedback = random`` need none.
         """
-        transport = self.cfg.reco.through_time and self.cfg.reco.time_feedback == "transport"
+        transport = self.credits_through_time and self.cfg.reco.time_feedback == "transport"
         return ("C2", "C3", "C4", "C5") if transport else ("C1", "C2", "C3", "C4", "C5")
+
+    @property
+    def credits_through_time(self) -> bool:
+        """Whether a gradient steps back through the layer's recurrence (between positions or between steps)."""
+        r = self.cfg.reco
+        return bool(r.through_time) or (r.time_path == "forward" and self.T > 1)
 
     def context_bins(self, code, x: torch.Tensor) -> torch.Tensor | None:
         """``[P*B]`` (position-major) context bin of every input step for a :class:`GatedCode`, else None.
@@ -194,7 +202,7 @@ class SeqBSD(SeqRule):
         if gates is not None and n_all != B:
             gates_all = [self.unit_gates(x_all, layer.units, i) for i, layer in enumerate(stack.hidden)]
         along = cfg.reco.time_path == "forward"  # each layer's ReCo reads, and credits along, its own simulation
-        feedbacks = [self.time_feedback(layer, i) if cfg.reco.through_time else None
+        feedbacks = [self.time_feedback(layer, i) if self.credits_through_time else None
                      for i, layer in enumerate(stack.hidden, start=1)]
         if along:
             spikes, volts = self.run_local(stack, x, gates, feedbacks)
