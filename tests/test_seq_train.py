@@ -210,3 +210,17 @@ def test_credit_between_the_steps_of_a_position_is_reported_without_c1(text_file
     assert m["criteria"] == ["C2", "C3", "C4", "C5"]
     m = run(compose([*base, "model.reco.time_feedback=random"]), tmp_path / "random")
     assert m["criteria"] == ["C1", "C2", "C3", "C4", "C5"]
+
+
+def test_the_specs_direct_code_drives_the_forecasters_backward_net_with_the_value(tmp_path):
+    """model.code.kind=direct: the target value itself is the top current of the backward net (the spec's)."""
+    from bsd.coding import DirectCode
+
+    p = daily_load_csv(tmp_path, seed=3)
+    cfg = compose([*cfg_overrides(p), "model.code.kind=direct", *FAST])
+    m = run(cfg, tmp_path / "run")
+    assert 0 < m["test"]["test/mse"] < m["floors"]["last value"]["test/mse"]
+    module = ForecastModule.load_from_checkpoint(tmp_path / "run" / "checkpoints" / "last.ckpt", weights_only=True)
+    assert isinstance(module.code, DirectCode) and module.stack.hidden[-1].apical.in_features == 1
+    y = torch.tensor([0.5, -1.0])
+    assert torch.equal(module.code.vectors(y), y[:, None]) and module.code.group(y).tolist() == [0, 1]

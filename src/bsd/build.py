@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any, NamedTuple
 
-from .coding import GatedCode, LabelCode, PopulationCode
+from .coding import DirectCode, GatedCode, LabelCode, PopulationCode
 from .config import AeConfig, CnnConfig, MlpConfig, ModelConfig, RnnConfig
 from .config.parts import NeuronConfig
 from .nets import Stack, autoencoder_stages, build_stack, cnn_stages, mlp_stages
@@ -82,8 +82,13 @@ def _target_code(cfg: RnnConfig, num_outputs: int, task: str, in_dim: int, colum
         raise ValueError("model.code.context_bins gates a forecast's population code; set it to 0 for text")
     if task == "classify":
         return LabelCode(num_outputs, str(c.kind), c.dim, c.density, c.seed), None
+    if c.kind == "direct":
+        if c.context_bins:
+            raise ValueError("model.code.context_bins places a population code in blocks; it needs "
+                             "model.code.kind=population, not direct")
+        return DirectCode(targets=num_outputs), None
     if c.kind != "population":
-        raise ValueError(f"forecasting needs model.code.kind=population, got {c.kind!r}")
+        raise ValueError(f"forecasting needs model.code.kind=population or direct, got {c.kind!r}")
     code = PopulationCode(c.dim or 32, c.lo, c.hi, str(c.shape), targets=num_outputs)
     if not c.context_bins:
         return code, None

@@ -141,6 +141,35 @@ class PopulationCode(nn.Module):
         return (y.unsqueeze(-1) - self.centers).abs().argmin(-1)
 
 
+class DirectCode(nn.Module):
+    """The spec's code for a continuous target: the (normalised) value itself, an analog current ``[N, K]``.
+
+    ``targets = K`` values side by side (a forecast's auxiliary horizons). Every sample is its own "class" for
+    ReCo's ``same_class`` handling (``group``): no two values are treated as the same target.
+    """
+
+    kind = "direct"
+
+    def __init__(self, targets: int = 1) -> None:
+        super().__init__()
+        if targets < 1:
+            raise ValueError(f"a direct code needs at least one target, got {targets}")
+        self.targets = int(targets)
+
+    @property
+    def dim(self) -> int:
+        """Width of the code: one current per target."""
+        return self.targets
+
+    def vectors(self, y: torch.Tensor) -> torch.Tensor:
+        """``[N] -> [N, 1]`` (``[N, K]`` for ``K`` targets, unchanged)."""
+        return y if self.targets > 1 else y.unsqueeze(-1)
+
+    def group(self, y: torch.Tensor) -> torch.Tensor:
+        """A distinct group per value (``[N]`` from ``[N]`` or ``[N, K]``)."""
+        return torch.arange(y.shape[0], device=y.device)
+
+
 #: what selects a :class:`GatedCode`'s block: the input step's part of the day (``day``), the part of the day and
 #: whether it falls on a weekend (``week``: ``bins / 2`` parts, weekdays first), or the side of ``log2(bins)`` fixed
 #: random hyperplanes through the origin of the (normalised) input step (``halfspace``)

@@ -45,7 +45,8 @@ def test_sequence_tables_show_floors_ratios_bits_and_samples(tmp_path):
     write_run(tmp_path, "text_char", "bp_snn", 0, {"test/acc": 0.50, "test/bpc": 2.1}, arch="rnn", floors=ngram)
     write_run(tmp_path, "text_char", "bp_snn", 1, {"test/acc": 0.40, "test/bpc": 3.1}, arch="rnn", floors=ngram,
               trainer={"limit_train_batches": 100})
-    fl = {"last value": {"test/mse": 0.028, "test/mae": 114.0, "test/rmse": 151.0}}
+    fl = {"last value": {"test/mse": 0.028, "test/mae": 114.0, "test/rmse": 151.0},
+          "linear AR (least squares)": {"test/mse": 0.020, "test/mae": 100.0, "test/rmse": 140.0}}
     mon = {"monitor": ["val/mse", "min"]}
     write_run(tmp_path, "timeseries_elec", "bsd", 0, {"test/mse": 0.010, "test/mae": 70.0, "test/rmse": 90.0},
               arch="rnn", floors=fl, **mon)
@@ -58,10 +59,10 @@ def test_sequence_tables_show_floors_ratios_bits_and_samples(tmp_path):
     assert _lines(text, "| bp_snn | default | - | - | 40.00 | 3.100 | 1 | 2 | 100 |")
     assert "```text\nROMEO:\nThou art\n```" in text
     (fc,) = _lines(text, "| timeseries_elec | bsd |")
-    assert "| 0.010000 | 70.0 | 90.0 | 1.25 |" in fc
+    assert "| 0.010000 | 0.500 | 70.0 | 90.0 | 1.25 |" in fc  # skill: 1 - 0.010 / 0.020 (the linear floor)
     (ann,) = _lines(text, "| timeseries_elec | bp_ann |")
     assert "| 1.00 | 0.007000 |" in ann
-    assert _lines(text, "| timeseries_elec | last value (floor) | 0.028000 | 114.0 | 151.0 |")
+    assert _lines(text, "| timeseries_elec | last value (floor) | 0.028000 | - | 114.0 | 151.0 |")
 
 
 def test_autoencoder_rows_split_by_fid_network_and_link_their_grids(tmp_path, monkeypatch):

@@ -60,6 +60,7 @@ class CodeKind(Choice):
     one_hot = "one_hot"
     random_binary = "random_binary"
     population = "population"
+    direct = "direct"
 
 
 class SameClass(Choice):

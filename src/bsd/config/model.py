@@ -58,8 +58,8 @@ class ModelConfig:
         if self.encoder == Encoder.population and self.arch != "rnn":
             raise ValueError(f"model.encoder=population codes analog input steps; it is implemented for model=rnn, "
                              f"not model={self.arch}")
-        if self.code.kind == CodeKind.population and self.arch != "rnn":
-            raise ValueError(f"model.code.kind=population is the forecaster's target code (model=rnn), not "
+        if self.code.kind in (CodeKind.population, CodeKind.direct) and self.arch != "rnn":
+            raise ValueError(f"model.code.kind={self.code.kind} is a forecaster's target code (model=rnn), not "
                              f"model={self.arch}'s")
 
 

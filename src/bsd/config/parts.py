@@ -83,7 +83,8 @@ class RnnNeuronConfig(NeuronConfig):
 class CodeConfig:
     """The target code that drives the backward net from the top."""
 
-    #: one_hot | random_binary (population: forecasting, model=rnn only)
+    #: one_hot | random_binary (forecasting, model=rnn only: population, tuning curves of the value | direct, the
+    #: value itself as an analog current, the spec's)
     kind: CodeKind = CodeKind.one_hot
     #: width of random_binary codes (null: the number of classes)
     dim: int | None = None

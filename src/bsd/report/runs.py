@@ -108,7 +108,24 @@ def run_value(m: dict, key: str) -> float | None:
     """
     if key.startswith("val/"):
         return best_val(m) if key == monitor(m)[0] else (m.get("val") or {}).get(key)
+    if key == "test/skill":
+        return skill(m)
     return (m.get("test") or {}).get(key)
+
+
+def linear_floor(m: dict) -> tuple[str, float] | None:
+    """A forecast run's linear floor and its test MSE: the linear map its residual target leaves out, else the AR."""
+    floors = m.get("floors") or {}
+    name = next((k for k in sorted(floors) if k.startswith("linear map")), None)
+    name = name or ("linear AR (least squares)" if "linear AR (least squares)" in floors else None)
+    v = None if name is None else (floors[name] or {}).get("test/mse")
+    return None if v is None else (name, float(v))
+
+
+def skill(m: dict) -> float | None:
+    """``1 - MSE / MSE_floor``: what a forecast run's model takes off its linear floor's error (0: nothing)."""
+    mse, floor = (m.get("test") or {}).get("test/mse"), linear_floor(m)
+    return None if mse is None or floor is None or floor[1] <= 0 else 1.0 - float(mse) / floor[1]
 
 
 def annotate(m: dict, cfg: dict) -> dict:

@@ -75,10 +75,13 @@ TASKS = (
     Task("forecast", "Forecasting",
          "MSE on the normalised target, MAE and RMSE in the series' unit, over the forecasts after every complete "
          "window of the test span (chronological split, normalisation fitted on the training span). The floors "
-         "are computed by the same code on the same forecasts. Paper, for reference only (METR-LA): BSD MSE 0.125, "
-         "BP on ANN 0.131.",
-         (Metric("mse", "test MSE", 1.0, 6, higher=False), Metric("mae", "MAE", 1.0, 1, higher=False),
-          Metric("rmse", "RMSE", 1.0, 1, higher=False)), baselines=("bp_ann",), ratio=True, floors=True),
+         "are computed by the same code on the same forecasts. Skill over the linear floor is 1 - MSE / MSE of the "
+         "run's linear floor (the linear map its residual target leaves out, else the least-squares AR model): the "
+         "share of the floor's error the model removes. Paper, for reference only (METR-LA): BSD MSE 0.125, BP on "
+         "ANN 0.131.",
+         (Metric("mse", "test MSE", 1.0, 6, higher=False), Metric("skill", "skill over linear floor", 1.0, 3),
+          Metric("mae", "MAE", 1.0, 1, higher=False), Metric("rmse", "RMSE", 1.0, 1, higher=False)),
+         baselines=("bp_ann",), ratio=True, floors=True),
     Task("generation", "Image generation",
          "Spiking convolutional autoencoders. Test MSE: reconstructions of the test images (pixels in [0, 1]). FID "
          "(classifier features): Fréchet distance between the penultimate features of a BP-trained CNN classifier "
