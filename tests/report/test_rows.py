@@ -53,15 +53,18 @@ def test_recorded_overrides_make_the_command(tmp_path):
     assert command(m) == "python src/train.py +experiment=mnist_mlp 'model.widths=[64,64]' seed=0"
 
 
-def test_criteria_are_the_recorded_ones_else_the_rule_classes():
+def test_criteria_are_derived_else_the_recorded_ones():
+    from bsd.report.runs import derived_criteria
+
     assert criteria_text(["C1", "C2", "C3", "C4", "C5"]) == "C1–C5"
     assert criteria_text(["C2", "C3", "C4", "C5"]) == "C2–C5"
     assert criteria_text(["C1", "C2", "C4"]) == "C1–C2, C4"
     assert criteria_text(["C4"]) == "C4" and criteria_text([]) == "—" and criteria_text(None) == "?"
-    assert run_criteria({"criteria": ["C4"], "arch": "mlp", "rule": "bsd"}) == ["C4"]
-    assert run_criteria({"arch": "mlp", "rule": "bp_snn"}) == ["C4"]
-    assert run_criteria({"arch": "mlp", "rule": "bp_ann"}) == []
-    assert run_criteria({"arch": "mlp", "rule": "nope"}) is None
+    assert run_criteria({"criteria": ["C4"], "arch": "mlp", "rule": "bsd"}) == ["C4"]  # no config: as recorded
+    assert run_criteria({"arch": "mlp", "rule": "bp_snn"}) is None
+    assert derived_criteria({"model": {"arch": "mlp", "rule": "bp_snn"}}) == ["C4"]
+    assert derived_criteria({"model": {"arch": "mlp", "rule": "bp_ann"}}) == []
+    assert derived_criteria({"model": {"arch": "mlp", "rule": "nope"}}) is None
 
 
 def test_a_row_names_the_criteria_of_its_runs(tmp_path):
@@ -82,3 +85,16 @@ def test_a_spiking_rule_at_two_T_gets_two_rows_and_bp_ann_one(tmp_path):
     rows = group_rows(find_runs([tmp_path]))
     assert sorted((r.rule, r.label) for r in rows) == [("bp_ann", "default"), ("bp_snn", "default"),
                                                        ("bp_snn", f"model.T={T + 1}")]
+
+
+def test_criteria_are_derived_from_each_runs_config_with_todays_code(tmp_path):
+    """A run that recorded C1 while its credit stepped back through W_h itself is reported C2-C5."""
+    from bsd.report.rows import run_criteria
+    from bsd.report.runs import find_runs
+
+    transport = {"T": 1, "reco": {"through_time": 2, "time_path": "rest", "time_feedback": "transport"}}
+    write_run(tmp_path, "text_char", "bsd", 0, {"test/acc": 0.4}, arch="rnn", model=transport,
+              criteria=["C1", "C2", "C3", "C4", "C5"])
+    write_run(tmp_path, "text_char", "bp_snn", 0, {"test/acc": 0.5}, arch="rnn", criteria=["C4"], name="bp")
+    by_rule = {m["rule"]: run_criteria(m) for m in find_runs([tmp_path])}
+    assert by_rule == {"bsd": ["C2", "C3", "C4", "C5"], "bp_snn": ["C4"]}

@@ -108,16 +108,13 @@ def group_rows(runs: list[dict], scorer: Callable[[dict], str] | None = None) ->
 
 
 def run_criteria(m: dict) -> list[str] | None:
-    """The criteria a run recorded, else those its rule class declares (``None`` where that depends on config)."""
+    """The criteria a run meets, derived with today's code from its stored config; the recorded ones without one."""
+    derived = m.get("_criteria")
+    if isinstance(derived, list):
+        return derived
     if isinstance(m.get("criteria"), list):
         return [str(c) for c in m["criteria"]]
-    try:
-        from bsd.rules.registry import family_of, lookup
-
-        c = getattr(lookup(family_of(m.get("arch") or ""), m.get("rule") or ""), "criteria", None)
-    except ValueError:
-        return None
-    return list(c) if isinstance(c, list | tuple) else None
+    return None
 
 
 def criteria_text(crit: list[str] | None) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import json
 from collections.abc import Iterable
 from pathlib import Path
@@ -135,9 +136,49 @@ def annotate(m: dict, cfg: dict) -> dict:
         text = label(keys) if cfg else "(no stored config)"
     except ValueError as e:  # an experiment today's conf/ no longer has
         keys, budget, text = {}, {}, f"(no default: {e})"
-    m.update(_label=text, _diff=keys, _budget=budget,
+    m.update(_label=text, _diff=keys, _budget=budget, _criteria=derived_criteria(cfg),
              _batches=batches(cfg), _device=device_class(m.get("device")), _monitor=monitor(m))
     return m
+
+
+def derived_criteria(cfg: dict) -> list[str] | None:
+    """The criteria the run's rule meets with the run's stored model config, by today's code (None if unknown).
+
+    Keys a stored config has that today's schema lacks are dropped (they held the only value they could).
+    """
+    model = cfg.get("model") if cfg else None
+    if not isinstance(model, dict):
+        return None
+    crit = _criteria_of(json.dumps(model, sort_keys=True, default=str))
+    return None if crit is None else list(crit)
+
+
+@functools.cache
+def _criteria_of(model_json: str) -> tuple[str, ...] | None:
+    model = json.loads(model_json)
+    try:
+        from omegaconf import OmegaConf
+
+        from bsd.config.model import SCHEMAS
+        from bsd.rules.registry import criteria_for, family_of
+
+        arch = model.get("arch")
+        schema = OmegaConf.structured(SCHEMAS[arch])
+        known = _known(model, OmegaConf.to_container(schema))
+        obj = OmegaConf.to_object(OmegaConf.merge(schema, known))
+        return tuple(criteria_for(family_of(arch), model.get("rule"), obj))
+    except Exception:  # noqa: BLE001 - a config today's code cannot read: fall back to the recorded criteria
+        return None
+
+
+def _known(d: dict, schema: dict) -> dict:
+    """``d`` restricted to the keys ``schema`` has (recursively)."""
+    out = {}
+    for k, v in d.items():
+        if k not in schema:
+            continue
+        out[k] = _known(v, schema[k]) if isinstance(v, dict) and isinstance(schema[k], dict) else v
+    return out
 
 
 def _run_dirs(roots: Iterable[str | Path], name: str) -> list[Path]:

@@ -62,6 +62,17 @@ def ignored_keys(family: str, name: str) -> tuple[str, ...]:
     return tuple(getattr(lookup(family, name), "ignored_keys", ()))
 
 
+def criteria_for(family: str, name: str, cfg) -> tuple[str, ...]:
+    """The plausibility criteria rule ``(family, name)`` meets with the model config ``cfg`` (a schema object).
+
+    A rule whose criteria depend on its settings computes them in a ``criteria_of(cfg)`` class method; the others
+    declare them as the class attribute ``criteria``.
+    """
+    cls = lookup(family, name)
+    of = getattr(cls, "criteria_of", None)
+    return tuple(of(cfg)) if of is not None else tuple(cls.criteria)
+
+
 def all_rules() -> dict[tuple[str, str], type]:
     """A copy of the whole table."""
     _load()

@@ -18,12 +18,19 @@ import torch
 import torch.nn.functional as F
 
 from ..coding import GatedCode, day_bins, week_bins
+from ..config import RnnConfig
 from ..dist import batch_mean, gather_rows
 from ..losses import code_cosines, code_push_weight, decorrelation_loss, grouped_reco_terms
 from ..recurrent import RecurrentLayer, SeqStack
 from .base import hidden_weight
 from .registry import register
 from .seq import SeqRule, previous_position, previous_step, reduce_positions
+
+
+def credits_through_time(cfg: RnnConfig) -> bool:
+    """Whether bsd's credit steps back through a layer's recurrence (between positions or between steps)."""
+    r = cfg.reco
+    return bool(r.through_time) or (r.time_path == "forward" and cfg.T > 1)
 
 
 @register("seq", "bsd")
@@ -36,6 +43,11 @@ class SeqBSD(SeqRule):
 
     @property
     def criteria(self) -> tuple[str, ...]:
+        """The criteria this rule meets with its settings (:meth:`criteria_of`)."""
+        return self.criteria_of(self.cfg)
+
+    @classmethod
+    def criteria_of(cls, cfg: RnnConfig) -> tuple[str, ...]:
         """C1-C5; without C1 when credit steps back in time through ``W_h``'s own transpose.
 
         Credit runs back through the recurrence with ``model.reco.through_time >= 1``, and on the forward path
@@ -43,14 +55,13 @@ class SeqBSD(SeqRule):
         (``time_feedback = transport``) that is a weight transport inside the layer. The spec's per-position ReCo and
         ``time_feedback = random`` need none.
         """
-        transport = self.credits_through_time and self.cfg.reco.time_feedback == "transport"
+        transport = credits_through_time(cfg) and cfg.reco.time_feedback == "transport"
         return ("C2", "C3", "C4", "C5") if transport else ("C1", "C2", "C3", "C4", "C5")
 
     @property
     def credits_through_time(self) -> bool:
         """Whether a gradient steps back through the layer's recurrence (between positions or between steps)."""
-        r = self.cfg.reco
-        return bool(r.through_time) or (r.time_path == "forward" and self.T > 1)
+        return credits_through_time(self.cfg)
 
     def context_bins(self, code, x: torch.Tensor) -> torch.Tensor | None:
         """``[P*B]`` (position-major) context bin of every input step for a :class:`GatedCode`, else None.
