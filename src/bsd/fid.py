@@ -167,16 +167,17 @@ def ensure_feature_net(path: str | None, dm, log=print, shipped_dir: str | Path 
     return (p, *load_feature_net(p, dm.name))
 
 
-def make_fid(net: nn.Module):
+def make_fid(net: nn.Module, keep_real: bool = False):
     """Torchmetrics FID over the classifier features (images as float ``[B, C, H, W]`` in [0, 1]).
 
     ``normalize=False``: every torchmetrics version passes the float images to a custom network unchanged (some
     convert them to uint8 with ``normalize=True``). ``reset()`` clears the real images' statistics too, so a second
-    test of the same model feeds and counts them once again, not twice.
+    test of the same model feeds and counts them once again, not twice; ``keep_real``: it keeps them (one set of
+    real images scored against several sets of samples, fed once).
     """
     from torchmetrics.image.fid import FrechetInceptionDistance
 
-    return FrechetInceptionDistance(feature=net, normalize=False, reset_real_features=True)
+    return FrechetInceptionDistance(feature=net, normalize=False, reset_real_features=not keep_real)
 
 
 def feed(metric: Any, images: torch.Tensor, real: bool, chunk: int = 1000) -> None:

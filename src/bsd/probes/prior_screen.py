@@ -54,7 +54,7 @@ def screen(run: Path, priors: list[str], n: int, grids: Path, with_fid: bool = T
     dm.setup("test")
     test = dm.splits["test"][torch.arange(min(n, len(dm.splits["test"])))][0].float()
     fit = dm.splits["train"][torch.arange(min(len(dm.splits["train"]), model.hparams.n_fit))][0]
-    fid = make_fid(net)
+    fid = make_fid(net, keep_real=True)  # the test images fed once, every prior's samples scored against them
     if with_fid:
         feed(fid, test, real=True)
     rows = []
