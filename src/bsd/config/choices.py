@@ -142,6 +142,14 @@ class Scheduler(Choice):
     cosine = "cosine"
 
 
+class ClipScope(Choice):
+    """How a rule whose losses are layer-local applies ``trainer.gradient_clip_val``."""
+
+    all = "all"
+    layer = "layer"
+    off = "off"
+
+
 class AdamImpl(Choice):
     """The AdamW kernel (the same update)."""
 

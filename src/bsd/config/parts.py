@@ -11,6 +11,7 @@ from typing import Any
 from .choices import (
     AdamImpl,
     Center,
+    ClipScope,
     CodeContext,
     CodeKind,
     LifGraph,
@@ -290,6 +291,10 @@ class OptimizerConfig:
     scheduler: Scheduler = Scheduler.cosine
     #: fused | foreach | for_loop (the same update, different kernels)
     impl: AdamImpl = AdamImpl.fused
+    #: how a rule with layer-local losses (bsd) applies trainer.gradient_clip_val: all (one norm over every
+    #: layer's gradients, as back-propagation; it couples the layers' updates) | layer (each layer's own norm) |
+    #: off (no clipping). Back-propagation rules always clip the norm over all their gradients
+    clip_local: ClipScope = ClipScope.all
 
     def __post_init__(self) -> None:
         at_least("model.optimizer.lr", self.lr, 0.0, strict=True)

@@ -40,6 +40,8 @@ class BSD(Rule):
     """Forward and backward spiking nets distilled layer by layer with ReCo."""
 
     name = "bsd"
+    #: every loss reaches one layer's parameters only (clipping: ``model.optimizer.clip_local``)
+    layer_local = True
     criteria = ("C1", "C2", "C3", "C4", "C5")
     #: losses whose gradient is a signed error (reported, spec C5)
     signed_losses = ("concept cross-entropy",)

@@ -38,6 +38,8 @@ class SeqBSD(SeqRule):
     """Forward and backward spiking RNNs distilled layer by layer with ReCo, per position."""
 
     name = "bsd"
+    #: every loss reaches one layer's parameters only (clipping: ``model.optimizer.clip_local``)
+    layer_local = True
     ignored_keys = ("model.bp_credit",)
     signed_losses = ("readout cross-entropy (text) / MSE (time series)",)
 

@@ -121,6 +121,27 @@ class BSDModule(L.LightningModule):
         steps = _steps_per_epoch(t) * t.max_epochs
         return min(steps, t.max_steps) if t.max_steps != -1 else steps
 
+    def configure_gradient_clipping(self, optimizer, gradient_clip_val=None, gradient_clip_algorithm=None) -> None:
+        """``trainer.gradient_clip_val`` over all gradients, or per layer / not at all for a layer-local rule.
+
+        ``model.optimizer.clip_local`` decides for rules whose losses each reach one layer (``rule.layer_local``):
+        one norm over every layer couples their updates, which such a rule otherwise never does.
+        """
+        scope = str(self.cfg.optimizer.clip_local)
+        if gradient_clip_val is None or not getattr(self.rule, "layer_local", False) or scope == "all":
+            super().configure_gradient_clipping(optimizer, gradient_clip_val, gradient_clip_algorithm)
+            return
+        if scope == "off":
+            return
+        for layer in self.stack.layers:
+            grads = [p for p in layer.parameters() if p.grad is not None]
+            if not grads:
+                continue
+            if gradient_clip_algorithm == "value":
+                torch.nn.utils.clip_grad_value_(grads, gradient_clip_val)
+            else:
+                torch.nn.utils.clip_grad_norm_(grads, gradient_clip_val)
+
     def configure_optimizers(self):  # noqa: D102
         o = self.cfg.optimizer
         params = [p for p in self.stack.parameters() if p.requires_grad]  # model.reco.theta=fixed freezes some
