@@ -72,3 +72,17 @@ def test_a_run_of_an_experiment_todays_conf_lacks_is_labelled_not_fatal(tmp_path
     write_run(tmp_path, "retired_experiment", "bsd", 0, {"test/acc": 0.9})
     (m,) = find_runs([tmp_path])
     assert m["_label"].startswith("(no default: cannot compose today's default of +experiment=retired_experiment")
+
+
+def test_clipping_is_compared_as_what_the_run_did():
+    """bsd with no clip at all equals clip_local=off; back-propagation never reads clip_local."""
+    from bsd.report.labels import run_diff
+
+    base = {"experiment_name": "text_char", "model": {"arch": "rnn", "rule": "bsd"}}
+    assert run_diff({**base, "trainer": {"gradient_clip_val": None}}) == {}
+    assert run_diff({**base, "trainer": {"gradient_clip_val": 1.0},
+                     "model": {"arch": "rnn", "rule": "bsd", "optimizer": {"clip_local": "layer"}}}) == {
+        "model.optimizer.clip_local": "layer", "trainer.gradient_clip_val": 1.0}
+    bp = {"experiment_name": "text_char", "model": {"arch": "rnn", "rule": "bp_snn"}}
+    assert run_diff({**bp, "trainer": {"gradient_clip_val": None}}) == {"trainer.gradient_clip_val": None}
+    assert run_diff({**bp, "model": {"arch": "rnn", "rule": "bp_snn", "optimizer": {"clip_local": "all"}}}) == {}

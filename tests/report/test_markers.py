@@ -66,9 +66,19 @@ def test_bad_markers_name_the_file_and_line(rows, page, message):
 
 def test_the_readme_task_table_takes_the_headline_numbers(rows):
     out = refresh(f"<!-- report:tasks -->\n{END}\n", "README.md", rows)
-    assert "| experiment | data | metric | bsd | bp_snn | bp_ann | criteria met by bsd's default | command |" in out
-    assert ("| mnist_mlp | MNIST | test acc % | 95.50 ± 0.71 | - | 98.00 ± 0.00 | C1–C5 | "
+    assert ("| experiment | data | metric | bsd | bp_snn | bp_ann | criteria (bsd / bp_snn / bp_ann) | "
+            "epochs · seeds · device | command |") in out
+    assert ("| mnist_mlp | MNIST | test acc % | 95.50 ± 0.71 | - | 98.00 ± 0.00 | C1–C5 / - / — | 2 · 2 · cpu | "
             "`python src/train.py +experiment=mnist_mlp` |") in out
+
+
+def test_a_baseline_on_another_budget_is_marked(tmp_path):
+    root = tmp_path / "results"
+    for seed in (0, 1):
+        write_run(root, "mnist_mlp", "bsd", seed, {"test/acc": 0.95}, criteria=["C1", "C2", "C3", "C4", "C5"])
+        write_run(root, "mnist_mlp", "bp_ann", seed + 1, {"test/acc": 0.98}, device="NVIDIA H200", criteria=[])
+    out = refresh(f"<!-- report:tasks -->\n{END}\n", "README.md", task_rows(find_runs([root])))
+    assert "| 95.00 ± 0.00 | - | 98.00 ± 0.00 † |" in out
 
 
 def test_the_command_refreshes_pages_beside_the_output_and_the_readme(rows, tmp_path, monkeypatch, capsys):

@@ -98,3 +98,30 @@ def test_criteria_are_derived_from_each_runs_config_with_todays_code(tmp_path):
     write_run(tmp_path, "text_char", "bp_snn", 0, {"test/acc": 0.5}, arch="rnn", criteria=["C4"], name="bp")
     by_rule = {m["rule"]: run_criteria(m) for m in find_runs([tmp_path])}
     assert by_rule == {"bsd": ["C2", "C3", "C4", "C5"], "bp_snn": ["C4"]}
+
+
+def test_the_headline_takes_the_budget_every_rule_shares(tmp_path):
+    """bsd has 10 epochs on three seeds alone and 1 epoch beside both baselines: the shared budget wins."""
+    from bsd.report.tables import headline, on_equal_terms
+
+    for seed in (0, 1, 2):
+        write_run(tmp_path, "mnist_cnn", "bsd", seed, {"test/acc": 0.99}, arch="cnn", epochs=10)
+        for rule in ("bsd", "bp_snn", "bp_ann"):
+            write_run(tmp_path, "mnist_cnn", rule, seed, {"test/acc": 0.97}, arch="cnn", epochs=1, variant="equal")
+    write_run(tmp_path, "mnist_cnn", "bp_ann", 5, {"test/acc": 0.995}, arch="cnn", epochs=15, device="NVIDIA H200")
+    head = headline(group_rows(find_runs([tmp_path])))
+    assert {rule: (r.epochs, r.seeds) for (_, rule), r in head.items()} == {
+        "bsd": (1, [0, 1, 2]), "bp_snn": (1, [0, 1, 2]), "bp_ann": (1, [0, 1, 2])}
+    assert all(on_equal_terms(r, head) for r in head.values())
+
+
+def test_without_a_shared_budget_each_rule_keeps_its_best_row_marked_unequal(tmp_path):
+    from bsd.report.tables import headline, on_equal_terms
+
+    write_run(tmp_path, "mnist_mlp", "bsd", 0, {"test/acc": 0.95})
+    write_run(tmp_path, "mnist_mlp", "bsd", 1, {"test/acc": 0.95})
+    write_run(tmp_path, "mnist_mlp", "bp_snn", 1, {"test/acc": 0.97}, device="NVIDIA H200")
+    write_run(tmp_path, "mnist_mlp", "bp_ann", 1, {"test/acc": 0.97})  # the same budget, other seeds
+    head = headline(group_rows(find_runs([tmp_path])))
+    assert head[("mnist_mlp", "bp_snn")].device == "gpu" and head[("mnist_mlp", "bsd")].seeds == [0, 1]
+    assert [on_equal_terms(head[("mnist_mlp", r)], head) for r in ("bsd", "bp_snn", "bp_ann")] == [True, False, False]

@@ -96,16 +96,46 @@ def ignored_by_rule(arch: str | None, rule: str) -> tuple[str, ...]:
         return ()
 
 
-def diff(cfg: dict, default: dict[str, Any], ignored: Iterable[str] = ()) -> dict[str, Any]:
+def layer_local(arch: str | None, rule: str) -> bool:
+    """Whether ``rule`` on ``arch``'s family has layer-local losses (``model.optimizer.clip_local`` applies)."""
+    from bsd.rules.registry import family_of, lookup
+
+    try:
+        return bool(getattr(lookup(family_of(arch or ""), rule), "layer_local", False))
+    except ValueError:
+        return False
+
+
+def effective_clipping(flat: dict[str, Any], local: bool) -> dict[str, Any]:
+    """``flat`` with its clipping keys written as what the run did.
+
+    A layer-local rule that clips nothing reads as ``trainer.gradient_clip_val=null, model.optimizer.clip_local=off``
+    however it was switched off; any other rule never reads ``clip_local``.
+    """
+    out = dict(flat)
+    key, scope = "trainer.gradient_clip_val", "model.optimizer.clip_local"
+    if not local:
+        out.pop(scope, None)
+    elif key in out and (out[key] is None or out.get(scope) == "off"):
+        out[key], out[scope] = None, "off"
+    return out
+
+
+def diff(cfg: dict, default: dict[str, Any], ignored: Iterable[str] = (), local: bool | None = None
+         ) -> dict[str, Any]:
     """``{key: run's value}`` of the keys where flattened ``cfg`` differs from flattened ``default``.
 
     Budget keys are included (split them off with :func:`split_budget`); housekeeping and implementation
     keys, keys below ``ignored`` and keys absent from ``default`` are not; a key absent from ``cfg`` equals
-    the default.
+    the default. ``local`` (the rule's losses are layer-local, or None to compare as written): both configs'
+    clipping keys are compared as :func:`effective_clipping` writes them.
     """
     skip = (*HOUSEKEEPING, *IMPLEMENTATION, *ignored)
+    flat = flatten(cfg)
+    if local is not None:
+        flat, default = effective_clipping(flat, local), effective_clipping(default, local)
     out = {}
-    for k, v in flatten(cfg).items():
+    for k, v in flat.items():
         if k not in default or under(k, skip) or (v is None and k in NULL_IGNORED):
             continue
         if not same(v, default[k]):
@@ -124,7 +154,8 @@ def run_diff(cfg: dict, conf: str | Path = CONF) -> dict[str, Any]:
     exp, rule = cfg.get("experiment_name"), m.get("rule")
     if not exp or not rule:
         return {}
-    return diff(cfg, default_config(str(exp), str(rule), str(conf)), ignored_by_rule(m.get("arch"), str(rule)))
+    return diff(cfg, default_config(str(exp), str(rule), str(conf)), ignored_by_rule(m.get("arch"), str(rule)),
+                layer_local(m.get("arch"), str(rule)))
 
 
 def value(v: Any) -> str:

@@ -13,7 +13,7 @@ import fnmatch
 import re
 
 from .rows import Row
-from .tables import headline, markdown, marker_table, monitored
+from .tables import headline, markdown, marker_table, monitored, on_equal_terms
 from .tasks import DATASETS as _DATASETS
 from .tasks import TASKS, Metric, fmt, metric, rule_key, task_of
 
@@ -69,20 +69,27 @@ def table_block(attrs: dict[str, str], rows: list[Row], where: str) -> str:
 
 
 def tasks_block(by_task: dict[str, list[Row]]) -> str:
-    """The README's task table: each experiment's default per rule (mean ± std), bsd's criteria, the command."""
+    """The README's task table: each experiment's default per rule (mean ± std), criteria, budget, the command.
+
+    A baseline's cell is marked ``†`` where its budget (epochs, seeds, device) differs from bsd's row.
+    """
+    rules = ("bsd", "bp_snn", "bp_ann")
     lines = []
     for task in TASKS:
         head = headline(by_task.get(task.name, []))
         main: Metric = task.main
         for exp in sorted({e for e, _ in head}):
-            cells = [fmt(r.values(f"test/{main.key}", main.scale), main.digits) if (r := head.get((exp, rule)))
-                     else "-" for rule in ("bsd", "bp_snn", "bp_ann")]
+            rows = [head.get((exp, rule)) for rule in rules]
+            cells = [fmt(r.values(f"test/{main.key}", main.scale), main.digits)
+                     + ("" if on_equal_terms(r, head) else " †") if r else "-" for r in rows]
             data = next(str(m.get("dataset")) for r in head.values() if r.experiment == exp for m in r.runs)
-            bsd = head.get((exp, "bsd"))
-            lines.append([exp, _DATASETS.get(data, data), main.header, *cells, bsd.criteria if bsd else "-",
+            crit = " / ".join(r.criteria if r else "-" for r in rows)
+            bsd = rows[0]
+            spent = f"{bsd.epochs} · {len(bsd.runs)} · {bsd.devices}" if bsd else "-"
+            lines.append([exp, _DATASETS.get(data, data), main.header, *cells, crit, spent,
                           f"`python src/train.py +experiment={exp}`"])
-    return markdown(["experiment", "data", "metric", "bsd", "bp_snn", "bp_ann", "criteria met by bsd's default",
-                     "command"], lines)
+    return markdown(["experiment", "data", "metric", *rules, "criteria (bsd / bp_snn / bp_ann)",
+                     "epochs · seeds · device", "command"], lines)
 
 
 def refresh(text: str, name: str, by_task: dict[str, list[Row]]) -> str:

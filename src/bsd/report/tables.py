@@ -47,18 +47,49 @@ def _rank(r: Row) -> tuple:
     return all_batches, full, len(r.runs), r.epochs or 0, _newest(r)
 
 
-def headline(rows: list[Row]) -> dict[tuple[str, str], Row]:
-    """The row of today's default per (experiment, rule).
+def budget(r: Row) -> tuple:
+    """What a fair comparison spends alike: epochs, device class and batch cap (the seeds are checked apart)."""
+    return r.epochs, r.device, r.batches
 
-    Among several budgets: the row trained on every batch for today's default number of epochs, then the one with
-    the most seeds, the most epochs, the newest runs.
+
+def headline(rows: list[Row]) -> dict[tuple[str, str], Row]:
+    """The row of today's default per (experiment, rule), on one budget shared by the experiment's rules.
+
+    Per experiment, the budget (:func:`budget`) at which the most rules have a default row wins (then the one
+    whose ``bsd`` row ranks highest: trained on every batch for today's default number of epochs, the most seeds,
+    the most epochs, the newest runs); each rule's row at it is its highest-ranked one. A rule without a row at
+    that budget keeps its own highest-ranked row (:func:`on_equal_terms` tells them apart).
     """
     out: dict[tuple[str, str], Row] = {}
+    best: dict[tuple[str, str], Row] = {}
+    by_budget: dict[str, dict[tuple, dict[str, Row]]] = {}
     for r in rows:
+        if r.label != "default":
+            continue
         k = (r.experiment, r.rule)
-        if r.label == "default" and (k not in out or _rank(r) > _rank(out[k])):
-            out[k] = r
+        if k not in best or _rank(r) > _rank(best[k]):
+            best[k] = r
+        at = by_budget.setdefault(r.experiment, {}).setdefault(budget(r), {})
+        if r.rule not in at or _rank(r) > _rank(at[r.rule]):
+            at[r.rule] = r
+    for exp, budgets in by_budget.items():
+        shared = max(budgets, key=lambda b, at=budgets: _budget_score(at[b]))
+        for (e, rule), r in best.items():
+            if e == exp:
+                out[(e, rule)] = budgets[shared].get(rule, r) if len(budgets[shared]) > 1 else r
     return out
+
+
+def _budget_score(at: dict[str, Row]) -> tuple:
+    """How good a budget is for the headline: the rules that have a row at it, then its bsd row's rank."""
+    lead = at.get("bsd") or max(at.values(), key=_rank)
+    return len(at), "bsd" in at, _rank(lead)
+
+
+def on_equal_terms(row: Row, head: dict[tuple[str, str], Row]) -> bool:
+    """Whether ``row`` has the budget and seeds of its experiment's ``bsd`` headline row (True where there is none)."""
+    lead = head.get((row.experiment, "bsd"))
+    return lead is None or (budget(lead), lead.seeds) == (budget(row), row.seeds)
 
 
 def _comparisons(task: Task, row: Row, head: dict[tuple[str, str], Row]) -> list[str]:
