@@ -131,7 +131,7 @@ BAD_OVERRIDES = [
     ("model.bogus=1", ["model.bogus"]),
     ("model.reco.axis=unit", ["model.reco.axis"]),
     ("model.reco.through_time=2", ["model.reco.through_time"]),
-    ("model.rule=hebbian", ["model.rule='hebbian'", "['bp_ann', 'bp_snn', 'bsd']"]),
+    ("model.rule=hebbian", ["model.rule='hebbian'", "['bp_ann', 'bp_snn', 'bsd', 'dfa', 'dll', 'fa', 'pc', 'rstdp']"]),
     ("model.T=0", ["model.T must be >= 1"]),
     ("model.neuron.threshold=0", ["model.neuron.threshold must be > 0"]),
     ("model.reco.lam=-0.1", ["model.reco.lam must be >= 0"]),
@@ -163,7 +163,7 @@ def _cli(*args, timeout=240):
     ("model.reco.lam=abc", "full_key: model.reco.lam"),
     ("data.batch_size=abc", "full_key: data.batch_size"),
     ("model.T=2.5", "full_key: model.T"),
-    ("model.rule=hebbian", "model.rule='hebbian' is not defined for the image family"),
+    ("model.rule=hebbian", "model.rule='hebbian' is not defined on the image classifiers (model=cnn, model=mlp)"),
 ])
 def test_bad_input_stops_on_the_command_line_with_a_clear_message(tmp_path, override, message):
     res = _cli("+experiment=mnist_mlp", override, f"hydra.run.dir={tmp_path}/run", "logger=none")

@@ -45,8 +45,9 @@ def weights_carrying_credit(loss: torch.Tensor, weights: dict[str, torch.Tensor]
             targets = [fn for fn, _ in node.next_functions if fn is not None]
             for name in names:
                 w = own[name]
+                # a parameter's own accumulator (the weight's, or a bias beside it) takes no gradient through w
                 others = [fn for fn in targets
-                          if not (type(fn).__name__ == "AccumulateGrad" and fn.variable is w)
+                          if not (type(fn).__name__ == "AccumulateGrad" and isinstance(fn.variable, torch.nn.Parameter))
                           and not _only_reaches(fn, w)]
                 if others:
                     found.add(name)
@@ -71,3 +72,56 @@ def _only_reaches(fn, w: torch.Tensor) -> bool:
             return False
         todo.extend(nxt)
     return True
+
+
+def _storage(t: torch.Tensor) -> tuple[int, int]:
+    """The byte range of ``t``'s storage."""
+    st = t.untyped_storage()
+    return st.data_ptr(), st.data_ptr() + st.nbytes()
+
+
+def assert_feedback_is_separate(forward: list, feedback: list) -> None:
+    """Spec C1: no tensor of the feedback path is, or views, the storage of a forward weight."""
+    ranges = [_storage(w) for w in forward]
+    for t in feedback:
+        a, b = _storage(t)
+        for w, (c, d) in zip(forward, ranges, strict=True):
+            assert b <= c or d <= a, f"a feedback tensor {tuple(t.shape)} shares storage with a forward weight " \
+                                     f"{tuple(w.shape)}"
+
+
+def one_step(stack, code, rule, x, y, watch: list) -> list[bool]:
+    """One ``rule.loss`` call, one backward pass and one SGD step; which of ``watch`` changed."""
+    before = [w.detach().clone() for w in watch]
+    opt = torch.optim.SGD([p for p in stack.parameters() if p.requires_grad], lr=0.1)
+    loss, _ = rule.loss(stack, code, x, y)
+    loss.backward()
+    opt.step()
+    return [not torch.equal(b, w) for b, w in zip(before, watch, strict=True)]
+
+
+def capture_inputs(stack) -> list:
+    """Hooks that record ``(layer, 'basal' | 'apical', input)`` of every call of a basal or apical map."""
+    seen = []
+    for i, layer in enumerate(stack.layers):
+        for kind in ("basal", "apical"):
+            mod = getattr(layer, kind)
+            if mod is not None:
+                mod.register_forward_pre_hook(lambda m, inp, i=i, kind=kind: seen.append((i, kind, inp[0].detach())))
+    return seen
+
+
+def non_binary_inputs(seen: list, T: int, skip_stimulus: bool) -> list:
+    """Spec C4: the captured inputs that are neither 0/1 nor time means of 0/1 trains (k / T).
+
+    ``skip_stimulus``: the direct-coded (analog) stimulus at layer 1's basal map is an allowed exception.
+    """
+    bad = []
+    for i, kind, t in seen:
+        if skip_stimulus and kind == "basal" and i == 1:
+            continue
+        if t.dim() > 0 and t.is_floating_point():
+            k = t * T
+            if not (torch.allclose(k, k.round(), atol=1e-4) and t.min() >= 0 and t.max() <= 1):
+                bad.append((i, kind))
+    return bad

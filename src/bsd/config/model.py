@@ -13,15 +13,19 @@ from .choices import BpCredit, CodeKind, Encoder, LatentPrior, LatentSampling, L
 from .parts import (
     AeRecoConfig,
     CodeConfig,
+    DllConfig,
+    FeedbackConfig,
     ImageRecoConfig,
     LossWeights,
     NeuronConfig,
     OptimizerConfig,
+    PcConfig,
     PopulationCodeConfig,
     RecoConfig,
     RnnCodeConfig,
     RnnNeuronConfig,
     RnnRecoConfig,
+    RstdpConfig,
     at_least,
 )
 
@@ -71,7 +75,21 @@ def _widths(key: str, values: list[int]) -> None:
 
 
 @dataclass
-class MlpConfig(ModelConfig):
+class ImageModelConfig(ModelConfig):
+    """What the image classifiers add: the settings of the comparison rules defined on them (docs/design.md 1)."""
+
+    #: fa, dfa: the fixed random feedback
+    fa: FeedbackConfig = field(default_factory=FeedbackConfig)
+    #: pc: predictive coding's inference
+    pc: PcConfig = field(default_factory=PcConfig)
+    #: dll: Dendritic Localized Learning
+    dll: DllConfig = field(default_factory=DllConfig)
+    #: rstdp: reward-modulated STDP
+    rstdp: RstdpConfig = field(default_factory=RstdpConfig)
+
+
+@dataclass
+class MlpConfig(ImageModelConfig):
     """Fully connected classifier: one pyramidal layer per hidden width."""
 
     arch: str = "mlp"
@@ -87,7 +105,7 @@ class MlpConfig(ModelConfig):
 
 
 @dataclass
-class CnnConfig(ModelConfig):
+class CnnConfig(ImageModelConfig):
     """Convolutional classifier: conv3x3 + 2x2 average pool per channel count, then fully connected layers."""
 
     arch: str = "cnn"

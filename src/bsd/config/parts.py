@@ -11,6 +11,7 @@ from typing import Any
 from .choices import (
     AdamImpl,
     Center,
+    Choice,
     ClipScope,
     CodeContext,
     CodeKind,
@@ -256,6 +257,79 @@ class RnnRecoConfig(RecoConfig):
         if self.free_units and not self.through_time:
             raise ValueError("model.reco.free_units > 0 leaves units out of ReCo that only credit through time can "
                              "train; set model.reco.through_time >= 1 (or free_units=0)")
+
+
+@dataclass
+class FeedbackConfig:
+    """fa and dfa: the fixed random feedback matrices that carry the error instead of W's transpose."""
+
+    #: seed of the feedback draw (every matrix is drawn once from it; the same seed gives the same matrices)
+    seed: int = 0
+    #: standard deviation of the entries, times 1 / sqrt(fan-in of the map that carries the error) (> 0)
+    scale: float = 64.0
+
+    def __post_init__(self) -> None:
+        at_least("model.fa.scale", self.scale, 0.0, strict=True)
+
+
+@dataclass
+class PcConfig:
+    """pc: predictive coding on the ANN form of the backbone (ReLU, one step), supervised at the top."""
+
+    #: inference steps on the hidden activities before the weights learn (>= 1)
+    steps: int = 5
+    #: step size of the inference (gradient descent of the energy on the activities; > 0)
+    inference_lr: float = 0.2
+
+    def __post_init__(self) -> None:
+        at_least("model.pc.steps", self.steps, 1)
+        at_least("model.pc.inference_lr", self.inference_lr, 0.0, strict=True)
+
+
+@dataclass
+class DllConfig:
+    """dll: Dendritic Localized Learning on the ANN form of the backbone (ReLU, one step)."""
+
+    #: every local error is clamped to [-clip, clip] (> 0; the reference code's 50)
+    clip: float = 50.0
+    #: rate of Theta's Hebbian rule on the errors of its two layers, applied in place (>= 0; 0 keeps Theta fixed)
+    theta_lr: float = 1e-2
+
+    def __post_init__(self) -> None:
+        at_least("model.dll.clip", self.clip, 0.0, strict=True)
+        at_least("model.dll.theta_lr", self.theta_lr, 0.0)
+
+
+class RstdpOutput(Choice):
+    """What modulates rstdp's concept (winner-take-all) layer."""
+
+    sign = "sign"
+    reward = "reward"
+
+
+@dataclass
+class RstdpConfig:
+    """rstdp: reward-modulated STDP on the spiking backbone (weights change in place, no optimiser)."""
+
+    #: time constants, in spiking steps, of the presynaptic and postsynaptic traces (> 0)
+    tau_pre: float = 2.0
+    tau_post: float = 2.0
+    #: amplitude of depression (post before pre) against potentiation (pre before post, amplitude 1; >= 0)
+    a_minus: float = 0.5
+    #: concept layer: sign (each unit's error sign: +1 for the target's units, -1 for a wrong winner's) |
+    #: reward (the global reward on the winner's units only)
+    output: RstdpOutput = RstdpOutput.sign
+    #: learning rate of the concept (winner-take-all) layer (> 0)
+    lr: float = 0.02
+    #: learning rate of the hidden layers (>= 0; 0 keeps them at their random init)
+    hidden_lr: float = 0.0
+
+    def __post_init__(self) -> None:
+        at_least("model.rstdp.tau_pre", self.tau_pre, 0.0, strict=True)
+        at_least("model.rstdp.tau_post", self.tau_post, 0.0, strict=True)
+        at_least("model.rstdp.a_minus", self.a_minus, 0.0)
+        at_least("model.rstdp.lr", self.lr, 0.0, strict=True)
+        at_least("model.rstdp.hidden_lr", self.hidden_lr, 0.0)
 
 
 @dataclass

@@ -79,6 +79,10 @@ class Rule(abc.ABC):
     signed_losses: tuple[str, ...] = ("all (end-to-end back-propagation)",)
     #: config key prefixes this rule never reads (the report leaves them out of a row's label)
     ignored_keys: tuple[str, ...] = ()
+    #: the rule's own settings (e.g. ``model.pc``); every other rule of the family ignores them
+    reads: tuple[str, ...] = ()
+    #: whether the feedback path (:meth:`feedback_tensors`) is trained (C1: W and Theta both learn)
+    feedback_trained: bool = True
     activation: Activation = staticmethod(spiking)
     family = ""
 
@@ -99,6 +103,18 @@ class Rule(abc.ABC):
     def loss(self, stack: Stack, code: LabelCode, x: torch.Tensor, y: torch.Tensor
              ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """Training loss of one batch and a dict of cheap diagnostics."""
+
+    def layer_losses(self, stack: Stack, code: LabelCode, x: torch.Tensor, y: torch.Tensor
+                     ) -> tuple[dict[int, torch.Tensor], dict[str, torch.Tensor]]:
+        """Each layer's own loss ``{i: L_i}`` (rules with layer-local losses; the C2 check reads it)."""
+        raise NotImplementedError(f"rule {self.name!r} has no layer-local losses")
+
+    def feedback_tensors(self, stack: Stack) -> list[torch.Tensor]:
+        """The tensors that carry teaching signals down the stack (C1: none may share storage with a W).
+
+        By default the backward net: every layer's apical map Theta and its normalisation.
+        """
+        return [p for layer in stack.layers for p in layer.apical_parameters()]
 
     @torch.no_grad()
     def predict(self, stack: Stack, code: LabelCode, x: torch.Tensor) -> torch.Tensor:

@@ -27,6 +27,10 @@ class BPSNN(Rule):
     criteria = ("C4",)
     ignored_keys = BP_IGNORED
 
+    def feedback_tensors(self, stack: Stack) -> list[torch.Tensor]:
+        """Back-propagation sends the error down through the forward weights themselves (weight transport)."""
+        return [p for layer in stack.layers for p in layer.basal_parameters()]
+
     def loss(self, stack: Stack, code: LabelCode, x: torch.Tensor, y: torch.Tensor):  # noqa: D102
         trace = forward_net(stack, self.encode(stack, x), self.activation)
         ce = F.cross_entropy(code.logits(trace.out.mean(0)), y)

@@ -46,20 +46,46 @@ def family_of(arch: str) -> str:
     return ARCH_FAMILY[arch]
 
 
+#: what each family's backbone is called in messages
+BACKBONES = {"image": "the image classifiers", "seq": "the spiking RNN", "ae": "the spiking autoencoder"}
+
+
+def archs(family: str) -> list[str]:
+    """The ``model.arch`` values of ``family``, e.g. ``['cnn', 'mlp']`` for ``image``."""
+    return sorted(a for a, f in ARCH_FAMILY.items() if f == family)
+
+
+def _models(families: list[str]) -> str:
+    return ", ".join(f"model={a}" for f in families for a in archs(f))
+
+
 def lookup(family: str, name: str) -> type:
-    """The rule class registered as ``(family, name)``; the error names the rules that exist."""
+    """The rule class registered as ``(family, name)``.
+
+    The error names the rule, the backbone asked for, the backbones the rule is defined on and the rules
+    this backbone has, e.g. ``model.rule='rstdp' is not defined on the spiking autoencoder (model=ae); rstdp
+    is defined on model=cnn, model=mlp; the rules of model=ae are [...]``.
+    """
     _load()
     if (family, name) in _RULES:
         return _RULES[(family, name)]
+    models = _models([family]) or f"the {family} family"
     elsewhere = sorted(f for f, n in _RULES if n == name)
-    hint = f" (it exists for: {', '.join(elsewhere)})" if elsewhere else ""
-    raise ValueError(f"model.rule={name!r} is not defined for the {family} family{hint}; "
-                     f"choose one of {names(family)}")
+    where = f"{name} is defined on {_models(elsewhere)}" if elsewhere else "no backbone has a rule of that name"
+    raise ValueError(f"model.rule={name!r} is not defined on {BACKBONES.get(family, family)} ({models}); {where}; "
+                     f"the rules of {models} are {names(family)}")
 
 
 def ignored_keys(family: str, name: str) -> tuple[str, ...]:
-    """Config key prefixes that rule ``(family, name)`` never reads (e.g. ``model.reco`` for back-propagation)."""
-    return tuple(getattr(lookup(family, name), "ignored_keys", ()))
+    """Config key prefixes that rule ``(family, name)`` never reads (e.g. ``model.reco`` for back-propagation).
+
+    Besides the rule's own ``ignored_keys``: the settings of every other rule (``reads`` of the rules
+    registered for ``family``, such as ``model.pc``) that this rule does not read itself.
+    """
+    cls = lookup(family, name)
+    own = tuple(getattr(cls, "reads", ()))
+    others = sorted({k for (f, _), c in _RULES.items() if f == family for k in getattr(c, "reads", ())} - set(own))
+    return (*getattr(cls, "ignored_keys", ()), *others)
 
 
 def criteria_for(family: str, name: str, cfg) -> tuple[str, ...]:
@@ -81,4 +107,4 @@ def all_rules() -> dict[tuple[str, str], type]:
 
 def _load() -> None:
     """Import the modules that register the built-in rules (they import this one)."""
-    from . import ae, bp, bsd, seq, seq_bsd  # noqa: F401
+    from . import ae, bp, bsd, dll, fa, pc, rstdp, seq, seq_bsd  # noqa: F401
