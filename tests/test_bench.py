@@ -47,3 +47,14 @@ def test_fused_lif_graph_keeps_less_than_autograd_through_every_step(rule):
     stepwise = worker("mlp", f"{rule}_stepwise", 8, **SMALL)
     assert stepwise["rule"] == f"{rule}_stepwise"
     assert fused["graph_mb"] < 0.85 * stepwise["graph_mb"]
+
+
+def test_every_comparison_rule_is_timed_against_bp_snn_in_the_same_run():
+    from bsd.bench import COMPARISON
+
+    out = interleaved_times("mlp", ["bp_snn", *COMPARISON], 4, 32, 2, 1, [32, 32], "cpu")
+    assert set(out["median"]) == {"bp_snn", *COMPARISON} and all(v > 0 for v in out["median"].values())
+    rows = [worker("mlp", r, 4, **SMALL) for r in ("bp_snn", "pc", "rstdp")]
+    assert rows[1]["T"] == 1 and rows[2]["T"] == 4  # pc runs the ANN form, rstdp the spiking one
+    text = table(rows, "cpu")
+    assert "| mlp | 1 | pc |" in text and "(vs T=4)" in text and "| mlp | 4 | rstdp |" in text
