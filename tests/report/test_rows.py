@@ -115,6 +115,19 @@ def test_the_headline_takes_the_budget_every_rule_shares(tmp_path):
     assert all(on_equal_terms(r, head) for r in head.values())
 
 
+def test_the_comparison_rules_do_not_move_the_headline_budget(tmp_path):
+    """Five comparison rules at 1 epoch beside bsd at 1 epoch: the headline stays on the budget bsd and BP share."""
+    from bsd.report.tables import headline
+
+    for rule in ("bsd", "bp_snn", "bp_ann"):
+        write_run(tmp_path, "mnist_mlp", rule, 0, {"test/acc": 0.98}, epochs=5)
+    for rule in ("bsd", "fa", "dfa", "pc", "dll", "rstdp"):
+        write_run(tmp_path, "mnist_mlp", rule, 0, {"test/acc": 0.9}, epochs=1, variant="rules")
+    head = headline(group_rows(find_runs([tmp_path])))
+    assert {rule: r.epochs for (_, rule), r in head.items() if rule in ("bsd", "bp_snn", "bp_ann")} == {
+        "bsd": 5, "bp_snn": 5, "bp_ann": 5}
+
+
 def test_without_a_shared_budget_each_rule_keeps_its_best_row_marked_unequal(tmp_path):
     from bsd.report.tables import headline, on_equal_terms
 

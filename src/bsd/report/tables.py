@@ -9,7 +9,7 @@ from pathlib import Path
 from .labels import default_config, label
 from .rows import Row
 from .runs import FINAL_GRID
-from .tasks import Metric, Task, compare, fmt, metric, rule_key
+from .tasks import RULE_ORDER, Metric, Task, compare, fmt, metric, rule_key
 
 
 def markdown(header: list[str], lines: list[list[str]]) -> str:
@@ -81,9 +81,12 @@ def headline(rows: list[Row]) -> dict[tuple[str, str], Row]:
 
 
 def _budget_score(at: dict[str, Row]) -> tuple:
-    """How good a budget is for the headline: the rules that have a row at it, then its bsd row's rank."""
+    """How good a budget is for the headline: the headline rules with a row at it, then its bsd row's rank.
+
+    Only bsd and the BP baselines count: the comparison rules' own budget does not move the headline.
+    """
     lead = at.get("bsd") or max(at.values(), key=_rank)
-    return len(at), "bsd" in at, _rank(lead)
+    return sum(rule in RULE_ORDER for rule in at), "bsd" in at, _rank(lead)
 
 
 def on_equal_terms(row: Row, head: dict[tuple[str, str], Row]) -> bool:
