@@ -40,7 +40,8 @@ class _SpikeATan(_Spike):
 
     @staticmethod
     def surrogate_grad(x: torch.Tensor, alpha: float) -> torch.Tensor:  # noqa: D102
-        return (alpha / 2) / (1 + (math.pi / 2 * alpha * x) ** 2)
+        y = x * (math.pi / 2 * alpha)
+        return y.mul_(y).add_(1.0).reciprocal_().mul_(alpha / 2)  # in place: one new tensor instead of four
 
 
 class _SpikeSigmoid(_Spike):
@@ -69,23 +70,24 @@ class _LIFSequence(torch.autograd.Function):
     @staticmethod
     def forward(ctx, v, u0, s0, threshold: float, beta: float, hard: bool, surrogate: str, alpha: float):  # noqa: D102
         us = torch.empty_like(v, memory_format=torch.contiguous_format)  # membrane potential of each step
-        fired = torch.empty(us.shape, dtype=torch.bool, device=us.device)
+        spikes = torch.empty_like(us)
+        keep = torch.empty_like(us[0]) if hard else None
         for t in range(v.shape[0]):
-            u, prev = (us[t - 1], fired[t - 1]) if t else (u0, s0)
+            u, prev = (us[t - 1], spikes[t - 1]) if t else (u0, s0)
             if u is None:  # from rest: u_0 = v_0 (beta * 0 * (1 - 0) + v_0, bit for bit)
                 us[t].copy_(v[t])
-            elif hard:  # beta * u * (1 - s) + v: beta * u where silent, 0 where it fired
-                torch.mul(u, beta, out=us[t])
-                us[t].masked_fill_(prev if t else prev.bool(), 0.0).add_(v[t])
+            elif hard:  # beta * u * (1 - s) + v, as the no-graph loop computes it (float masks: no bool kernels)
+                torch.add(prev, -1.0, out=keep).mul_(-beta)
+                torch.mul(u, keep, out=us[t]).add_(v[t])
             else:  # beta * (u - theta * s) + v
-                torch.sub(u, prev.to(u.dtype) if t else prev, alpha=threshold, out=us[t]).mul_(beta).add_(v[t])
-            torch.ge(us[t], threshold, out=fired[t])
-        ctx.save_for_backward(us, fired if hard else None, u0 if u0 is not None and hard else None,
+                torch.sub(u, prev, alpha=threshold, out=us[t]).mul_(beta).add_(v[t])
+            torch.ge(us[t], threshold, out=spikes[t])
+        ctx.save_for_backward(us, spikes.bool() if hard else None, u0 if u0 is not None and hard else None,
                               s0 if s0 is not None and hard else None)
         ctx.conf = (threshold, beta, hard, _SPIKES[surrogate].surrogate_grad, alpha)
         ctx.has_u0, ctx.has_s0 = u0 is not None, s0 is not None
         ctx.set_materialize_grads(False)  # an unused final membrane costs no pass of zeros
-        return fired.to(v.dtype), us[-1].clone()
+        return spikes, us[-1].clone()
 
     @staticmethod
     @torch.autograd.function.once_differentiable
@@ -103,11 +105,13 @@ class _LIFSequence(torch.autograd.Function):
         torch.mul(g_out[last], slope[last], out=g_v[last])
         if g_last is not None:
             g_v[last].add_(g_last)
+        if hard and last:  # beta where silent, 0 where it fired (a byte view converts far faster than bool)
+            keep = fired[:-1].view(torch.uint8).to(us.dtype).mul_(-beta).add_(beta)
         for t in range(last - 1, -1, -1):
             g, g_next = g_v[t], g_v[t + 1]
             if hard:
                 torch.addcmul(g_out[t], us[t], g_next, value=-beta, out=g).mul_(slope[t])
-                g.add_(torch.mul(g_next, beta).masked_fill_(fired[t], 0.0))
+                g.add_(g_next * keep[t])
             else:
                 torch.add(g_out[t], g_next, alpha=-beta * threshold, out=g).mul_(slope[t]).add_(g_next, alpha=beta)
         g_u0 = g_s0 = None
