@@ -150,6 +150,13 @@ class ClipScope(Choice):
     off = "off"
 
 
+class Backward(Choice):
+    """How a rule whose losses are layer-local computes its gradients in one step."""
+
+    joint = "joint"
+    layer = "layer"
+
+
 class AdamImpl(Choice):
     """The AdamW kernel (the same update)."""
 

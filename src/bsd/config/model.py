@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .choices import BpCredit, CodeKind, Encoder, LatentPrior, LatentSampling, LatentSpace, ReduceT, RnnNorm
+from .choices import Backward, BpCredit, CodeKind, Encoder, LatentPrior, LatentSampling, LatentSpace, ReduceT, RnnNorm
 from .parts import (
     AeRecoConfig,
     CodeConfig,
@@ -51,6 +51,10 @@ class ModelConfig:
     decorrelation: float = 0.0
     loss_weights: LossWeights = field(default_factory=LossWeights)
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
+    #: bsd: layer (each layer's graph is built, differentiated and freed before the next: memory flat in depth) |
+    #: joint (every layer's graph kept to one backward pass at the end of the step); the same gradients.
+    #: Back-propagation rules ignore it
+    backward: Backward = Backward.layer
 
     def __post_init__(self) -> None:
         at_least("model.T", self.T, 1)

@@ -9,6 +9,8 @@ image, the stimulus layer recalls the image from the backward spikes (MSE). ``bp
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 import torch.nn.functional as F
 
@@ -20,6 +22,7 @@ from ..nets import Stack
 from .base import Activation, Rule, forward_net, spiking
 from .bp import BP_IGNORED, ANNVariant
 from .bsd import BSD, MarginFn
+from .local import LayerGrads, local_hidden, own_parameters
 from .registry import register
 
 LATENT_SAMPLING = ("bernoulli", "regular")
@@ -170,30 +173,47 @@ class AEBSD(AEMixin, BSD):
         f = self.cfg.reco.frequency
         return f if f.enabled else None
 
-    def layer_losses(self, stack: Stack, code, x: torch.Tensor, y: torch.Tensor):  # noqa: D102
-        cfg, n = self.cfg, stack.depth
+    def image_targets(self, stack: Stack, x: torch.Tensor):
+        """The stimulus and the backward stream's top for this step, and this process's share of the batch.
+
+        Returns ``(s0, top, rows, offset, margin)``: the backward stream runs on the images of the whole batch
+        (every process of a distributed run); ``rows`` (None in one process) picks this process's samples.
+        """
         s0 = self.encode(stack, x)
-        # the backward stream runs on the images of the whole batch (every process of a distributed run)
         x_all, offset = gather_rows(x)
         top = s0 if len(x_all) == len(x) else self.encode(stack, x_all)
         rows = None if len(x_all) == len(x) else slice(offset, offset + len(x))
         margin = None
-        if cfg.reco.margin == "code":
+        if self.cfg.reco.margin == "code":
             cut = None if self.frequency is None else self.frequency.cutoff
             margin = image_margins(x_all.reshape(x_all.shape[0], *stack.in_shape), cut,
-                                   centred=cfg.reco.center != "none", rows=rows)
+                                   centred=self.cfg.reco.center != "none", rows=rows)
+        return s0, top, rows, offset, margin
+
+    def _own_rows(self, pairs: dict, rows: slice | None) -> dict:
+        """``pairs`` with each backward side cut to this process's rows (what each layer is matched against)."""
+        if rows is None:
+            return pairs
+        steps = self.T if self.cfg.reduce_T == "per_step" else 1
+        return {i: (v, h.reshape(steps, -1, *h.shape[1:])[:, rows].reshape(v.shape)) for i, (v, h) in pairs.items()}
+
+    def _top_losses(self, stack: Stack, top_in: torch.Tensor, above0: torch.Tensor, x: torch.Tensor,
+                    rows: slice | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Reconstruction MSE of the concept layer and recall MSE of the stimulus layer (unweighted)."""
+        out = stack.concept.basal(top_in.mean(0))
+        mse = F.mse_loss(out, x.reshape(out.shape))
+        recon = stack.stimulus.apical(above0.mean(0))
+        return mse, F.mse_loss(recon if rows is None else recon[rows], x.reshape(out.shape))
+
+    def layer_losses(self, stack: Stack, code, x: torch.Tensor, y: torch.Tensor):  # noqa: D102
+        cfg, n = self.cfg, stack.depth
+        s0, top, rows, offset, margin = self.image_targets(stack, x)
         fwd, above, a_stats, own_above = self.streams_from_top(stack, s0, top)
         pairs: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
         losses, logs = self.hidden_losses(stack, fwd, above, a_stats, None, None, None, margin=margin,
                                           own_above=own_above, keep=pairs, offset=offset)
-        if rows is not None:  # what each layer is matched against: this process's rows of the backward side
-            steps = self.T if cfg.reduce_T == "per_step" else 1
-            pairs = {i: (v, h.reshape(steps, -1, *h.shape[1:])[:, rows].reshape(v.shape))
-                     for i, (v, h) in pairs.items()}
-        out = stack.concept.basal(fwd.inputs[-1].mean(0))
-        mse = F.mse_loss(out, x.reshape(out.shape))
-        recon = stack.stimulus.apical(above[0].mean(0))
-        recall = F.mse_loss(recon if rows is None else recon[rows], x.reshape(out.shape))
+        pairs = self._own_rows(pairs, rows)
+        mse, recall = self._top_losses(stack, fwd.inputs[-1], above[0], x, rows)
         losses[0], losses[n] = cfg.loss_weights.recall * recall, cfg.loss_weights.concept * mse
         logs["loss/recon"], logs["loss/recall"] = mse.detach(), recall.detach()
         if cfg.image_readout > 0:
@@ -202,31 +222,60 @@ class AEBSD(AEMixin, BSD):
             self.add_match_losses(stack, pairs, losses, logs)
         return losses, logs
 
-    def add_match_losses(self, stack: Stack, pairs: dict, losses: dict, logs: dict) -> None:
+    def local_step(self, stack: Stack, code, x: torch.Tensor, y: torch.Tensor, grad_scale: float = 1.0):
+        """:meth:`layer_losses` summed, layer by layer (``model.backward=layer``; see :meth:`BSD.local_step`)."""
+        cfg, n = self.cfg, stack.depth
+        s0, top, rows, offset, margin = self.image_targets(stack, x)
+        with torch.no_grad():
+            above, a_stats, _ = self.stream_down(stack, top)
+        grads, logs = LayerGrads(grad_scale), {}
+        recon = stack.stimulus.apical(above[0].mean(0))
+        recall = F.mse_loss(recon if rows is None else recon[rows], x.reshape(x.shape[0], *stack.in_shape))
+        grads.add(0, cfg.loss_weights.recall * recall, own_parameters(stack.stimulus))
+
+        def extra(i, fwd, pairs, losses, lg):
+            pairs = self._own_rows(pairs, rows)
+            if cfg.image_readout > 0 and i in readout_layers(stack):
+                self.add_readout_losses(stack, fwd, x, losses, lg, pairs, layers=(i,))
+            if cfg.decoder_match > 0 and i > latent_index(stack):
+                self.add_match_losses(stack, pairs, losses, lg, layers=(i,))
+
+        s = local_hidden(self, stack, s0, above, a_stats, None, None, None, grads, logs, margin, offset, extra)
+        out = stack.concept.basal(s.mean(0))
+        mse = F.mse_loss(out, x.reshape(out.shape))
+        grads.add(n, cfg.loss_weights.concept * mse, own_parameters(stack.concept))
+        logs["loss/recon"], logs["loss/recall"] = mse.detach(), recall.detach()
+        return grads.loss([*range(1, n), 0, n]), logs
+
+    def add_match_losses(self, stack: Stack, pairs: dict, losses: dict, logs: dict,
+                         layers: Sequence[int] | None = None) -> None:
         """Add ``model.decoder_match`` x each decoder layer's match MSE to that layer's loss.
 
         The MSE between what the layer's ReCo compares (``pairs[i]``: its time-reduced, normalised
         basal and apical voltages, or rates with ``model.reco.on=spikes``), the apical side detached:
         the forward decoder follows the backward net's image-driven voltages in size as well as in
-        direction (ReCo's cosines see only the direction). Layers above the latent, below the top.
+        direction (ReCo's cosines see only the direction). Layers above the latent, below the top (or those
+        of them in ``layers``).
         """
         for i in range(latent_index(stack) + 1, stack.depth):
+            if layers is not None and i not in layers:
+                continue
             v, v_hat = pairs[i]
             r = F.mse_loss(v, v_hat.detach())
             losses[i] = losses[i] + self.cfg.decoder_match * r
             logs[f"loss/match_{i}"] = r.detach()
 
     def add_readout_losses(self, stack: Stack, fwd, x: torch.Tensor, losses: dict, logs: dict,
-                           pairs: dict | None = None) -> None:
+                           pairs: dict | None = None, layers: Sequence[int] | None = None) -> None:
         """Add ``model.image_readout`` x each decoder layer's readout MSE to that layer's loss.
 
         The layer's 1x1 readout of its own basal voltage predicts the image pooled to its resolution;
         the graph starts at the layer's own W (its input spikes carry none). Where ReCo compared the
-        unpooled voltages, ``pairs`` (from :meth:`hidden_losses`) already holds them.
+        unpooled voltages, ``pairs`` (from :meth:`hidden_losses`) already holds them. ``layers``: only those.
         """
         reuse = pairs is not None and self.cfg.reco.on == "voltage" and self.cfg.reco.pool is None
         img = x.reshape(x.shape[0], *stack.in_shape)
-        for i in readout_layers(stack):
+        for i in readout_layers(stack) if layers is None else [j for j in readout_layers(stack) if j in layers]:
             layer = stack.layers[i]
             if not hasattr(layer, "readout"):
                 raise ValueError("model.image_readout > 0 needs the stack built with attach_readouts")

@@ -12,7 +12,7 @@ from .registry import register
 
 #: config keys back-propagation never reads (bsd's local losses and their weights)
 BP_IGNORED = ("model.reco", "model.loss_weights.hidden", "model.loss_weights.recall", "model.decorrelation",
-              "model.image_readout", "model.decoder_match")
+              "model.image_readout", "model.decoder_match", "model.backward")
 #: what the ANN twin ignores besides: the spiking dynamics
 ANN_IGNORED = (*BP_IGNORED, "model.T", "model.neuron.threshold", "model.neuron.beta", "model.neuron.reset",
                "model.neuron.surrogate", "model.neuron.alpha", "model.neuron.compile", "model.neuron.graph",

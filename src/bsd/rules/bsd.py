@@ -9,7 +9,7 @@ No gradient can cross a layer because no layer's loss graph contains another lay
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -28,6 +28,7 @@ from ..losses import (
 )
 from ..nets import Stack
 from .base import Rule, forward_net, hidden_weight
+from .local import LayerGrads, local_hidden, own_parameters
 from .registry import register
 
 #: ``margin(v, band)``: the push margins of the pairs a layer compares (``model.reco.margin=code``), given
@@ -120,9 +121,65 @@ class BSD(Rule):
             return _time_mean(s, store)
         return s.reshape(-1, *s.shape[2:])
 
-    def loss(self, stack: Stack, code: LabelCode, x: torch.Tensor, y: torch.Tensor):  # noqa: D102
+    @property
+    def layer_by_layer(self) -> bool:
+        """Whether :meth:`loss` takes each layer's gradient in turn (``model.backward=layer``, gradients enabled)."""
+        return self.cfg.backward == "layer" and torch.is_grad_enabled()
+
+    def loss(self, stack: Stack, code: LabelCode, x: torch.Tensor, y: torch.Tensor, grad_scale: float = 1.0
+             ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The sum of :meth:`layer_losses` and their diagnostics.
+
+        With ``model.backward=layer`` the layers' gradients are taken one layer at a time (:meth:`local_step`;
+        ``grad_scale``: the trainer's loss scale) and the returned loss hands them to the backward pass.
+        """
+        if self.layer_by_layer:
+            return self.local_step(stack, code, x, y, grad_scale)
         losses, logs = self.layer_losses(stack, code, x, y)
         return sum(losses.values()), logs
+
+    def label_targets(self, code: LabelCode, x: torch.Tensor, y: torch.Tensor):
+        """The distinct targets of the whole batch and how this process's samples map onto them.
+
+        Returns ``(uniq, inv, counts, own_counts, margin)``: the distinct labels of every process's batch, each
+        local sample's row among them, each row's count over the whole batch and over this process's samples,
+        and the push margins of ``model.reco.margin=code`` (or None).
+        """
+        y_all, offset = gather_rows(y)
+        uniq, inv_all = torch.unique(y_all, return_inverse=True)
+        counts = torch.bincount(inv_all, minlength=uniq.numel())
+        inv = inv_all[offset:offset + len(y)]  # this process's samples: rows of the distinct targets
+        own_counts = counts if len(y) == len(y_all) else torch.bincount(inv, minlength=uniq.numel())
+        margin = None
+        if self.cfg.reco.margin == "code":  # each sample against each distinct target: the cosine of their codes
+            m = code_cosines(code.vectors(y).to(x.dtype), code.vectors(uniq).to(x.dtype))
+
+            def margin(v, band):
+                return m
+        return uniq, inv, counts, own_counts, margin
+
+    def local_step(self, stack: Stack, code: LabelCode, x: torch.Tensor, y: torch.Tensor, grad_scale: float = 1.0
+                   ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """:meth:`loss` layer by layer: the backward stream without a graph, then one layer's graph at a time.
+
+        The recall loss, each hidden layer's ReCo (:func:`local_hidden`) and the concept loss are differentiated
+        as soon as they are built; the values and gradients are those of the joint step.
+        """
+        cfg, n = self.cfg, stack.depth
+        s0 = self.encode(stack, x)
+        uniq, inv, counts, own_counts, margin = self.label_targets(code, x, y)
+        with torch.no_grad():
+            above, a_stats, _ = self.backward_stream(stack, code, uniq, counts)
+        grads, logs = LayerGrads(grad_scale), {}
+        with SpikeMeanStore(self.T) as store:
+            mse = grouped_mse(stack.stimulus.apical(_time_mean(above[0], store)), x, inv, own_counts)
+            grads.add(0, cfg.loss_weights.recall * mse, own_parameters(stack.stimulus))
+        s = local_hidden(self, stack, s0, above, a_stats, counts, inv, y, grads, logs, margin)
+        with SpikeMeanStore(self.T) as store:
+            ce = F.cross_entropy(code.logits(stack.concept.basal(_time_mean(s, store))), y)
+            grads.add(n, cfg.loss_weights.concept * ce, own_parameters(stack.concept))
+        logs["loss/concept"], logs["loss/recall"] = ce.detach(), mse.detach()
+        return grads.loss([*range(1, n), 0, n]), logs
 
     def layer_losses(self, stack: Stack, code: LabelCode, x: torch.Tensor, y: torch.Tensor
                      ) -> tuple[dict[int, torch.Tensor], dict[str, torch.Tensor]]:
@@ -130,17 +187,7 @@ class BSD(Rule):
         cfg, n = self.cfg, stack.depth
         s0 = self.encode(stack, x)
         # the backward stream runs on the distinct targets of the whole batch (every process of a distributed run)
-        y_all, offset = gather_rows(y)
-        uniq, inv_all = torch.unique(y_all, return_inverse=True)
-        counts = torch.bincount(inv_all, minlength=uniq.numel())
-        inv = inv_all[offset:offset + len(y)]  # this process's samples: rows of the distinct targets
-        own_counts = counts if len(y) == len(y_all) else torch.bincount(inv, minlength=uniq.numel())
-        margin = None
-        if cfg.reco.margin == "code":  # each sample against each distinct target: the cosine of their codes
-            m = code_cosines(code.vectors(y).to(x.dtype), code.vectors(uniq).to(x.dtype))
-
-            def margin(v, band):
-                return m
+        uniq, inv, counts, own_counts, margin = self.label_targets(code, x, y)
         fwd, above, a_stats, own_above = self.streams_from_labels(stack, s0, code, uniq, counts)
         with SpikeMeanStore(self.T) as store:
             losses, logs = self.hidden_losses(stack, fwd, above, a_stats, counts, inv, y, store, margin, own_above)
@@ -154,9 +201,9 @@ class BSD(Rule):
     def hidden_losses(self, stack: Stack, fwd, above: list, a_stats: list, counts: torch.Tensor | None,
                       inv: torch.Tensor | None, labels: torch.Tensor | None, store: SpikeMeanStore | None = None,
                       margin: MarginFn | None = None, own_above: list | None = None,
-                      keep: dict | None = None, offset: int = 0
+                      keep: dict | None = None, offset: int = 0, layers: Sequence[int] | None = None
                       ) -> tuple[dict[int, torch.Tensor], dict[str, torch.Tensor]]:
-        """Weighted ReCo loss of every hidden layer 1..L-1 and its diagnostics.
+        """Weighted ReCo loss of every hidden layer 1..L-1 (or of ``layers``) and its diagnostics.
 
         The backward stream ran once per distinct target (``inv`` maps samples to its rows,
         ``counts`` weights them) or once per sample (``inv`` None). ``labels`` (or None) feeds
@@ -166,7 +213,9 @@ class BSD(Rule):
         (optional) gives each layer's push margins (``model.reco.margin=code``). With
         ``model.reco.on=spikes`` the streams must have run with ``local`` (:meth:`streams`): ReCo
         compares ``fwd.own`` with ``own_above``. ``keep`` (optional dict) receives each layer's
-        ``(v, v_hat)`` as ReCo sees them before centring (time-reduced, normalised, pooled).
+        ``(v, v_hat)`` as ReCo sees them before centring (time-reduced, normalised, pooled). ``layers``: the
+        hidden layers to compute (the layer-by-layer step passes one at a time; the streams' other entries may
+        be None).
         """
         cfg, n = self.cfg, stack.depth
         steps = self.T if cfg.reduce_T == "per_step" else 1
@@ -178,7 +227,8 @@ class BSD(Rule):
         # model.reco.center: batch compares centred voltages; push: the pull sees the raw voltages, the
         # push the centred ones (a pattern shared by every sample is pulled but never pushed away)
         center, pairs_for = cfg.reco.center, {}
-        for i, layer in enumerate(stack.hidden, start=1):
+        for i in range(1, n) if layers is None else layers:
+            layer = stack.layers[i]
             if cfg.reco.on == "spikes":  # local graph through this layer's own LIF (surrogate), kept by the streams
                 if fwd.own is None or own_above is None or own_above[i] is None:
                     raise ValueError("model.reco.on=spikes needs the streams run with local=True (BSD.streams)")
@@ -301,11 +351,19 @@ def spike_agreement(s_fwd: torch.Tensor, s_bwd: torch.Tensor, inv: torch.Tensor 
     """Firing rates of the two streams and the fraction of (step, sample, unit) where they agree.
 
     ``s_fwd`` is ``[T, B, ...]``; ``s_bwd`` is ``[T, B, ...]``, or ``[T, U, ...]`` with one row per
-    distinct target when ``inv [B]`` maps samples to rows.
+    distinct target when ``inv [B]`` maps samples to rows. With distinct rows the streams are not expanded:
+    for 0/1 spikes the disagreements are ``sum s_fwd + sum s_bwd[inv] - 2 sum s_fwd s_bwd[inv]``, whose last
+    term reads each sample's spikes in common with every distinct row off one batched matmul.
     """
-    if inv is not None:
-        s_bwd = s_bwd.index_select(1, inv)
-    return s_fwd.mean(), s_bwd.mean(), (s_fwd == s_bwd).float().mean()
+    if inv is None:
+        return s_fwd.mean(), s_bwd.mean(), (s_fwd == s_bwd).float().mean()
+    T, B = s_fwd.shape[:2]
+    f, b = s_fwd.reshape(T, B, -1), s_bwd.reshape(T, s_bwd.shape[1], -1)
+    n = f.numel()
+    fired_f = f.sum()
+    fired_b = b.sum((0, 2)) @ torch.bincount(inv, minlength=b.shape[1]).to(b.dtype)
+    common = torch.bmm(f, b.transpose(1, 2)).gather(2, inv.reshape(1, B, 1).expand(T, B, 1)).sum()
+    return fired_f / n, fired_b / n, 1 - (fired_f + fired_b - 2 * common) / n
 
 
 def grouped_mse(recon: torch.Tensor, x: torch.Tensor, inv: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:

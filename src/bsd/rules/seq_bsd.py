@@ -13,6 +13,7 @@ rates and the credit runs back through that simulation inside each layer, cut ev
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -23,6 +24,7 @@ from ..dist import batch_mean, gather_rows
 from ..losses import code_cosines, code_push_weight, decorrelation_loss, grouped_reco_terms
 from ..recurrent import RecurrentLayer, SeqStack
 from .base import hidden_weight
+from .local import LayerGrads, own_parameters
 from .registry import register
 from .seq import SeqRule, previous_position, previous_step, reduce_positions
 
@@ -177,17 +179,25 @@ class SeqBSD(SeqRule):
             self._feedback[key] = (b / b.norm()).to(device=w.device, dtype=w.dtype)
         return self._feedback[key] * w.detach().norm()
 
-    def loss(self, stack, code, x, y):  # noqa: D102
+    def loss(self, stack, code, x, y, grad_scale: float = 1.0):
+        """The sum of :meth:`layer_losses` and their diagnostics.
+
+        With ``model.backward=layer`` (gradients enabled) one layer's graph at a time (:meth:`local_step`;
+        ``grad_scale``: the trainer's loss scale).
+        """
+        if self.cfg.backward == "layer" and torch.is_grad_enabled():
+            return self.local_step(stack, code, x, y, grad_scale)
         losses, logs = self.layer_losses(stack, code, x, y)
         return sum(losses.values()), logs
 
-    def layer_losses(self, stack: SeqStack, code, x: torch.Tensor, y: torch.Tensor
-                     ) -> tuple[dict[int, torch.Tensor], dict[str, torch.Tensor]]:
-        """Weighted local loss of every layer 0..L (each touches only that layer's parameters)."""
-        cfg, T, n = self.cfg, self.T, stack.depth
+    def step_targets(self, stack: SeqStack, code, x: torch.Tensor, y: torch.Tensor) -> _Step:
+        """What every layer's loss of one step shares: targets, their groups and margins, gates, the backward stream.
+
+        The backward stream runs without a graph on the targets of the whole batch (every process of a distributed
+        run); this process's samples are its rows from ``offset`` on.
+        """
+        cfg = self.cfg
         B, P = y.shape[:2]
-        # the backward stream runs on the targets of the whole batch (every process of a distributed run); this
-        # process's samples are its rows from ``offset`` on
         y_all, offset = gather_rows(y)
         x_all = x if len(y_all) == B else gather_rows(x)[0]
         n_all = y_all.shape[0]
@@ -214,62 +224,148 @@ class SeqBSD(SeqRule):
         gates_all = gates
         if gates is not None and n_all != B:
             gates_all = [self.unit_gates(x_all, layer.units, i) for i, layer in enumerate(stack.hidden)]
-        along = cfg.reco.time_path == "forward"  # each layer's ReCo reads, and credits along, its own simulation
         feedbacks = [self.time_feedback(layer, i) if self.credits_through_time else None
                      for i, layer in enumerate(stack.hidden, start=1)]
-        if along:
-            spikes, volts = self.run_local(stack, x, gates, feedbacks)
+        return _Step(B, P, n_all, offset, rows, uniq, inv, counts, bins, groups, push_w, margin, gates, gates_all,
+                     feedbacks)
+
+    def _above(self, stack: SeqStack, code, t: _Step) -> list[torch.Tensor]:
+        """The backward stream of step ``t``, without a graph."""
         with torch.no_grad():
-            if not along:
-                spikes, _ = self.run(stack, x, gates=gates)
-            flat_gates = None if gates is None else [g.reshape(P * n_all, -1) for g in gates_all]  # uniq = flat
-            above = self.backward_stream(stack, code, uniq, counts, bins, flat_gates)
+            flat_gates = None if t.gates is None else [g.reshape(t.P * t.n_all, -1) for g in t.gates_all]
+            return self.backward_stream(stack, code, t.uniq, t.counts, t.bins, flat_gates)
+
+    def layer_losses(self, stack: SeqStack, code, x: torch.Tensor, y: torch.Tensor
+                     ) -> tuple[dict[int, torch.Tensor], dict[str, torch.Tensor]]:
+        """Weighted local loss of every layer 0..L (each touches only that layer's parameters)."""
+        cfg, n = self.cfg, stack.depth
+        t = self.step_targets(stack, code, x, y)
+        along = cfg.reco.time_path == "forward"  # each layer's ReCo reads, and credits along, its own simulation
+        if along:
+            spikes, volts = self.run_local(stack, x, t.gates, t.feedbacks)
+        else:
+            with torch.no_grad():
+                spikes, _ = self.run(stack, x, gates=t.gates)
+            volts = [None] * n
+        above = self._above(stack, code, t)
         losses: dict[int, torch.Tensor] = {}
         logs: dict[str, torch.Tensor] = {}
         for i, layer in enumerate(stack.hidden, start=1):
-            v_hat = layer.apical_voltage(above[i], counts, update_running=False)[inv].reshape(P, n_all, -1)
-            if along:  # the forward stream's own rates (or voltages), with their graph through the layer's past
-                v = reduce_positions(spikes[i] if cfg.reco.on == "spikes" else volts[i], T)
-                if cfg.reco.on == "spikes":
-                    v_hat = self.own_rates(layer, v_hat)
-            else:
-                s_in = reduce_positions(spikes[i - 1], T)
-                s_prev = reduce_positions(previous_step(spikes[i]), T)
-                feedback = feedbacks[i - 1]
-                if cfg.reco.through_time:  # the gradient also reaches this layer's weights at earlier positions
-                    s_prev = self.credited_previous(layer, s_in, s_prev, None if gates is None else gates[i - 1],
-                                                    feedback)
-                v = layer.basal_reduced(s_in, s_prev, feedback)  # [P, B, H]
-                if cfg.reco.on == "spikes":  # each dendrite's voltage held for T steps through the layer's own LIF
-                    v, v_hat = self.own_rates(layer, v, tonic=True), self.own_rates(layer, v_hat)
-            if gates is not None:  # a unit closed at a position is silent there, whichever dendrite drives it
-                v, v_hat = v * gates[i - 1], v_hat * gates_all[i - 1]
-            if cfg.reco.free_units:  # the last units are free: no target, trained only by credit through time
-                keep = layer.units - round(cfg.reco.free_units * layer.units)
-                v, v_hat = v[..., :keep], v_hat[..., :keep]
-            if cfg.reco.center != "none":  # per position, over the batch (push: for the push term only)
-                vc, hc = v - batch_mean(v, 1, sync=True), v_hat - v_hat.mean(1, keepdim=True)
-                if cfg.reco.center == "batch":
-                    v, v_hat = vc, hc
-            pull, push = grouped_reco_terms(v, v_hat, groups, cfg.reco.same_class, cfg.reco.axis, push_w, margin,
-                                            offset)
-            if cfg.reco.center == "push":
-                push = grouped_reco_terms(vc, hc, groups, cfg.reco.same_class, cfg.reco.axis, push_w, margin,
-                                          offset)[1]
-            li = pull + cfg.reco.lam * push
-            if cfg.decorrelation > 0:  # lateral: the layer's own basal voltages, units decorrelated over the batch
-                if n_all != B:
-                    raise ValueError("model.decorrelation > 0 decorrelates units over the batch; it is implemented "
-                                     "for one process only (set it to 0 or run without data parallelism)")
-                dec = decorrelation_loss(v.reshape(-1, v.shape[-1]))
-                li = li + cfg.decorrelation * dec
-                logs[f"decor/{i}"] = dec.detach()
-            losses[i] = hidden_weight(cfg.loss_weights.hidden, i, n - 1) * li
-            logs[f"reco/pull_{i}"], logs[f"reco/push_{i}"] = pull.detach(), push.detach()
-            logs[f"rate/fwd_{i}"], logs[f"rate/bwd_{i}"] = spikes[i].detach().mean(), above[i - 1].mean()
-        top = self.top_loss(self.readout(stack, [s.detach() for s in spikes]), y)
-        recon = stack.stimulus.apical(above[0])[inv].reshape(P, n_all, -1)[:, rows]
-        recall = F.mse_loss(recon, reduce_positions(spikes[0], T))
-        losses[0], losses[n] = cfg.loss_weights.recall * recall, cfg.loss_weights.concept * top
-        logs["loss/concept"], logs["loss/recall"] = top.detach(), recall.detach()
+            losses[i] = self.hidden_loss(layer, i, n, t, spikes[i - 1], spikes[i], volts[i], above, logs)
+        losses[0], losses[n] = self.edge_losses(stack, t, spikes, above, y, logs)
         return losses, logs
+
+    def local_step(self, stack: SeqStack, code, x: torch.Tensor, y: torch.Tensor, grad_scale: float = 1.0
+                   ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """:meth:`loss` layer by layer, with the values and gradients of :meth:`layer_losses`.
+
+        Each hidden layer is simulated (with its own graph where ReCo credits along it), its loss differentiated
+        and its graph freed before the next layer runs (:mod:`bsd.rules.local`).
+        """
+        cfg, n = self.cfg, stack.depth
+        t = self.step_targets(stack, code, x, y)
+        along = cfg.reco.time_path == "forward"
+        s = self.encode(x)
+        above = self._above(stack, code, t)
+        grads, logs = LayerGrads(grad_scale), {}
+        spikes = [s]
+        for i, layer in enumerate(stack.hidden, start=1):
+            gate = None if t.gates is None else t.gates[i - 1].repeat_interleave(self.T, 0)
+            v = None
+            if along:  # as run_local, one layer
+                cut = self.T * (cfg.reco.through_time + 1)
+                out, v, _ = layer.simulate(s, None, self.soma(layer), gate, cut, t.feedbacks[i - 1],
+                                           keep_voltage=cfg.reco.on == "voltage")
+            else:
+                with torch.no_grad():
+                    out, _ = layer.run(s, None, self.soma(layer), gate, 0)
+            grads.add(i, self.hidden_loss(layer, i, n, t, s, out, v, above, logs), own_parameters(layer))
+            s = out.detach()
+            spikes.append(s)
+            del out, v
+        recall, top = self.edge_losses(stack, t, spikes, above, y, logs)
+        grads.add(0, recall, own_parameters(stack.stimulus))
+        grads.add(n, top, own_parameters(stack.readout))
+        return grads.loss([*range(1, n), 0, n]), logs
+
+    def hidden_loss(self, layer: RecurrentLayer, i: int, n: int, t: _Step, s_below: torch.Tensor,
+                    s_own: torch.Tensor, volts: torch.Tensor | None, above: list[torch.Tensor], logs: dict
+                    ) -> torch.Tensor:
+        """Weighted ReCo loss of hidden layer ``i`` from the spikes below and its own (``[P*T, B, ...]``).
+
+        ``s_own`` (and ``volts``, its normalised basal voltages) carry the layer's graph on the forward time path;
+        ``above`` is the backward stream.
+        """
+        cfg, T, P, n_all = self.cfg, self.T, t.P, t.n_all
+        gates, gates_all = t.gates, t.gates_all
+        v_hat = layer.apical_voltage(above[i], t.counts, update_running=False)[t.inv].reshape(P, n_all, -1)
+        if cfg.reco.time_path == "forward":  # the forward stream's own rates (or voltages), with their graph
+            v = reduce_positions(s_own if cfg.reco.on == "spikes" else volts, T)
+            if cfg.reco.on == "spikes":
+                v_hat = self.own_rates(layer, v_hat)
+        else:
+            s_in = reduce_positions(s_below, T)
+            s_prev = reduce_positions(previous_step(s_own), T)
+            feedback = t.feedbacks[i - 1]
+            if cfg.reco.through_time:  # the gradient also reaches this layer's weights at earlier positions
+                s_prev = self.credited_previous(layer, s_in, s_prev, None if gates is None else gates[i - 1],
+                                                feedback)
+            v = layer.basal_reduced(s_in, s_prev, feedback)  # [P, B, H]
+            if cfg.reco.on == "spikes":  # each dendrite's voltage held for T steps through the layer's own LIF
+                v, v_hat = self.own_rates(layer, v, tonic=True), self.own_rates(layer, v_hat)
+        if gates is not None:  # a unit closed at a position is silent there, whichever dendrite drives it
+            v, v_hat = v * gates[i - 1], v_hat * gates_all[i - 1]
+        if cfg.reco.free_units:  # the last units are free: no target, trained only by credit through time
+            keep = layer.units - round(cfg.reco.free_units * layer.units)
+            v, v_hat = v[..., :keep], v_hat[..., :keep]
+        if cfg.reco.center != "none":  # per position, over the batch (push: for the push term only)
+            vc, hc = v - batch_mean(v, 1, sync=True), v_hat - v_hat.mean(1, keepdim=True)
+            if cfg.reco.center == "batch":
+                v, v_hat = vc, hc
+        pull, push = grouped_reco_terms(v, v_hat, t.groups, cfg.reco.same_class, cfg.reco.axis, t.push_w, t.margin,
+                                        t.offset)
+        if cfg.reco.center == "push":
+            push = grouped_reco_terms(vc, hc, t.groups, cfg.reco.same_class, cfg.reco.axis, t.push_w, t.margin,
+                                      t.offset)[1]
+        li = pull + cfg.reco.lam * push
+        if cfg.decorrelation > 0:  # lateral: the layer's own basal voltages, units decorrelated over the batch
+            if n_all != t.B:
+                raise ValueError("model.decorrelation > 0 decorrelates units over the batch; it is implemented "
+                                 "for one process only (set it to 0 or run without data parallelism)")
+            dec = decorrelation_loss(v.reshape(-1, v.shape[-1]))
+            li = li + cfg.decorrelation * dec
+            logs[f"decor/{i}"] = dec.detach()
+        logs[f"reco/pull_{i}"], logs[f"reco/push_{i}"] = pull.detach(), push.detach()
+        logs[f"rate/fwd_{i}"], logs[f"rate/bwd_{i}"] = s_own.detach().mean(), above[i - 1].mean()
+        return hidden_weight(cfg.loss_weights.hidden, i, n - 1) * li
+
+    def edge_losses(self, stack: SeqStack, t: _Step, spikes: list[torch.Tensor], above: list[torch.Tensor],
+                    y: torch.Tensor, logs: dict) -> tuple[torch.Tensor, torch.Tensor]:
+        """Weighted recall loss of the stimulus layer and readout loss of the top (the only signed loss)."""
+        cfg = self.cfg
+        top = self.top_loss(self.readout(stack, [s.detach() for s in spikes]), y)
+        recon = stack.stimulus.apical(above[0])[t.inv].reshape(t.P, t.n_all, -1)[:, t.rows]
+        recall = F.mse_loss(recon, reduce_positions(spikes[0], self.T))
+        logs["loss/concept"], logs["loss/recall"] = top.detach(), recall.detach()
+        return cfg.loss_weights.recall * recall, cfg.loss_weights.concept * top
+
+
+@dataclass
+class _Step:
+    """What the layer losses of one sequence step share (:meth:`SeqBSD.step_targets`)."""
+
+    B: int  # this process's samples
+    P: int  # positions
+    n_all: int  # samples of the whole batch (every process)
+    offset: int  # where this process's samples start among them
+    rows: slice
+    uniq: torch.Tensor  # the targets the backward stream runs on (distinct codes for text, every one for forecasts)
+    inv: torch.Tensor  # each (position, sample)'s row among them
+    counts: torch.Tensor | None
+    bins: torch.Tensor | None  # context bins of a GatedCode
+    groups: torch.Tensor  # [P, n_all] the target group of each (position, sample)
+    push_w: torch.Tensor | None
+    margin: torch.Tensor | None
+    gates: list[torch.Tensor] | None  # this process's unit gates, per hidden layer
+    gates_all: list[torch.Tensor] | None  # the whole batch's
+    feedbacks: list[torch.Tensor | None]

@@ -88,7 +88,7 @@ class BSDModule(L.LightningModule):
 
     def training_step(self, batch, batch_idx):  # noqa: D102
         x, y = batch
-        loss, logs = self.rule.loss(self.stack, self.code, self.inputs(x), y)
+        loss, logs = self.rule.loss(self.stack, self.code, self.inputs(x), y, **self._local_kwargs())
         if not torch.isfinite(loss):
             raise NonFiniteLossError(
                 f"training loss is {loss.item()} at epoch {self.current_epoch}, step {self.global_step} "
@@ -97,6 +97,17 @@ class BSDModule(L.LightningModule):
         self.log("train/loss", loss, prog_bar=True, on_step=True, on_epoch=True, batch_size=len(y))
         self.log_dict({f"train/{k}": v for k, v in logs.items()}, on_step=False, on_epoch=True, batch_size=len(y))
         return loss
+
+    def _local_kwargs(self) -> dict[str, float]:
+        """What a layer-local rule's loss needs from the trainer: the loss scale of float16 mixed precision.
+
+        A rule that takes each layer's gradient inside its loss (``model.backward=layer``) differentiates the
+        scaled loss, as the trainer's backward pass would, so that small float16 gradients do not underflow.
+        """
+        if not getattr(self.rule, "layer_local", False):
+            return {}
+        scaler = getattr(getattr(self._trainer, "precision_plugin", None), "scaler", None)
+        return {"grad_scale": float(scaler.get_scale())} if scaler is not None and scaler.is_enabled() else {}
 
     def on_train_batch_end(self, outputs, batch, batch_idx) -> None:  # noqa: D102
         self.step_time.update(time.perf_counter() - self._t0)
