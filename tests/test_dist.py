@@ -78,12 +78,30 @@ def _step(name: str, rows: slice | None = None, check_local: bool = False):
     return {k: v.detach() for k, v in losses.items()}, grads
 
 
-def _worker(rank: int, world: int, port: int, name: str, out: str) -> None:
+def _layer_step(name: str, rows: slice | None = None):
+    """One step as training takes it with ``model.backward=layer``: the rule's loss, then its backward pass."""
+    net, x, y = _case(name)
+    stack, code, rule = net
+    rule.cfg.backward = "layer"
+    if rows is not None:
+        x, y = x[rows], (None if y is None else y[rows])
+    stack.train()
+    loss, _ = rule.loss(stack, code, x, y)
+    loss.backward()
+    params = [p for p in stack.parameters() if p.requires_grad]
+    return {0: loss.detach()}, [torch.zeros_like(p) if p.grad is None else p.grad.clone() for p in params]
+
+
+def _worker(rank: int, world: int, port: int, name: str, out: str, layer: bool = False) -> None:
     torch.set_num_threads(1)
     dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world)
     try:
         per = B // world
-        losses, grads = _step(name, slice(rank * per, (rank + 1) * per), check_local=(name != "mlp_bp_snn"))
+        rows = slice(rank * per, (rank + 1) * per)
+        if layer:
+            losses, grads = _layer_step(name, rows)
+        else:
+            losses, grads = _step(name, rows, check_local=(name != "mlp_bp_snn"))
         for gr in grads:  # DDP's reduction: the mean over processes
             dist.all_reduce(gr)
             gr.div_(world)
@@ -108,6 +126,21 @@ def test_two_processes_of_half_the_batch_give_the_losses_and_gradients_of_one(na
     for a, b in zip(got["grads"], grads, strict=True):  # float32 sums in another order; a bias before a batch
         # norm has a zero gradient up to rounding, so the tolerance is absolute at the scale of the largest gradient
         scale = max(float(g.abs().max()) for g in grads)
+        torch.testing.assert_close(a, b, rtol=1e-3, atol=1e-4 * scale)
+
+
+@pytest.mark.parametrize("name", ["mlp", "cnn", "text", "ae"])
+def test_two_processes_stepping_layer_by_layer_give_the_joint_step_of_one(name, tmp_path):
+    """model.backward=layer: the normalisation and centring sums across processes run layer by layer, in one order."""
+    out = tmp_path / "ddp.pt"
+    mp.spawn(_worker, args=(2, _free_port(), name, str(out), True), nprocs=2, join=True)
+    got = torch.load(out, weights_only=True)
+    losses, grads = _step(name)
+    rule = _case(name)[0][2]
+    assert str(rule.cfg.backward) == "layer"  # the default; _step takes the joint step's layer losses
+    torch.testing.assert_close(got["losses"][0], sum(losses.values()), rtol=1e-4, atol=1e-6)
+    scale = max(float(g.abs().max()) for g in grads)
+    for a, b in zip(got["grads"], grads, strict=True):
         torch.testing.assert_close(a, b, rtol=1e-3, atol=1e-4 * scale)
 
 
