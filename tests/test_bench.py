@@ -1,8 +1,10 @@
 import importlib.util
+import json
 
 import pytest
+import torch
 
-from bsd.bench import interleaved_times, table, worker
+from bsd.bench import JSON_FIELDS, interleaved_times, main, mlp_widths, table, worker
 
 SMALL = {"batch": 32, "steps": 2, "warmup": 1, "widths": [32, 32], "device": "cpu"}
 
@@ -29,7 +31,89 @@ def test_table_ratios_are_against_bp_snn():
     rows = [{"arch": "mlp", "rule": "bp_snn", "T": 4, "median_ms": 10.0, "graph_mb": 8.0, "peak_rss_mb": 500},
             {"arch": "mlp", "rule": "bsd", "T": 4, "median_ms": 5.0, "graph_mb": 2.0, "peak_rss_mb": 500}]
     text = table(rows, "cpu")
-    assert "| mlp | 4 | bsd | 5.0 | 0.50 | 2.0 | 0.25 | 500 |" in text
+    assert "| mlp | - | 4 | bsd | 5.0 | 0.50 | 2.0 | 0.25 | 500 |" in text  # no peak measured: the sum
+
+
+def test_table_ratios_are_per_depth_and_use_the_peak_held_for_backward():
+    def row(rule, depth, ms, peak):
+        return {"arch": "mlp", "rule": rule, "depth": depth, "T": 4, "median_ms": ms, "graph_mb": 99.0,
+                "peak_saved_mb": peak, "peak_rss_mb": 500}
+
+    text = table([row("bp_snn", 6, 10.0, 8.0), row("bsd", 6, 5.0, 2.0), row("bp_snn", 24, 40.0, 32.0),
+                  row("bsd", 24, 10.0, 2.0)], "cpu")
+    assert "| mlp | 6 | 4 | bsd | 5.0 | 0.50 | 2.0 | 0.25 | 500 |" in text
+    assert "| mlp | 24 | 4 | bsd | 10.0 | 0.25 | 2.0 | 0.06 | 500 |" in text
+
+
+def test_layer_by_layer_bsd_holds_one_layer_for_backward_whatever_the_depth():
+    """The peak held for backward, not the sum over the step: flat in depth for bsd, growing for BPTT and joint."""
+    small = {**SMALL, "steps": 1}
+    got = {(r, d): worker("mlp", r, 4, **{**small, "widths": [32] * (d - 1)}) for r in ("bsd", "bsd_joint", "bp_snn")
+           for d in (3, 9)}
+    assert got["bsd", 3]["depth"] == 3 and got["bsd", 9]["depth"] == 9
+    assert got["bsd", 9]["peak_saved_mb"] <= 1.3 * got["bsd", 3]["peak_saved_mb"]
+    for rule in ("bsd_joint", "bp_snn"):
+        assert got[rule, 9]["peak_saved_mb"] > 1.5 * got[rule, 3]["peak_saved_mb"]
+    assert got["bsd", 9]["peak_saved_mb"] < 0.5 * got["bsd_joint", 9]["peak_saved_mb"]
+    # the same graphs are built over the step: only their lifetimes differ
+    assert got["bsd", 9]["graph_mb"] == pytest.approx(got["bsd_joint", 9]["graph_mb"], rel=0.1)
+    assert got["bsd", 9]["peak_saved_mb"] < got["bsd", 9]["graph_mb"]
+
+
+def test_saved_peak_counts_live_storages_once_and_drops_them_with_their_graph():
+    from bsd.compact import SavedPeak
+
+    w = torch.nn.Parameter(torch.randn(256, 256))
+    x = torch.randn(64, 256)
+    with SavedPeak() as held:
+        a = torch.tanh(x @ w)  # saves x (for w.grad; x needs none, so w is not saved) and tanh's output
+        b = (a * a).sum()  # saves a (already counted) once
+        live = held.live
+        b.backward()
+        c = torch.tanh(x @ w).sum()  # a second graph after the first is freed: the peak does not add up
+        c.backward()
+    nbytes = 4 * (64 * 256 + 64 * 256)
+    assert live == nbytes and held.peak == nbytes and held.live == 0
+    assert held.total == 2 * nbytes  # x and the output of each graph, held twice over the block
+
+
+@pytest.mark.parametrize(("args", "named"), [
+    (["--depths", "6", "1"], "--depths 1"),
+    (["--T", "4", "0"], "--T 0"),
+    (["--rules", "bsd", "backprop_magic"], "--rules backprop_magic"),
+    (["--device", "cuda:7"], "--device cuda:7"),
+    (["--device", "tpu"], "--device tpu"),
+])
+def test_a_bad_request_stops_with_a_message_naming_it(args, named, capsys):
+    with pytest.raises(SystemExit) as err:
+        main(args)
+    assert err.value.code != 0
+    assert named in capsys.readouterr().err
+
+
+def test_depths_build_mlps_of_that_many_weight_layers_and_json_writes_the_rows(tmp_path, monkeypatch):
+    import contextlib
+    import io
+
+    import bsd.bench
+
+    def in_process(args):  # the workers' command lines, run here (a subprocess per worker costs seconds)
+        buf = io.StringIO()
+        with contextlib.redirect_stdout(buf):
+            main(args)
+        return json.loads(buf.getvalue().strip().splitlines()[-1])
+
+    monkeypatch.setattr(bsd.bench, "_run_worker", in_process)
+    out = tmp_path / "rows.json"
+    main(["--rules", "bsd", "bp_snn", "--depths", "2", "3", "--T", "2", "--batch", "16", "--steps", "1",
+          "--warmup", "1", "--device", "cpu", "--json", str(out)])
+    rows = json.loads(out.read_text())
+    assert [(r["rule"], r["depth"], r["T"]) for r in rows] == [("bsd", 2, 2), ("bp_snn", 2, 2), ("bsd", 3, 2),
+                                                              ("bp_snn", 3, 2)]
+    for r in rows:
+        assert list(r)[:len(JSON_FIELDS)] == list(JSON_FIELDS) and r["arch"] == "mlp"
+        assert r["step_ms"] > 0 and 0 < r["peak_saved_mb"] <= r["graph_mb"] and r["peak_mb"] > 0
+    assert mlp_widths(3) == [256, 256]
 
 
 @pytest.mark.parametrize("peer", ["snntorch", "spikingjelly"])
@@ -57,4 +141,4 @@ def test_every_comparison_rule_is_timed_against_bp_snn_in_the_same_run():
     rows = [worker("mlp", r, 4, **SMALL) for r in ("bp_snn", "pc", "rstdp")]
     assert rows[1]["T"] == 1 and rows[2]["T"] == 4  # pc runs the ANN form, rstdp the spiking one
     text = table(rows, "cpu")
-    assert "| mlp | 1 | pc |" in text and "(vs T=4)" in text and "| mlp | 4 | rstdp |" in text
+    assert "| mlp | 3 | 1 | pc |" in text and "(vs T=4)" in text and "| mlp | 3 | 4 | rstdp |" in text

@@ -1,14 +1,19 @@
 """Training-step benchmark: step time and peak memory of every image rule on one backbone, against bp_snn.
 
 Memory is measured with each configuration in its own subprocess (so peak resident memory is its
-own); step times come from one process per (arch, T) that steps all rules in turns, so a noisy
-machine slows them alike. Real MNIST batches; the table prints ratios against ``bp_snn``::
+own); step times come from one process per (arch, depth, T) that steps all rules in turns, so a noisy
+machine slows them alike. Real MNIST batches; the table prints ratios against ``bp_snn``. Per row:
+the median step time, the peak of the memory autograd graphs hold for backward during one whole step
+(:class:`~bsd.compact.SavedPeak`: with ``model.backward=layer`` each layer's graph is freed before the
+next is built, so the peak is far below the sum over the step) and the peak process memory (CUDA:
+allocated during the step above the model)::
 
     python -m bsd.bench                          # MLP 784-256x5-10, T = 4, 8, 16, batch 128, CPU
     python -m bsd.bench --arch mlp cnn --T 4 --steps 10 --out docs/performance.md
     python -m bsd.bench --rules bsd bsd_voltage bp_snn --T 4   # today's ReCo on rates against the paper's voltages
     python -m bsd.bench --rules bsd bsd_stepwise bp_snn bp_snn_stepwise  # fused LIF graph vs autograd per step
     python -m bsd.bench --rules bsd bp_snn bp_ann fa dfa pc dll rstdp --T 4   # the paper's comparison rules
+    python -m bsd.bench --rules bsd bsd_joint bp_snn --depths 6 24 --T 4 16 --json out.json  # depth, T
 """
 
 from __future__ import annotations
@@ -21,10 +26,11 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 
 import torch
 
-from .compact import observe_saved
+from .compact import SavedPeak
 
 RULES = ("bsd", "bp_snn", "bp_ann")
 #: the comparison rules (``fa``, ``dfa``: spiking; ``pc``, ``dll``: the ANN form, one step; ``rstdp``: spiking,
@@ -36,8 +42,16 @@ ONE_STEP = ("bp_ann", "pc", "dll")
 #: besides the default centred firing rates (``bsd``; conv maps pooled to 4 x 4)
 #: ``*_stepwise``: the same rule with autograd through every LIF step (``model.neuron.graph=stepwise``), the
 #: baseline of the fused LIF graph (the default)
-VARIANTS = ("bsd_voltage", "bsd_stepwise", "bp_snn_stepwise")
+#: ``bsd_joint``: bsd with every layer's graph kept to one backward pass (``model.backward=joint``), the baseline
+#: of the layer-by-layer step (``model.backward=layer``, the default)
+VARIANTS = ("bsd_voltage", "bsd_stepwise", "bp_snn_stepwise", "bsd_joint")
 PEERS = ("snntorch", "spikingjelly")  # BPTT in peer libraries (bench-only extras, never runtime dependencies)
+#: every name ``--rules`` accepts
+KNOWN = RULES + COMPARISON + VARIANTS + PEERS
+#: the hidden width of the MLPs ``--depths`` builds
+DEPTH_WIDTH = 256
+#: the fields of every ``--json`` row (a row has more: batch, device, the sum saved over the step, ...)
+JSON_FIELDS = ("rule", "arch", "depth", "T", "step_ms", "peak_saved_mb", "peak_mb")
 
 
 def peer_model(name: str, widths: list[int], T: int) -> torch.nn.Module:
@@ -117,6 +131,8 @@ def reco_config(rule: str, arch: str, T: int):
 
     if rule == "bsd_voltage":
         return model_config(arch, f"T={T}", "reco.on=voltage", "reco.center=none", "reco.pool=null")
+    if rule == "bsd_joint":
+        return model_config(arch, f"T={T}", "backward=joint")
     return model_config(arch, f"T={T}")
 
 
@@ -147,7 +163,7 @@ def make_step(arch: str, rule: str, T: int, batch: int, widths: list[int], devic
     else:
         stack, code = _stack(arch, widths, compile, "stepwise" if rule.endswith("_stepwise") else "fused")
         model, code = stack.to(device), code.to(device)
-        r = make_rule("image", rule.removesuffix("_voltage").removesuffix("_stepwise"), reco_config(rule, arch, T))
+        r = make_rule("image", base_rule(rule), reco_config(rule, arch, T))
         name, steps_T = rule, r.T
 
         def loss_fn(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -167,6 +183,18 @@ def make_step(arch: str, rule: str, T: int, batch: int, widths: list[int], devic
     return step, loss_fn, batches, name, steps_T
 
 
+def base_rule(rule: str) -> str:
+    """The registered rule a benchmark name runs (``bsd_voltage``, ``bsd_joint`` -> ``bsd``)."""
+    for suffix in ("_voltage", "_stepwise", "_joint"):
+        rule = rule.removesuffix(suffix)
+    return rule
+
+
+def mlp_widths(depth: int) -> list[int]:
+    """Hidden widths of an MLP of ``depth`` weight layers (784 -> 256 x (depth - 1) -> 10)."""
+    return [DEPTH_WIDTH] * (depth - 1)
+
+
 def _sync(device: str) -> None:
     if device.startswith("cuda"):
         torch.cuda.synchronize()
@@ -178,16 +206,10 @@ def worker(arch: str, rule: str, T: int, batch: int, steps: int, warmup: int, wi
     step, loss_fn, batches, name, steps_T = make_step(arch, rule, T, batch, widths, device, impl, compile, data_dir)
     for k in range(warmup):
         step(k)
-    saved: dict[int, int] = {}
-
-    def pack(t: torch.Tensor) -> torch.Tensor:
-        saved[t.untyped_storage().data_ptr()] = t.untyped_storage().nbytes()
-        return t
-
-    # what the loss graph keeps for backward (BSD's compact store reports what it keeps inside its own hooks)
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t), observe_saved(pack):
-        loss = loss_fn(*batches[0])
-    loss.backward()
+    # what graphs hold for backward over one whole step: at once (peak) and summed (BSD's compact store counts what
+    # it keeps inside its own hooks)
+    with SavedPeak() as held:
+        step(0)
     cuda = device.startswith("cuda")
     if cuda:
         _sync(device)
@@ -199,12 +221,19 @@ def worker(arch: str, rule: str, T: int, batch: int, steps: int, warmup: int, wi
         step(k)
         _sync(device)
         times.append(time.perf_counter() - t0)
-    out = {"arch": arch, "rule": name, "T": steps_T, "batch": batch, "median_ms": 1e3 * statistics.median(times),
+    out = {"arch": arch, "rule": name, "depth": depth_of(arch, widths), "T": steps_T, "batch": batch,
+           "device": device, "median_ms": 1e3 * statistics.median(times),
            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-           "graph_mb": sum(saved.values()) / 2**20}
+           "graph_mb": held.total / 2**20, "peak_saved_mb": held.peak / 2**20}
     if cuda:
         out["peak_step_mb"] = (torch.cuda.max_memory_allocated() - base) / 2**20
+    out["peak_mb"] = out["peak_step_mb"] if cuda else out["peak_rss_mb"]
     return out
+
+
+def depth_of(arch: str, widths: list[int]) -> int:
+    """Weight layers of the benchmarked net: the MLP's ``len(widths) + 1``; the paper's CNN's (fixed)."""
+    return len(widths) + 1 if arch == "mlp" else _stack("cnn", widths)[0].depth
 
 
 def interleaved_times(arch: str, rules: list[str], T: int, batch: int, steps: int, warmup: int,
@@ -245,55 +274,108 @@ def _run_worker(args: list[str]):
 
 
 def run_all(a: argparse.Namespace) -> list[dict]:
-    """Per (arch, T): one subprocess per rule for memory, then one that times all rules in turns."""
+    """Per (arch, depth, T): one subprocess per rule for memory, then one that times all rules in turns.
+
+    ``a.depths`` (or None: ``a.widths``) gives the MLP's depths; the CNN is the paper's, of one depth.
+    """
     rows = []
-    common = ["--batch", str(a.batch), "--warmup", str(a.warmup), "--widths", ",".join(map(str, a.widths)),
-              "--device", a.device, "--optimizer-impl", a.optimizer_impl] + (["--compile"] if a.compile else []) \
+    common = ["--batch", str(a.batch), "--warmup", str(a.warmup), "--device", a.device,
+              "--optimizer-impl", a.optimizer_impl] + (["--compile"] if a.compile else []) \
         + (["--data-dir", a.data_dir] if a.data_dir else [])
     for arch in a.arch:
-        for T in a.T:
-            rules = [r for r in a.rules if not (r in ONE_STEP and T != a.T[0]) and not (r in PEERS and arch != "mlp")]
-            if not rules:
-                continue
-            group = []
-            for rule in rules:
-                group.append(_run_worker(["--worker", "--arch", arch, "--rules", rule, "--T", str(T),
-                                          "--steps", "3", *common]))
-            med = _run_worker(["--worker-times", "--arch", arch, "--rules", *rules, "--T", str(T),
-                               "--steps", str(a.steps), *common])
-            for row, rule in zip(group, rules, strict=True):
-                row["median_ms"], row["first_step_ms"] = med["median"][rule], med["first"].get(rule)
-                print(f"  {arch} T={T} {rule}: {row['median_ms']:.1f} ms", file=sys.stderr, flush=True)
-            rows += group
+        shapes = [mlp_widths(d) for d in a.depths] if a.depths and arch == "mlp" else [a.widths]
+        for widths in shapes:
+            shape = ["--widths", ",".join(map(str, widths))]
+            for T in a.T:
+                rules = [r for r in a.rules
+                         if not (r in ONE_STEP and T != a.T[0]) and not (r in PEERS and arch != "mlp")]
+                if not rules:
+                    continue
+                group = []
+                for rule in rules:
+                    group.append(_run_worker(["--worker", "--arch", arch, "--rules", rule, "--T", str(T),
+                                              "--steps", "3", *shape, *common]))
+                med = _run_worker(["--worker-times", "--arch", arch, "--rules", *rules, "--T", str(T),
+                                   "--steps", str(a.steps), *shape, *common])
+                for row, rule in zip(group, rules, strict=True):
+                    row["median_ms"], row["first_step_ms"] = med["median"][rule], med["first"].get(rule)
+                    row["step_ms"] = row["median_ms"]
+                    print(f"  {arch} depth={row['depth']} T={T} {rule}: {row['median_ms']:.1f} ms, "
+                          f"{row['peak_saved_mb']:.1f} MB held for backward", file=sys.stderr, flush=True)
+                rows += group
     return rows
 
 
 def table(rows: list[dict], device: str, first: bool = False) -> str:
-    """Markdown table, ratios against bp_snn at the same arch and T (``first``: the first step's time too)."""
+    """Markdown table, ratios against bp_snn at the same arch, depth and T (``first``: the first step's time too).
+
+    Memory held for backward is the peak during one step (``peak_saved_mb``); rows without it show the sum.
+    """
     mem_key = "peak_step_mb" if device.startswith("cuda") else "peak_rss_mb"
     mem_name = "peak step memory MB (CUDA, above the model)" if device.startswith("cuda") else "peak RSS MB"
-    ref = {(r["arch"], r["T"]): r for r in rows if r["rule"] == "bp_snn"}
+
+    def held(r: dict) -> float:
+        return r.get("peak_saved_mb", r["graph_mb"])
+
+    def key(r: dict) -> tuple:
+        return r["arch"], r.get("depth")
+
+    ref = {(*key(r), r["T"]): r for r in rows if r["rule"] == "bp_snn"}
     extra = " first step ms (compilation included) |" if first else ""
-    lines = [f"| arch | T | rule | median step ms | × bp_snn | saved for backward MB | × bp_snn | {mem_name} |{extra}",
-             "|" + "---|" * (9 if first else 8)]
+    lines = [f"| arch | depth | T | rule | median step ms | × bp_snn | peak held for backward MB | × bp_snn | "
+             f"{mem_name} |{extra}", "|" + "---|" * (10 if first else 9)]
     for r in rows:
-        b = ref.get((r["arch"], r["T"])) or next((v for (a, _), v in ref.items() if a == r["arch"]), None)
+        b = ref.get((*key(r), r["T"])) or next((v for (a, d, _), v in ref.items() if (a, d) == key(r)), None)
         t_ratio = f"{r['median_ms'] / b['median_ms']:.2f}" if b and r["T"] == b["T"] else (
             f"{r['median_ms'] / b['median_ms']:.2f} (vs T={b['T']})" if b else "-")
-        g_ratio = f"{r['graph_mb'] / b['graph_mb']:.2f}" if b else "-"
-        lines.append(f"| {r['arch']} | {r['T']} | {r['rule']} | {r['median_ms']:.1f} | {t_ratio} | "
-                     f"{r['graph_mb']:.1f} | {g_ratio} | {r[mem_key]:.0f} |"
+        g_ratio = f"{held(r) / held(b):.2f}" if b else "-"
+        lines.append(f"| {r['arch']} | {r.get('depth', '-')} | {r['T']} | {r['rule']} | {r['median_ms']:.1f} | "
+                     f"{t_ratio} | {held(r):.1f} | {g_ratio} | {r[mem_key]:.0f} |"
                      + (f" {r.get('first_step_ms') or 0:.0f} |" if first else ""))
     return "\n".join(lines)
+
+
+def json_rows(rows: list[dict]) -> list[dict]:
+    """The rows for ``--json``: the fields of :data:`JSON_FIELDS` first, then the rest of each row."""
+    return [{**{k: r[k] for k in JSON_FIELDS}, **{k: v for k, v in r.items() if k not in JSON_FIELDS}}
+            for r in rows]
+
+
+def check_request(a: argparse.Namespace, error: Callable[[str], None]) -> None:
+    """Stop (``error(message)``) on a depth below 2, a T below 1, a rule not registered or a device not present."""
+    for d in a.depths or []:
+        if d < 2:
+            error(f"--depths {d}: an MLP needs at least 2 weight layers (input -> hidden -> readout)")
+    for T in a.T:
+        if T < 1:
+            error(f"--T {T}: a spiking step needs at least 1 time step")
+    for r in a.rules:
+        if r not in KNOWN:
+            error(f"--rules {r}: not a registered rule of the benchmark (choose from {', '.join(KNOWN)})")
+    try:
+        dev = torch.device(a.device)
+    except RuntimeError:
+        error(f"--device {a.device}: not a device name (cpu, cuda, cuda:N)")
+        return
+    if dev.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0 or (dev.index or 0) >= count:
+            error(f"--device {a.device}: no such CUDA device here ({count} visible)")
+    elif dev.type != "cpu":
+        error(f"--device {a.device}: the benchmark runs on cpu or cuda")
 
 
 def main(argv: list[str] | None = None) -> None:
     """Command-line entry point."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--arch", nargs="+", default=["mlp"], choices=["mlp", "cnn"])
-    ap.add_argument("--rules", nargs="+", default=list(RULES), choices=RULES + COMPARISON + VARIANTS + PEERS,
-                    help="our rules and/or peer libraries (snntorch, spikingjelly: install them first)")
+    ap.add_argument("--rules", nargs="+", default=list(RULES), metavar="RULE",
+                    help=f"our rules and/or peer libraries (snntorch, spikingjelly: install them first): {KNOWN}")
     ap.add_argument("--T", nargs="+", type=int, default=[4, 8, 16])
+    ap.add_argument("--depths", nargs="+", type=int, default=None, metavar="N",
+                    help=f"MLPs of N weight layers, hidden width {DEPTH_WIDTH} (instead of --widths; the CNN is fixed)")
+    ap.add_argument("--json", default=None, metavar="PATH",
+                    help=f"also write the rows ({', '.join(JSON_FIELDS)}, ...) to this JSON file")
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--warmup", type=int, default=5)
@@ -308,6 +390,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--worker-times", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
+    check_request(a, ap.error)
     if a.worker:
         print(json.dumps(worker(a.arch[0], a.rules[0], a.T[0], a.batch, a.steps, a.warmup, a.widths, a.device,
                                 a.optimizer_impl, a.compile, a.data_dir)))
@@ -319,6 +402,9 @@ def main(argv: list[str] | None = None) -> None:
     rows = run_all(a)
     text = table(rows, a.device, first=a.compile)
     print(text)
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(json_rows(rows), f, indent=1)
     if a.out:
         cmd = "python -m bsd.bench " + " ".join(argv if argv is not None else sys.argv[1:])
         cpu = f"CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
