@@ -89,6 +89,9 @@ def _target_code(cfg: RnnConfig, num_outputs: int, task: str, in_dim: int, colum
         return DirectCode(targets=num_outputs), None
     if c.kind != "population":
         raise ValueError(f"forecasting needs model.code.kind=population or direct, got {c.kind!r}")
+    if c.lo is None or c.hi is None:
+        raise ValueError("model.code.lo and model.code.hi are null: a run derives them from its forecast's training "
+                         "targets (bsd.train.run); set both to build the code here")
     code = PopulationCode(c.dim or 32, c.lo, c.hi, str(c.shape), targets=num_outputs)
     if not c.context_bins:
         return code, None

@@ -22,6 +22,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from .callbacks import EpochTimer, TimeToTarget
 from .config import RunConfig, plain, to_objects
+from .data import derive
 from .loggers import build_logger
 from .resume import ResumeState, resolve_resume
 from .rules import family_of, lookup
@@ -44,7 +45,11 @@ def run(cfg: DictConfig, out_dir: str | Path, overrides: list[str] | None = None
     """
     out = Path(out_dir)
     t_start = time.perf_counter()
-    conf: RunConfig = to_objects(cfg)  # every range check, before anything is written or read
+    dm, derived = None, {}
+    if derive.unset(cfg):  # keys the series decides (bsd.data.derive): read it first, then check the whole config
+        dm = data_module(cfg)
+        derived = derive.fill(cfg, dm)
+    conf: RunConfig = to_objects(cfg)  # every range check, before anything else is written or read
     lookup(family_of(conf.model.arch), conf.model.rule)  # an unknown rule for this family, before any data
     resume = resolve_resume(conf.resume, out, conf.experiment_name, conf.model.arch)
     if resume is not None and conf.resume != "auto" and Path(resume).parent.name == "checkpoints":
@@ -54,7 +59,7 @@ def run(cfg: DictConfig, out_dir: str | Path, overrides: list[str] | None = None
     torch.set_num_threads(conf.threads or torch.get_num_threads())
     L.seed_everything(conf.seed, workers=True)
 
-    dm = instantiate(cfg.data)
+    dm = dm if dm is not None else data_module(cfg)
     module = build_module(conf, dm)
     run_id = (load_checkpoint(resume).get("bsd") or {}).get("wandb_id") if resume else None
     module.run_info = {"experiment": conf.experiment_name, "arch": conf.model.arch, "rule": conf.model.rule,
@@ -100,6 +105,7 @@ def run(cfg: DictConfig, out_dir: str | Path, overrides: list[str] | None = None
         "best_val": {"metric": module.monitor[0], "mode": module.monitor[1],
                      "value": _scalar(ckpt.best_model_score) if ckpt.best_model_score is not None else None},
         "test": test,
+        **({"derived": derived} if derived else {}),
         "wall_time_s": time.perf_counter() - t_start,
         "epoch_times_s": timer.times,
         "time_per_epoch_s": sum(timer.times) / len(timer.times) if timer.times else None,
@@ -119,6 +125,20 @@ def run(cfg: DictConfig, out_dir: str | Path, overrides: list[str] | None = None
         atomic_write_json(out / "metrics.json", metrics)
         print_summary(metrics, module, to_target, name, out)
     return metrics
+
+
+def data_module(cfg: DictConfig) -> Any:
+    """``cfg.data``'s DataModule; a data or value error it raises comes out as itself, not wrapped by Hydra."""
+    from hydra.errors import InstantiationException
+
+    from .data.sources import DataSourceError
+
+    try:
+        return instantiate(cfg.data)
+    except InstantiationException as e:
+        if isinstance(e.__cause__, (DataSourceError, ValueError)):
+            raise e.__cause__ from None
+        raise
 
 
 def mid_epoch_checkpoints(conf: RunConfig, out: Path) -> list[ModelCheckpoint]:
@@ -154,6 +174,7 @@ def print_summary(metrics: dict[str, Any], module: BSDModule, to_target: TimeToT
                   out: Path) -> None:
     """The result table, the floors and the generated sample, as the run ends."""
     rows = [(k, metrics[k]) for k in ("experiment", "rule", "seed", "epochs")]
+    rows += [(f"{k} (derived)", v) for k, v in (metrics.get("derived") or {}).items()]
     rows += sorted(metrics["val"].items()) + sorted(metrics["test"].items())
     if to_target is not None:
         r = to_target.result

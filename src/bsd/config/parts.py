@@ -124,9 +124,10 @@ class PopulationCodeConfig:
 class RnnCodeConfig(CodeConfig):
     """Target codes of the spiking RNN: one-hot or random for text, a population code for forecasts."""
 
-    #: population code: range in normalised target units (lo < hi)
-    lo: float = -3.0
-    hi: float = 3.0
+    #: population code: range in normalised target units (lo < hi; null: the 0.5 % and 99.5 % quantiles of a
+    #: forecast's training targets)
+    lo: float | None = -3.0
+    hi: float | None = 3.0
     #: population code tuning curves: gaussian | ramp (a thermometer code)
     shape: Tuning = Tuning.gaussian
     #: forecasting, bsd: 0 (off) | K >= 2: the code sits in one of K blocks picked by `context`
@@ -143,7 +144,7 @@ class RnnCodeConfig(CodeConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.lo >= self.hi:
+        if self.lo is not None and self.hi is not None and self.lo >= self.hi:
             raise ValueError(f"model.code.lo must be < hi, got {self.lo} and {self.hi}")
         if self.context_bins < 0 or self.context_bins == 1:
             raise ValueError(f"model.code.context_bins must be 0 (off) or >= 2, got {self.context_bins}")

