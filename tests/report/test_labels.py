@@ -86,3 +86,25 @@ def test_clipping_is_compared_as_what_the_run_did():
     bp = {"experiment_name": "text_char", "model": {"arch": "rnn", "rule": "bp_snn"}}
     assert run_diff({**bp, "trainer": {"gradient_clip_val": None}}) == {"trainer.gradient_clip_val": None}
     assert run_diff({**bp, "model": {"arch": "rnn", "rule": "bp_snn", "optimizer": {"clip_local": "all"}}}) == {}
+
+
+def test_a_forecast_labels_neither_its_series_nor_what_it_derived_from_it(tmp_path):
+    derived = {"data.window": 24, "data.season": 24, "data.lags": 24, "data.residual_parts": 12,
+               "data.residual_days": 2, "model.code.lo": -2.1, "model.code.hi": 2.4}
+    data = {"name": "csv", "path": "/somewhere/load.csv", "time_column": "when", "target": "value", "window": 24,
+            "season": 24, "lags": 24, "residual_parts": 12, "residual_days": 2}
+    write_run(tmp_path, "timeseries", "bsd", 0, {"test/mse": 0.1}, arch="rnn", data=data,
+              model={"code": {"lo": -2.1, "hi": 2.4}, "reco": {"through_time": 24}}, dataset="csv", derived=derived,
+              name="a")
+    write_run(tmp_path, "timeseries", "bsd", 0, {"test/mse": 0.1}, arch="rnn", data=data,
+              model={"code": {"lo": -2.1, "hi": 2.4}, "reco": {"through_time": 6}}, dataset="csv", derived=derived,
+              name="c")
+    write_run(tmp_path, "timeseries", "bsd", 0, {"test/mse": 0.1}, arch="rnn",
+              data={"name": "pedestrian_sensor", "target": "Southern Cross Station", "window": 12},
+              dataset="pedestrian_sensor", derived={"data.season": 24}, name="b")
+    a, c, b = sorted(find_runs([tmp_path]), key=lambda m: (m["dataset"], len(m["_diff"])))
+    # the credit's reach follows the derived window by default; a reach of its own is a setting
+    assert a["_label"] == "default" and a["_series"] == "load.csv: value"
+    assert c["_label"] == "model.reco.through_time=6"
+    # a window given by hand is a setting of its own; the sensor is the series
+    assert b["_label"] == "data.window=12" and b["_series"] == "Melbourne pedestrian counts: Southern Cross Station"

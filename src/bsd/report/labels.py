@@ -11,6 +11,7 @@ of the label: the tables show them as columns.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,8 @@ IMPLEMENTATION = ("model.neuron.compile", "model.neuron.graph", "model.optimizer
 NULL_IGNORED = ("data.path",)
 #: budget keys: table columns, not part of the label
 BUDGET = ("trainer.max_epochs", "trainer.limit_train_batches", "trainer.max_time")
+#: an interpolation of one key, ``${data.window}``: a default that follows a key the data may decide
+_REF = re.compile(r"\$\{([\w.]+)\}")
 #: the repository's config folder
 CONF = Path(__file__).resolve().parents[3] / "conf"
 
@@ -81,9 +84,27 @@ def _compose(experiment: str, rule: str, conf: str) -> dict[str, Any] | str:
     try:
         with initialize_config_dir(config_dir=conf, version_base="1.3"):
             cfg = compose(config_name="config", overrides=[f"+experiment={experiment}", f"model.rule={rule}"])
-        return flatten(OmegaConf.to_container(cfg, resolve=True))
+        try:
+            return flatten(OmegaConf.to_container(cfg, resolve=True))
+        except OmegaConfBaseException:  # an interpolation of a null key that a run derives from its data
+            return _resolve_leaves(cfg)
     except (HydraException, OmegaConfBaseException) as e:
         return f"cannot compose today's default of +experiment={experiment} model.rule={rule}: {str(e).splitlines()[0]}"
+
+
+def _resolve_leaves(cfg: Any) -> dict[str, Any]:
+    """Flattened ``cfg`` resolved key by key; a key whose interpolation fails keeps it (``${data.window}``)."""
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    out = flatten(OmegaConf.to_container(cfg, resolve=False))
+    for k, v in out.items():
+        if isinstance(v, str) and "${" in v:
+            try:
+                out[k] = OmegaConf.select(cfg, k)
+            except OmegaConfBaseException:
+                pass
+    return out
 
 
 def ignored_by_rule(arch: str | None, rule: str) -> tuple[str, ...]:
@@ -121,14 +142,16 @@ def effective_clipping(flat: dict[str, Any], local: bool) -> dict[str, Any]:
     return out
 
 
-def diff(cfg: dict, default: dict[str, Any], ignored: Iterable[str] = (), local: bool | None = None
-         ) -> dict[str, Any]:
+def diff(cfg: dict, default: dict[str, Any], ignored: Iterable[str] = (), local: bool | None = None,
+         derived: Iterable[str] = ()) -> dict[str, Any]:
     """``{key: run's value}`` of the keys where flattened ``cfg`` differs from flattened ``default``.
 
     Budget keys are included (split them off with :func:`split_budget`); housekeeping and implementation
     keys, keys below ``ignored`` and keys absent from ``default`` are not; a key absent from ``cfg`` equals
-    the default. ``local`` (the rule's losses are layer-local, or None to compare as written): both configs'
-    clipping keys are compared as :func:`effective_clipping` writes them.
+    the default, and so does a key in ``derived`` (the run derived it from its data) where the default is null
+    (the default derives it too); a default that interpolates such a key (``${data.window}``) is the run's value of
+    it. ``local`` (the rule's losses are layer-local, or None to compare as written):
+    both configs' clipping keys are compared as :func:`effective_clipping` writes them.
     """
     skip = (*HOUSEKEEPING, *IMPLEMENTATION, *ignored)
     flat = flatten(cfg)
@@ -138,7 +161,13 @@ def diff(cfg: dict, default: dict[str, Any], ignored: Iterable[str] = (), local:
     for k, v in flat.items():
         if k not in default or under(k, skip) or (v is None and k in NULL_IGNORED):
             continue
-        if not same(v, default[k]):
+        if k in derived and default[k] is None:
+            continue
+        d = default[k]
+        ref = _REF.fullmatch(d) if isinstance(d, str) else None
+        if ref:  # today's default follows a key the run derived: the run's value of that key
+            d = flat.get(ref[1], v)
+        if not same(v, d):
             out[k] = v
     return dict(sorted(out.items()))
 
@@ -148,14 +177,17 @@ def split_budget(d: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     return {k: v for k, v in d.items() if k not in BUDGET}, {k: v for k, v in d.items() if k in BUDGET}
 
 
-def run_diff(cfg: dict, conf: str | Path = CONF) -> dict[str, Any]:
-    """:func:`diff` of a run's stored config against today's default of its experiment and rule."""
+def run_diff(cfg: dict, conf: str | Path = CONF, derived: Iterable[str] = ()) -> dict[str, Any]:
+    """:func:`diff` of a run's stored config against today's default of its experiment and rule.
+
+    ``derived``: the keys the run derived from its data (``derived`` in its metrics.json).
+    """
     m = cfg.get("model") or {}
     exp, rule = cfg.get("experiment_name"), m.get("rule")
     if not exp or not rule:
         return {}
     return diff(cfg, default_config(str(exp), str(rule), str(conf)), ignored_by_rule(m.get("arch"), str(rule)),
-                layer_local(m.get("arch"), str(rule)))
+                layer_local(m.get("arch"), str(rule)), derived=set(derived))
 
 
 def value(v: Any) -> str:

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import fnmatch
 import re
+import shlex
 
-from .rows import Row
+from .rows import Row, series_overrides
 from .tables import headline, markdown, marker_table, monitored, on_equal_terms
 from .tasks import DATASETS as _DATASETS
-from .tasks import TASKS, Metric, fmt, metric, rule_key, task_of
+from .tasks import TASKS, Metric, fmt, metric, rule_key, series, task_of
 
 MARKER = re.compile(r"<!--\s*report:(\S+)(.*?)-->")
 END = "<!-- report:end -->"
@@ -65,7 +66,8 @@ def table_block(attrs: dict[str, str], rows: list[Row], where: str) -> str:
     wanted = [attrs["metric"]] if "metric" in attrs else [mon, mon.replace("val/", "test/", 1)]
     if not any(r.values(k) for r in picked for k in wanted):
         raise MarkerError(f"{where}: no run of {exp!r} recorded {', '.join(wanted)}")
-    return marker_table(picked, [(f"best {k}" if k == mon else k, k, metric(task, k)) for k in wanted])
+    return marker_table(picked, [(f"best {k}" if k == mon else k, k, metric(task, k)) for k in wanted],
+                        task.scorer[0] if task.scorer else "")
 
 
 def tasks_block(by_task: dict[str, list[Row]]) -> str:
@@ -82,12 +84,15 @@ def tasks_block(by_task: dict[str, list[Row]]) -> str:
             rows = [head.get((exp, rule)) for rule in rules]
             cells = [fmt(r.values(f"test/{main.key}", main.scale), main.digits)
                      + ("" if on_equal_terms(r, head) else " †") if r else "-" for r in rows]
-            data = next(str(m.get("dataset")) for r in head.values() if r.experiment == exp for m in r.runs)
+            lead = next(r for r in (*rows, *head.values()) if r is not None and r.experiment == exp)
+            data = str(lead.runs[0].get("dataset"))
             crit = " / ".join(r.criteria if r else "-" for r in rows)
             bsd = rows[0]
             spent = f"{bsd.epochs} · {len(bsd.runs)} · {bsd.devices}" if bsd else "-"
-            lines.append([exp, _DATASETS.get(data, data), main.header, *cells, crit, spent,
-                          f"`python src/train.py +experiment={exp}`"])
+            where = " ".join(shlex.quote(a) for a in series_overrides(lead.runs[0]))
+            name = series(lead.runs[0]) if task.name == "forecast" else _DATASETS.get(data, data)
+            lines.append([exp, name, main.header, *cells, crit, spent,
+                          f"`python src/train.py +experiment={exp}{' ' + where if where else ''}`"])
     return markdown(["experiment", "data", "metric", *rules, "criteria (bsd / bp_snn / bp_ann)",
                      "epochs · seeds · device", "command"], lines)
 

@@ -144,6 +144,13 @@ def _key(override: str) -> str:
     return override.split("=", 1)[0].lstrip("+~")
 
 
+def series_overrides(m: dict) -> list[str]:
+    """The overrides of a run's command that choose its series (the data group and :data:`SERIES_KEYS`)."""
+    from .tasks import SERIES_KEYS
+
+    return [a for a in command_args(m)[1] if _key(a) == "data" or _key(a) in SERIES_KEYS]
+
+
 def command(m: dict) -> str:
     """The run's command without housekeeping overrides, plus overrides pinning what today's default lacks.
 

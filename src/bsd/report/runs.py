@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 
 from .labels import label, run_diff, split_budget
+from .tasks import SERIES_KEYS, series_name, task_of
 
 #: what the report reads in a run directory (``python -m bsd.report.compact`` keeps these); a finished run keeps
 #: its learning curve in ``metrics.json`` (``curve``), one stopped before its test in ``curve.csv``
@@ -130,14 +131,23 @@ def skill(m: dict) -> float | None:
 
 
 def annotate(m: dict, cfg: dict) -> dict:
-    """Add the report's fields to a run's metrics: label, label keys, budget, batches, device class, monitor."""
+    """Add the report's fields to a run's metrics: label, label keys, budget, batches, device class, monitor.
+
+    Keys the run derived from its series (``derived`` in metrics.json) count as today's default where that leaves
+    them to the series too; a forecast's series (``_series``) is a column of its own, not part of its label.
+    """
+    forecast = task_of(m).name == "forecast"
     try:
-        keys, budget = split_budget(run_diff(cfg)) if cfg else ({}, {})
+        keys, budget = split_budget(run_diff(cfg, derived=m.get("derived") or {})) if cfg else ({}, {})
+        if forecast:
+            keys = {k: v for k, v in keys.items() if k not in SERIES_KEYS}
         text = label(keys) if cfg else "(no stored config)"
     except ValueError as e:  # an experiment today's conf/ no longer has
         keys, budget, text = {}, {}, f"(no default: {e})"
     m.update(_label=text, _diff=keys, _budget=budget, _criteria=derived_criteria(cfg),
              _batches=batches(cfg), _device=device_class(m.get("device")), _monitor=monitor(m))
+    if forecast:
+        m["_series"] = series_name(m.get("dataset"), (cfg or {}).get("data") or {})
     return m
 
 

@@ -55,7 +55,8 @@ def budget(r: Row) -> tuple:
 def headline(rows: list[Row]) -> dict[tuple[str, str], Row]:
     """The row of today's default per (experiment, rule), on one budget shared by the experiment's rules.
 
-    Per experiment, the budget (:func:`budget`) at which the most rules have a default row wins (then the one
+    Per experiment, the budget (:func:`budget`) and scorer (rows whose numbers compare: the same FID network, the
+    same series) at which the most rules have a default row wins (then the one
     whose ``bsd`` row ranks highest: trained on every batch for today's default number of epochs, the most seeds,
     the most epochs, the newest runs); each rule's row at it is its highest-ranked one. A rule without a row at
     that budget keeps its own highest-ranked row (:func:`on_equal_terms` tells them apart).
@@ -69,7 +70,7 @@ def headline(rows: list[Row]) -> dict[tuple[str, str], Row]:
         k = (r.experiment, r.rule)
         if k not in best or _rank(r) > _rank(best[k]):
             best[k] = r
-        at = by_budget.setdefault(r.experiment, {}).setdefault(budget(r), {})
+        at = by_budget.setdefault(r.experiment, {}).setdefault((budget(r), r.scorer), {})
         if r.rule not in at or _rank(r) > _rank(at[r.rule]):
             at[r.rule] = r
     for exp, budgets in by_budget.items():
@@ -90,9 +91,9 @@ def _budget_score(at: dict[str, Row]) -> tuple:
 
 
 def on_equal_terms(row: Row, head: dict[tuple[str, str], Row]) -> bool:
-    """Whether ``row`` has the budget and seeds of its experiment's ``bsd`` headline row (True where there is none)."""
+    """Whether ``row`` has the budget, seeds and scorer of its experiment's ``bsd`` headline row (True without one)."""
     lead = head.get((row.experiment, "bsd"))
-    return lead is None or (budget(lead), lead.seeds) == (budget(row), row.seeds)
+    return lead is None or (budget(lead), lead.seeds, lead.scorer) == (budget(row), row.seeds, row.scorer)
 
 
 def _comparisons(task: Task, row: Row, head: dict[tuple[str, str], Row]) -> list[str]:
@@ -159,8 +160,18 @@ def _floor_cell(vals: dict, key: str, spec: Metric) -> str:
 
 
 def floors_table(task: Task, runs: list[dict]) -> str:
-    """The floors of an experiment's runs, one row per data configuration and floor (newest runs' values)."""
-    floors = _floors(runs)
+    """The floors of an experiment's runs, one row per data configuration and floor (newest runs' values).
+
+    Runs of several series (the task's scorer) name the series before each data configuration.
+    """
+    named_by = task.scorer[1] if task.scorer else None
+    if named_by is not None and len({named_by(m) for m in runs}) > 1:
+        floors = {}
+        for m in runs:
+            for data, named in _floors([m]).items():
+                floors.setdefault(f"{named_by(m)}: {data}", {}).update(named)
+    else:
+        floors = _floors(runs)
     keys = [(f"test/{m.key}", m) for m in task.metrics]
     lines = [[data, name, *(_floor_cell(vals, k, m) for k, m in keys)]
              for data, named in sorted(floors.items()) for name, vals in sorted(named.items())]
@@ -194,10 +205,15 @@ def screens_table(task: Task, rows: list[Row], exclude: list[Row], link_base: Pa
     return markdown([*header, "command (lowest seed)"], lines)
 
 
-def marker_table(rows: list[Row], columns: list[tuple[str, str, Metric]]) -> str:
-    """A table of ``rows`` with metric ``columns`` ``(header, key, spec)``, for a page's marker block."""
+def marker_table(rows: list[Row], columns: list[tuple[str, str, Metric]], scorer: str = "") -> str:
+    """A table of ``rows`` with metric ``columns`` ``(header, key, spec)``, for a page's marker block.
+
+    ``scorer`` (its header) adds the rows' scorer column where they differ in it (several series of a forecast).
+    """
     keys = [(k, spec) for _, k, spec in columns]
-    lines = [[r.rule, f"`{r.label}`" if r.label != "default" else "default", r.variants, *cells(r, keys),
-              str(len(r.runs)), str(r.epochs), r.devices, f"`{r.command}`"] for r in rows]
-    return markdown(["rule", "configuration", "variant", *(h for h, _, _ in columns), "seeds", "epochs", "device",
-                     "command (lowest seed)"], lines)
+    split = bool(scorer) and len({r.scorer for r in rows}) > 1
+    lines = [[*([r.scorer] if split else []), r.rule, f"`{r.label}`" if r.label != "default" else "default",
+              r.variants, *cells(r, keys), str(len(r.runs)), str(r.epochs), r.devices, f"`{r.command}`"]
+             for r in rows]
+    return markdown([*([scorer] if split else []), "rule", "configuration", "variant", *(h for h, _, _ in columns),
+                     "seeds", "epochs", "device", "command (lowest seed)"], lines)

@@ -5,12 +5,14 @@ from __future__ import annotations
 import statistics
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 #: rules in table order (others follow, sorted)
 RULE_ORDER = ("bsd", "bp_snn", "bp_ann")
 #: display names of recorded datasets
 DATASETS = {"mnist": "MNIST", "fashion_mnist": "Fashion-MNIST", "shakespeare": "Shakespeare",
             "vic_elec": "Victoria electricity demand", "pedestrian": "Melbourne pedestrian counts (4 sensors)",
+            "pedestrian_sensor": "Melbourne pedestrian counts",
             "cifar10": "CIFAR-10", "cifar100": "CIFAR-100", "svhn": "SVHN", "tinyimagenet": "Tiny-ImageNet",
             "traffic": "METR-LA / PEMS-BAY", "electricity": "Electricity (321 clients)"}
 
@@ -24,6 +26,26 @@ class Metric:
     scale: float = 1.0
     digits: int = 2
     higher: bool = True
+
+
+#: config keys that say which series a forecast ran on (the report's series column, not a configuration label)
+SERIES_KEYS = ("data.name", "data.path", "data.time_column", "data.target", "data.unit")
+
+
+def series_name(dataset: str | None, data: dict) -> str:
+    """The series a forecast ran on: a CSV file and its target, a pedestrian sensor, else the dataset (and file)."""
+    path = data.get("path")
+    if (data.get("name") or dataset) == "csv" and path:
+        return f"{Path(str(path)).name}: {data.get('target')}"
+    if (data.get("name") or dataset) == "pedestrian_sensor":
+        return f"{DATASETS['pedestrian_sensor']}: {data.get('target')}"
+    name = DATASETS.get(str(dataset), str(dataset or data.get("name") or "-"))
+    return f"{name} ({Path(str(path)).name})" if path else name
+
+
+def series(m: dict) -> str:
+    """The series column of a forecast run (:func:`series_name`, stored by the report as ``_series``)."""
+    return str(m.get("_series") or DATASETS.get(str(m.get("dataset")), str(m.get("dataset") or "-")))
 
 
 def feature_net(m: dict) -> str:
@@ -75,13 +97,14 @@ TASKS = (
     Task("forecast", "Forecasting",
          "MSE on the normalised target, MAE and RMSE in the series' unit, over the forecasts after every complete "
          "window of the test span (chronological split, normalisation fitted on the training span). The floors "
-         "are computed by the same code on the same forecasts. Skill over the linear floor is 1 - MSE / MSE of the "
+         "are computed by the same code on the same forecasts; numbers of different series (the series column) do not "
+         "compare. Skill over the linear floor is 1 - MSE / MSE of the "
          "run's linear floor (the linear map its residual target leaves out, else the least-squares AR model): the "
          "share of the floor's error the model removes. Paper, for reference only (METR-LA): BSD MSE 0.125, BP on "
          "ANN 0.131.",
          (Metric("mse", "test MSE", 1.0, 6, higher=False), Metric("skill", "skill over linear floor", 1.0, 3),
           Metric("mae", "MAE", 1.0, 1, higher=False), Metric("rmse", "RMSE", 1.0, 1, higher=False)),
-         baselines=("bp_ann",), ratio=True, floors=True),
+         baselines=("bp_ann",), ratio=True, floors=True, scorer=("series", series)),
     Task("generation", "Image generation",
          "Spiking convolutional autoencoders. Test MSE: reconstructions of the test images (pixels in [0, 1]). FID "
          "(classifier features): Fréchet distance between the penultimate features of a BP-trained CNN classifier "
