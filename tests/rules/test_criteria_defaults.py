@@ -13,6 +13,7 @@ import torch
 from hydra.utils import instantiate
 
 from bsd.config import CONF_DIR, compose, to_objects
+from bsd.data import derive
 from bsd.data.image_sources import SPECS
 from bsd.rules.registry import criteria_for, family_of
 from bsd.tasks import AutoencoderModule, ClassifyModule, build_module
@@ -23,14 +24,18 @@ COLOUR = {"cifar10_cnn", "cifar100_cnn", "svhn_cnn", "tinyimagenet_cnn"}
 EXPERIMENTS = [pytest.param(e, marks=pytest.mark.slow) if e in COLOUR else e
                for e in sorted(p.stem for p in (CONF_DIR / "experiment").glob("*.yaml"))]
 #: data settings that only change the target series (the criteria are the model's), for a fast setup
-LIGHT_DATA = {"timeseries_elec": ["data.residual_parts=1", "data.residual_days=1", "data.residual_smooth=0"]}
+LIGHT_DATA = {e: ["data.residual_parts=1", "data.residual_days=1", "data.residual_smooth=0"]
+              for e in ("timeseries_elec", "timeseries")}
 SHAPES = {"mnist": ((1, 28, 28), 10), "fashion_mnist": ((1, 28, 28), 10),
           **{k: (s.shape, s.classes) for k, s in SPECS.items()}}
 
 
 def _step(exp: str):
     """The shipped default of ``exp`` (bsd): its module, one batch of the right shape and the rule's inputs."""
-    cfg = to_objects(compose([f"+experiment={exp}", "model.rule=bsd", *LIGHT_DATA.get(exp, [])]))
+    raw = compose([f"+experiment={exp}", "model.rule=bsd", *LIGHT_DATA.get(exp, [])])
+    if derive.unset(raw):  # settings the series decides, as a run derives them (bsd.train.run)
+        derive.fill(raw, instantiate(raw.data))
+    cfg = to_objects(raw)
     torch.manual_seed(0)
     g = torch.Generator().manual_seed(1)
     arch = cfg.model.arch
