@@ -53,8 +53,8 @@ def test_a_step_that_divides_neither_a_day_nor_a_week_has_no_period():
 
 def test_residual_groups_merge_where_the_training_span_is_short():
     half_hour, day = derive.spacing(stamps(3, "30min")), derive.spacing(stamps(3, "D"))
-    # plenty of rows: a map per half-hour with weekdays and weekends apart; daily steps: a map per day of the week
-    assert derive.residual_groups(half_hour, 36_000, 54) == (48, 2)
+    # plenty of rows: a map per half-hour, every day alike; daily steps: a map per day of the week
+    assert derive.residual_groups(half_hour, 36_000, 54) == (48, 1)
     assert derive.residual_groups(day, 5000, 13) == (1, 7)
     assert derive.residual_groups(derive.spacing(stamps(3, "W-MON")), 5000, 60) == (1, 1)
     # fewer rows: the day groups merge first, then neighbouring parts of the day
@@ -94,11 +94,11 @@ def test_the_data_module_derives_what_it_is_given_as_none(tmp_path):
     path = hourly_csv(tmp_path, 8400)  # 50 weeks: 5879 training rows, enough for 48 maps of 30 coefficients
     dm = derived_dm(path)
     assert dm.derived == {"data.window": 24, "data.season": 24, "data.lags": 24, "data.residual_parts": 24,
-                          "data.residual_days": 2}
-    assert (dm.window, dm.season, dm.lags, dm.residual_parts, dm.residual_days) == (24, 24, 24, 24, 2)
+                          "data.residual_days": 1}
+    assert (dm.window, dm.season, dm.lags, dm.residual_parts, dm.residual_days) == (24, 24, 24, 24, 1)
     assert dm.in_shape == (1 + 4 + 24,)  # the target, the calendar, a day of lags
     # given values stay; the rest is still derived
-    mine = derived_dm(path, window=12, residual_days=1)
+    mine = derived_dm(path, window=12, residual_days=2)
     assert mine.derived == {"data.season": 24, "data.lags": 12, "data.residual_parts": 24}
     assert derived_dm(path, predict="change").derived == {"data.window": 24, "data.season": 24, "data.lags": 24}
     # a half-hourly series of the same length: a day of 48 steps, fewer training rows per map, so fewer groups
@@ -143,7 +143,7 @@ def test_fill_writes_the_derived_values_into_the_null_keys(tmp_path):
     dm = instantiate(cfg.data)
     got = derive.fill(cfg, dm)
     lo, hi = dm.code_range()
-    assert got == {"data.window": 24, "data.season": 24, "data.residual_parts": 24, "data.residual_days": 2,
+    assert got == {"data.window": 24, "data.season": 24, "data.residual_parts": 24, "data.residual_days": 1,
                    "model.code.lo": lo, "model.code.hi": hi}
     conf = to_objects(cfg)
     assert (conf.data.window, conf.data.lags, conf.model.code.lo, conf.model.code.hi) == (24, 6, lo, hi)

@@ -142,7 +142,7 @@ class TimeSeriesDataConfig:
     #: with several maps: their slopes shrunk towards the all-day map by ridge x the part's steps (0: none)
     residual_ridge: float = 0.0
     #: predict=residual: 1 (every day alike) | 2 (weekdays and weekends apart) | 7 (each day of the week) | null
-    #: (2 for steps under a day, 7 for daily steps, fewer where the training span is too short for them)
+    #: (1 for steps under a day, 7 for daily steps, fewer where the training span is too short for them)
     residual_days: int | None = 1
     #: ties neighbouring parts of the day and day groups, penalising their difference (0: independent maps)
     residual_smooth: float = 0.0

@@ -2,8 +2,8 @@
 
 From the time stamps: the step and the period (the day for steps shorter than a day, the week for daily steps,
 about a year for weekly ones). From the period: the window, the target's lags and the seasonal-naive season. From
-the period and the training span: the groups of the residual map (one map per step of the day, weekdays and
-weekends apart, with fewer groups where the training span holds too few rows for so many least-squares maps) and
+the period and the training span: the groups of the residual map (one map per step of the day, every day alike,
+with fewer groups where the training span holds too few rows for so many least-squares maps) and
 the range of the target's population code (quantiles of the training targets). Nothing here reads the validation
 or the test span. ``python src/train.py +experiment=timeseries`` leaves these keys null; docs/experiments/forecast.md
 shows how the rules were chosen.
@@ -127,13 +127,13 @@ def window_of(sp: Spacing, source: str) -> int:
 def residual_groups(sp: Spacing, train_rows: int, coefficients: int) -> tuple[int, int]:
     """``(parts of the day, day groups)`` of the residual map.
 
-    One map per step of the day with weekdays and weekends apart (steps under a day), one per day of the week
+    One map per step of the day, every day alike (steps under a day), one per day of the week
     (daily steps), one map (longer steps). Each group needs :data:`ROWS_PER_COEF` training rows per coefficient of
     its map: where the training span holds fewer, the day groups merge first (7, 2, 1), then neighbouring parts of
     the day (halved until they fit, down to one).
     """
     parts = sp.per_day if sp.per_day and sp.per_day >= 2 else 1
-    days = 7 if sp.per_day == 1 else 2 if sp.per_day else 1
+    days = 7 if sp.per_day == 1 else 1
     need = ROWS_PER_COEF * coefficients
 
     def fits(p: int, d: int) -> bool:
