@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from .criteria import FIGURE, comparison_rows, criteria_figure
 from .markers import MarkerError, refresh
 from .page import render, task_rows
 from .runs import find_prior_screens, find_runs, unfinished_runs
@@ -56,4 +57,6 @@ def main(argv: list[str] | None = None) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     for p in stale:
         p.write_text(texts[p])
+    if comp := comparison_rows(task_rows(find_runs(a.roots))["classification"]):
+        criteria_figure(comp, out.parent / FIGURE)
     print(f"wrote {', '.join(p.as_posix() for p in stale) or 'nothing (all up to date)'}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from .criteria import FIGURE, comparison_rows, comparison_table
 from .rows import Row, group_rows
 from .sections import grid_images, prior_table, samples, stopped, time_to_target, weight_average
 from .tables import floors_table, headline, headline_table, screens_table
@@ -26,6 +27,12 @@ HEADLINE = (
     "batch for today's default number of epochs, then the one with the most seeds; the others are listed with the "
     "screens). Gaps (points) and ratios compare a row with the baseline rule's row of the same experiment trained "
     "for as many epochs. `best val` is the monitored validation metric at the checkpoint the test used.")
+
+
+COMPARISON = (
+    "Every rule of each classification experiment at the budget most of them share, each in its default config: "
+    "the plausibility criteria it meets (docs/design.md, section 4) beside its accuracy, the trade-off the paper "
+    "argues. The figure plots the same rows (`python -m bsd.report` writes it; grey dots: seeds).")
 
 
 def task_rows(runs: list[dict]) -> dict[str, list[Row]]:
@@ -80,6 +87,9 @@ def render(runs: list[dict], command: str | Sequence[str], unfinished: list[dict
             parts += ["", *_headline_section(task, by_task[task.name], link_base)]
     if nets := fid_networks(runs):
         parts += ["", "FID networks:", "", nets]
+    if comp := comparison_rows(by_task["classification"]):
+        parts += ["", "## Accuracy against plausibility", "", COMPARISON, "", comparison_table(comp), "",
+                  f"![test accuracy against the criteria met]({FIGURE})"]
     parts += ["", "## Screens and ablations", "",
               "Every other configuration of each experiment, best test metric first within each rule; the "
               "`best val` column is the monitored validation metric at the checkpoint the test used."]
