@@ -12,6 +12,8 @@
 #   JOBSET=images: cifar10_cnn, cifar100_cnn, svhn_cnn, tinyimagenet_cnn (bsd, bp_snn, bp_ann, seeds 1-3) for
 #   every dataset whose files are under $IMAGE_DATA (default .devdata/images): cifar10/ (cifar-10-batches-bin or
 #   -py), cifar100/, svhn/ (train_32x32.mat, test_32x32.mat), tinyimagenet/ (tiny-imagenet-200); docs/data.md
+#   JOBSET=rules: the comparison rules fa, dfa, pc, dll, rstdp on mnist_cnn and fmnist_cnn (seeds 1-3, the 15 epochs
+#   of the CNN rows of JOBSET=all), after a fast_dev_run of each rule on the CNN
 set -u
 BUDGET_S=${1:-480}
 PARALLEL=${2:-40}
@@ -166,6 +168,17 @@ fi
 if [ "${JOBSET:-all}" = images ]; then  # the paper's CNN on the colour datasets whose files are here
   JOBS=$(for d in $IMAGE_SETS; do ep=30; [ "$d" = tinyimagenet ] && ep=20
     for r in bsd bp_snn bp_ann; do for k in 1 2 3; do echo "${d}_cnn $r $k $ep"; done; done; done)
+  ABL=""
+fi
+if [ "${JOBSET:-all}" = rules ]; then  # issue 47: the paper's comparison rows (and fa, dfa) on the CNN
+  for r in fa dfa pc dll rstdp; do  # each rule runs on this GPU before any job starts
+    python3 src/train.py +experiment=mnist_cnn model.rule=$r trainer.fast_dev_run=true logger=none \
+      data.data_dir=.devdata/mnist trainer.enable_progress_bar=false hydra.run.dir=/tmp/smoke/rules_$r \
+      > /tmp/smoke_rules_$r.log 2>&1 || { echo "SMOKE FAILED: $r"; tail -40 /tmp/smoke_rules_$r.log; exit 1; }
+  done
+  echo "rules smoke ok at $(( $(date +%s) - START ))s"
+  JOBS=$(for d in mnist_cnn fmnist_cnn; do for r in pc fa dfa dll rstdp; do for k in 1 2 3; do echo "$d $r $k 15"
+    done; done; done)
   ABL=""
 fi
 # MPS lets the many small-kernel processes share the GPU; fall back to plain time-slicing if it fails
