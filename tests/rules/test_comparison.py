@@ -11,7 +11,7 @@ from bsd.coding import LabelCode
 from bsd.config import model_config
 from bsd.nets import build_stack, cnn_stages, mlp_stages
 from bsd.rules import ignored_keys, lookup, make_rule
-from bsd.rules.rstdp import trace
+from bsd.rules.rstdp import output_modulators, trace
 from tests.conftest import ROOT
 
 NEW = ("fa", "dfa", "pc", "dll", "rstdp")
@@ -115,6 +115,42 @@ def test_rstdp_traces_and_in_place_changes():
     assert changed == {f"layers.{i}.basal.weight" for i in (1, 2, 3)}  # weights only, every layer
 
 
+def test_rstdp_hidden_stdp_changes_only_the_winners_synapses_and_keeps_each_units_weight_norm():
+    """Lateral inhibition: only the ``winners`` most depolarised units of each sample change (two samples here:
+    at most six units per layer); each changed unit keeps the norm of its incoming weights (weight normalisation)."""
+    torch.manual_seed(0)
+    x, y = blobs(2)
+    stack = build_stack((64,), mlp_stages([48, 32]), 4, LIF)
+    rule = make_rule("image", "rstdp", model_config("mlp", rule="rstdp", rstdp={"winners": 3, "hidden_lr": 0.1}))
+    p = rule.plasticity(stack, LabelCode(4), x, y)
+    for i in (1, 2):
+        w, d, post = stack.layers[i].basal.weight, p.deltas[i]["weight"], p.activity[i][1]
+        assert torch.equal(post.sum(-1), torch.full((4, 2), 3.0))  # three winners per sample, at every step
+        moved = d.abs().sum(1) > 0
+        assert 0 < int(moved.sum()) <= 6 and not (moved & (post.amax((0, 1)) == 0)).any()
+        assert torch.allclose((w + d).norm(dim=1), w.norm(dim=1), rtol=1e-5)
+
+
+def test_rstdp_hidden_stdp_at_the_default_rate_learns_the_blobs(monkeypatch):
+    monkeypatch.setitem(FAST, "rstdp", {"rstdp": {"lr": 0.05}})  # hidden_lr, winners: the defaults
+    acc0, acc, _ = train("rstdp")
+    assert acc >= 0.75 and acc > acc0 + 0.2, f"accuracy {acc0:.2f} -> {acc:.2f}"
+
+
+def test_rstdp_margin_readout_pushes_every_wrong_unit_near_the_target_and_rests_beyond_the_margin():
+    cfg = model_config("mlp", rule="rstdp", rstdp={"margin": 1.0}).rstdp
+    code = LabelCode(4)
+    out_v = torch.tensor([[2.0, 1.5, 0.2, 3.0],   # target 0: unit 3 above it, unit 1 within the margin
+                          [4.0, 0.5, 2.9, 1.0]])  # target 0 leads by more than the margin: no change
+    y = torch.tensor([0, 0])
+    m, post = output_modulators(cfg, code, out_v, out_v.argmax(1), y)
+    assert torch.equal(m, torch.tensor([[1.0, -1.0, 0.0, -1.0], [0.0, 0.0, 0.0, 0.0]]))
+    assert torch.equal(post, torch.tensor([[1.0, 1.0, 0.0, 1.0], [0.0, 0.0, 0.0, 0.0]]))
+    sign = model_config("mlp", rule="rstdp", rstdp={"output": "sign"}).rstdp
+    m, _ = output_modulators(sign, code, out_v, out_v.argmax(1), y)
+    assert torch.equal(m, torch.tensor([[1.0, 0.0, 0.0, -1.0], [0.0, 0.0, 0.0, 0.0]]))
+
+
 # ---- settings and refusals -------------------------------------------------------------------------------
 @pytest.mark.parametrize("override,key", [
     ({"pc": {"steps": 0}}, "model.pc.steps"),
@@ -122,6 +158,8 @@ def test_rstdp_traces_and_in_place_changes():
     ({"rstdp": {"tau_pre": -1.0}}, "model.rstdp.tau_pre"),
     ({"rstdp": {"tau_post": 0.0}}, "model.rstdp.tau_post"),
     ({"rstdp": {"hidden_lr": -1e-3}}, "model.rstdp.hidden_lr"),
+    ({"rstdp": {"winners": 0}}, "model.rstdp.winners"),
+    ({"rstdp": {"margin": -0.5}}, "model.rstdp.margin"),
     ({"dll": {"clip": 0.0}}, "model.dll.clip"),
     ({"dll": {"theta_lr": -1.0}}, "model.dll.theta_lr"),
     ({"fa": {"scale": 0.0}}, "model.fa.scale"),

@@ -24,7 +24,7 @@ LIF = {"threshold": 0.6, "beta": 0.5}
 #: every registered image rule (the registry's table, loaded)
 IMAGE_RULES = sorted(n for f, n in all_rules() if f == "image")
 #: settings under which every rule trains every layer on the tiny stacks (rstdp's hidden layers included)
-RULE_SETTINGS = {"rstdp": {"rstdp": {"hidden_lr": 1e-2, "lr": 1e-2}}}
+RULE_SETTINGS = {"rstdp": {"rstdp": {"hidden_lr": 1e-2, "lr": 1e-2, "winners": 2}}}
 
 
 def _stack(arch: str):
@@ -264,13 +264,15 @@ def test_c5_bsd_teaching_signals_come_from_non_negative_spike_inputs(arch):
 
 
 @pytest.mark.parametrize("arch", ["mlp", "cnn"])
-def test_c5_rstdp_hidden_layers_learn_from_one_global_value_per_sample(arch):
-    """rstdp's hidden synapses see only their own spikes and whether the sample was classified right: the same
-    value for every unit of every hidden layer; changing which wrong class a sample carries changes nothing."""
-    stack, code, rule, x, y = make_any(arch, "rstdp")
+@pytest.mark.parametrize("hidden", ["one", "reward"])
+def test_c5_rstdp_hidden_layers_learn_from_one_global_value_per_sample(arch, hidden):
+    """rstdp's hidden synapses see only their own spikes (the winners of lateral inhibition) and one value per
+    sample, the same for every unit of every hidden layer (1, or the reward against its mean); changing which wrong
+    class a sample carries changes nothing."""
+    stack, code, rule, x, y = make_any(arch, "rstdp", rstdp={**RULE_SETTINGS["rstdp"]["rstdp"], "hidden": hidden})
     p = rule.plasticity(stack, code, x, y)
-    hidden = [p.modulators[i] for i in range(1, stack.depth)]
-    assert all(m.shape == (len(y),) and torch.equal(m, hidden[0]) for m in hidden)
+    mods = [p.modulators[i] for i in range(1, stack.depth)]
+    assert all(m.shape == (len(y),) and torch.equal(m, mods[0]) for m in mods)
     assert all(a.min() >= 0 and b.min() >= 0 for a, b in p.activity.values())  # spikes (and the stimulus)
     wrong = ~p.correct
     pred = code.logits(rule_out(stack, rule, x)).argmax(1)

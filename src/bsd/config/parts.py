@@ -305,6 +305,14 @@ class RstdpOutput(Choice):
     """What modulates rstdp's concept (winner-take-all) layer."""
 
     sign = "sign"
+    margin = "margin"
+    reward = "reward"
+
+
+class RstdpHidden(Choice):
+    """What modulates rstdp's hidden synapses (one value per sample, the same in every hidden layer)."""
+
+    one = "one"
     reward = "reward"
 
 
@@ -317,20 +325,31 @@ class RstdpConfig:
     tau_post: float = 2.0
     #: amplitude of depression (post before pre) against potentiation (pre before post, amplitude 1; >= 0)
     a_minus: float = 0.5
-    #: concept layer: sign (each unit's error sign: +1 for the target's units, -1 for a wrong winner's) |
-    #: reward (the global reward on the winner's units only)
-    output: RstdpOutput = RstdpOutput.sign
+    #: concept layer: sign (+1 on the target's units, -1 on a wrong winner's) | margin (+1 on the target's units,
+    #: -1 on every other unit whose voltage comes within ``margin`` of the target's) | reward (the global reward
+    #: on the winner's units only)
+    output: RstdpOutput = RstdpOutput.margin
+    #: output=margin: how far (in voltage) below the target's a wrong unit must stay to be left alone (>= 0)
+    margin: float = 1.0
     #: learning rate of the concept (winner-take-all) layer (> 0)
     lr: float = 0.02
-    #: learning rate of the hidden layers (>= 0; 0 keeps them at their random init)
-    hidden_lr: float = 0.0
+    #: learning rate of the hidden layers, relative to each unit's weight norm (>= 0; 0 keeps them at their init)
+    hidden_lr: float = 0.01
+    #: hidden layers: lateral inhibition leaves this many winners per sample (per position in a conv layer), the
+    #: only units whose synapses change (>= 1)
+    winners: int = 16
+    #: hidden modulator: one (plain STDP under lateral inhibition; the reward acts on the concept layer) |
+    #: reward (R - <R>, the reward against the batch's mean)
+    hidden: RstdpHidden = RstdpHidden.one
 
     def __post_init__(self) -> None:
         at_least("model.rstdp.tau_pre", self.tau_pre, 0.0, strict=True)
         at_least("model.rstdp.tau_post", self.tau_post, 0.0, strict=True)
         at_least("model.rstdp.a_minus", self.a_minus, 0.0)
+        at_least("model.rstdp.margin", self.margin, 0.0)
         at_least("model.rstdp.lr", self.lr, 0.0, strict=True)
         at_least("model.rstdp.hidden_lr", self.hidden_lr, 0.0)
+        at_least("model.rstdp.winners", self.winners, 1)
 
 
 @dataclass

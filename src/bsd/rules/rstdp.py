@@ -6,12 +6,20 @@ a sample (traces ``x_pre(t) = b_pre x_pre(t-1) + s_pre(t)``, ``y_post`` alike, `
     e = sum_t [ s_post(t) x_pre(t)  -  a_minus y_post(t-1) s_pre(t) ]    pre before (or with) post: potentiation;
                                                                          post before pre: depression
 
-and a global reward ``R = +1`` (the sample was classified right) or ``-1`` (wrong) turns it into a change:
+and a third factor, one value per sample and postsynaptic unit, turns it into a change:
 
-- concept layer (winner-take-all): lateral inhibition leaves one winner, the class read out (its code's
-  units fire for the whole sample, the others stay silent); ``dW_L = lr R e``;
-- hidden layers: ``dW_i = hidden_lr (R - <R>) e_i`` with ``<R>`` the batch's mean reward (the expected
-  reward, so a layer does not drift where reward is as expected).
+- concept layer (winner-take-all, the class read out): ``dW_L = lr m e`` with a signed reward per output unit.
+  ``output=margin``: the target's units fire and get +1, every other unit whose voltage comes within
+  ``margin`` of the target's fires and gets -1 (nothing changes when the target leads by the margin);
+  ``sign``: the same with the winner alone and no margin; ``reward``: the global reward ``R = +1`` (right)
+  or ``-1`` (wrong) on the winner's units;
+- hidden layers: lateral inhibition leaves the ``winners`` most depolarised units of each sample (of each
+  position in a conv layer), which fire through the sample as the winner does above; their eligibility is
+  built from the presynaptic trace against its mean over the batch (a heterosynaptic depression, so inputs
+  active on every sample do not grow), and each unit's step is ``hidden_lr`` of its weight norm, which the
+  change keeps (weight normalisation). The modulator is one value per sample, the same for every hidden unit:
+  ``hidden=one`` (plain STDP; the reward acts on the concept layer) or ``reward`` (``R - <R>``, the
+  reward against the batch's mean).
 
 The changes are applied to the weights in place inside :meth:`RSTDP.loss` (the synapses change while the
 sample is presented: there is no optimiser step), which returns the batch's error rate as its loss, a
@@ -49,6 +57,40 @@ def trace(s: torch.Tensor, tau: float) -> torch.Tensor:
     return out
 
 
+def unit_norms(w: torch.Tensor) -> torch.Tensor:
+    """The norm of each output unit's (or channel's) incoming weights, shaped to broadcast over ``w``."""
+    return w.flatten(1).norm(dim=1).reshape(-1, *([1] * (w.dim() - 1)))
+
+
+def renormalised(w: torch.Tensor, delta: torch.Tensor) -> torch.Tensor:
+    """The change that moves ``w`` along ``delta`` scaled by each unit's weight norm, then back to that norm."""
+    n0 = unit_norms(w)
+    new = w + n0 * delta
+    return new * (n0 / unit_norms(new).clamp_min(1e-12)) - w
+
+
+def winners(layer, pre: torch.Tensor, k: int) -> torch.Tensor:
+    """Lateral inhibition: 1 for the ``k`` units (channels, at each position) of highest mean voltage, for all T."""
+    v, _ = layer.basal_voltage(pre, update_running=False)
+    vm = v.mean(0)
+    top = vm.topk(min(k, vm.shape[1]), dim=1).indices
+    mask = torch.zeros_like(vm).scatter_(1, top, 1.0)
+    return mask.unsqueeze(0).expand(pre.shape[0], *mask.shape)
+
+
+def output_modulators(c, code: LabelCode, out_v: torch.Tensor, pred: torch.Tensor, y: torch.Tensor):
+    """The concept layer's modulator ``[B, D]`` and the units that fire through the sample ``[B, D]``."""
+    won, wanted = code.vectors(pred).to(out_v.dtype), code.vectors(y).to(out_v.dtype)
+    if c.output == "sign":  # +1 on the target's units, -1 on a wrong winner's: zero when right
+        return wanted - won, torch.maximum(wanted, won)
+    if c.output == "margin":  # -1 on every other unit within the margin of the target's voltage, +1 on the target's
+        target_v = (out_v * wanted).sum(1, keepdim=True) / wanted.sum(1, keepdim=True)
+        near = ((out_v > target_v - c.margin) & (wanted == 0)).to(out_v.dtype)
+        any_near = (near.sum(1, keepdim=True) > 0).to(out_v.dtype)
+        return wanted * any_near - near, torch.maximum(wanted * any_near, near)
+    return ((pred == y).to(out_v.dtype) * 2 - 1).unsqueeze(1) * won, won  # reward: the winner's units only
+
+
 @dataclass
 class Plasticity:
     """One batch's weight changes and the signals that made them (the plausibility tests read them)."""
@@ -83,35 +125,42 @@ class RSTDP(Rule):
         """The weight changes of one batch (nothing is applied here)."""
         c = self.cfg.rstdp
         fwd = forward_net(stack, self.encode(stack, x))
-        pred = code.logits(fwd.out.mean(0)).argmax(1)
+        out_v = fwd.out.mean(0)
+        pred = code.logits(out_v).argmax(1)
         correct = pred == y
         reward = correct.to(x.dtype) * 2 - 1
         out = Plasticity(correct=correct)
         n, b = stack.depth, len(y)
-        won, wanted = code.vectors(pred).to(x.dtype), code.vectors(y).to(x.dtype)
+        hidden_m = reward - reward.mean() if c.hidden == "reward" else torch.ones_like(reward)
         for i, layer in enumerate(stack.layers[1:], start=1):
             pre = fwd.inputs[i - 1]
+            pre = pre.expand(self.T, *pre.shape[1:]) if pre.stride(0) == 0 else pre
             if i < n:
-                post, m = fwd.inputs[i], reward - reward.mean()
+                m, post = hidden_m, winners(layer, pre, c.winners)
                 mod = m.reshape(1, b, *([1] * (post.dim() - 2)))
-            else:  # winner-take-all: the winner's units fire through the sample (the teacher drives the target's)
-                if c.output == "sign":  # +1 on the target's units, -1 on a wrong winner's: zero when right
-                    m = wanted - won
-                    post = torch.maximum(wanted, won).unsqueeze(0).expand(self.T, -1, -1)
-                else:  # the global reward on the winner's units
-                    m = reward.unsqueeze(1) * won
-                    post = won.unsqueeze(0).expand(self.T, -1, -1)
-                mod = m.unsqueeze(0)
-            lr = c.lr if i == n else c.hidden_lr
+                lr = c.hidden_lr
+            else:
+                m, post = output_modulators(c, code, out_v, pred, y)
+                post = post.unsqueeze(0).expand(self.T, -1, -1)
+                mod, lr = m.unsqueeze(0), c.lr
             out.modulators[i], out.activity[i] = m, (pre, post)
             if lr == 0:
                 continue
-            y_post = trace(post, c.tau_post)
-            y_prev = torch.cat([torch.zeros_like(y_post[:1]), y_post[:-1]])
-            pre_t = pre.expand(self.T, *pre.shape[1:]) if pre.stride(0) == 0 else pre
-            elig = weight_eligibility(layer.basal, [fold(trace(pre_t, c.tau_pre)), fold(pre_t)],
+            x_pre = trace(pre, c.tau_pre)
+            y_prev = trace(post, c.tau_post)
+            y_prev = torch.cat([torch.zeros_like(y_prev[:1]), y_prev[:-1]])
+            if i < n:  # presynaptic activity against its mean over the batch (a heterosynaptic depression)
+                x_pre, pre_s = x_pre - x_pre.mean(1, keepdim=True), pre - pre.mean(1, keepdim=True)
+            else:
+                pre_s = pre
+            elig = weight_eligibility(layer.basal, [fold(x_pre), fold(pre_s)],
                                       [fold(mod * post), fold(mod * y_prev)], [1.0, -c.a_minus])
-            out.deltas[i] = {k: (lr / b) * d for k, d in elig.items()}
+            if i < n:  # each unit's step relative to its weight norm, which the change keeps
+                scale = lr / (b * self.T * x_pre.flatten(2).norm(dim=2).mean().clamp_min(1e-8))
+                params = params_by_name(layer.basal)
+                out.deltas[i] = {k: renormalised(params[k], scale * d) for k, d in elig.items()}
+            else:
+                out.deltas[i] = {k: (lr / b) * d for k, d in elig.items()}
         return out
 
     def layer_losses(self, stack: Stack, code: LabelCode, x: torch.Tensor, y: torch.Tensor):
