@@ -81,6 +81,15 @@ def test_a_baseline_on_another_budget_is_marked(tmp_path):
     assert "| 95.00 ± 0.00 | - | 98.00 ± 0.00 † |" in out
 
 
+def test_the_task_table_names_a_capped_epoch(tmp_path):
+    root = tmp_path / "results"
+    for rule in ("bsd", "bp_snn", "bp_ann"):
+        write_run(root, "mnist_cnn", rule, 0, {"test/acc": 0.95}, arch="cnn", epochs=1,
+                  trainer={"limit_train_batches": 0.25})
+    out = refresh(f"<!-- report:tasks -->\n{END}\n", "README.md", task_rows(find_runs([root])))
+    assert "| 1 (25 % of batches) · 1 · cpu |" in out
+
+
 def test_the_command_refreshes_pages_beside_the_output_and_the_readme(rows, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "docs" / "experiments").mkdir(parents=True)

@@ -70,6 +70,11 @@ def table_block(attrs: dict[str, str], rows: list[Row], where: str) -> str:
                         task.scorer[0] if task.scorer else "")
 
 
+def _epochs(row: Row) -> str:
+    """A row's epochs, with the share of each epoch's batches where training was capped (``1 (25 % of batches)``)."""
+    return str(row.epochs) if row.batches == "all" else f"{row.epochs} ({row.batches} of batches)"
+
+
 def tasks_block(by_task: dict[str, list[Row]]) -> str:
     """The README's task table: each experiment's default per rule (mean ± std), criteria, budget, the command.
 
@@ -88,7 +93,7 @@ def tasks_block(by_task: dict[str, list[Row]]) -> str:
             data = str(lead.runs[0].get("dataset"))
             crit = " / ".join(r.criteria if r else "-" for r in rows)
             bsd = rows[0]
-            spent = f"{bsd.epochs} · {len(bsd.runs)} · {bsd.devices}" if bsd else "-"
+            spent = f"{_epochs(bsd)} · {len(bsd.runs)} · {bsd.devices}" if bsd else "-"
             where = " ".join(shlex.quote(a) for a in series_overrides(lead.runs[0]))
             name = series(lead.runs[0]) if task.name == "forecast" else _DATASETS.get(data, data)
             lines.append([exp, name, main.header, *cells, crit, spent,
