@@ -67,10 +67,19 @@ class _FeedbackLinear(torch.autograd.Function):
 
 
 def feedback_linear(h: torch.Tensor, weight: torch.Tensor, feedback: torch.Tensor | None) -> torch.Tensor:
-    """``h @ weight.T``; with ``feedback`` (same shape as ``weight``) the gradient reaching ``h`` uses it instead."""
+    """``h @ weight.T``; with ``feedback`` (same shape as ``weight``) the gradient reaching ``h`` uses it instead.
+
+    An empty ``feedback`` (:data:`NO_FEEDBACK`) sends no gradient to ``h`` at all (``weight`` is still trained).
+    """
     if feedback is None:
         return F.linear(h, weight)
+    if feedback.numel() == 0:
+        return F.linear(h.detach(), weight)
     return _FeedbackLinear.apply(h, weight, feedback)
+
+
+#: the ``feedback`` of :func:`feedback_linear` that sends no gradient back through the matrix
+NO_FEEDBACK = torch.empty(0)
 
 
 class RecurrentLayer(nn.Module):

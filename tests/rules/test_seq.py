@@ -779,6 +779,8 @@ def test_free_units_have_no_target_and_learn_only_through_time():
     ("rest", 0, 2, "transport", True),      # the spec's per-position ReCo
     ("rest", 2, 1, "transport", False),
     ("rest", 2, 1, "random", True),
+    ("forward", 0, 2, "trace", True),      # between the steps of a position: each unit's own membrane only
+    ("forward", 6, 1, "trace", True),      # through the whole sequence: an eligibility trace, no matrix
 ])
 def test_c1_reported_is_c1_by_behaviour_the_recurrent_weight_never_carries_credit(path, k, T, feedback, c1):
     """The rule's reported C1 agrees with its graph: no layer's loss sends a gradient back through W_h."""
@@ -796,3 +798,26 @@ def test_c1_reported_is_c1_by_behaviour_the_recurrent_weight_never_carries_credi
     assert ("C1" in rule.criteria) == c1
     assert ("W_h" not in carried) == c1, carried
     assert "W_x" not in carried  # the input map's credit never goes below the layer (C2)
+
+
+def test_the_trace_credits_earlier_inputs_through_the_membrane_alone():
+    """time_feedback=trace: a position's ReCo trains W_x on earlier inputs through each unit's own membrane.
+
+    With the membrane carried over positions (``through_time`` = the length) the gradient differs from the one cut
+    at every position, and no gradient reaches the spikes that W_h reads (their feedback is detached).
+    """
+    def grads(k: int, feedback: str):
+        torch.manual_seed(0)
+        cfg = model_config("rnn", T=1, reco={"lam": 0.1, "on": "spikes", "center": "batch", "time_path": "forward",
+                                             "through_time": k, "time_feedback": feedback})
+        stack = SeqStack(7, [12], 7, 7, LIF, norm="batch", recurrent_gain=1.0)
+        rule = make_rule("seq", "bsd", cfg, "classify")
+        g = torch.Generator().manual_seed(1)
+        x = torch.nn.functional.one_hot(torch.randint(0, 7, (10, 6), generator=g), 7).float()
+        losses, _ = rule.layer_losses(stack, LabelCode(7), x, torch.randint(0, 7, (10, 6), generator=g))
+        layer = stack.hidden[0]
+        return torch.autograd.grad(losses[1], [layer.basal.weight, layer.recurrent.weight])
+
+    cut, trace, transport = grads(0, "trace"), grads(6, "trace"), grads(6, "transport")
+    assert not torch.allclose(cut[0], trace[0]) and not torch.allclose(trace[0], transport[0])
+    assert all(torch.isfinite(t).all() and t.abs().sum() > 0 for t in trace)

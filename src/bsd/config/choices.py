@@ -119,6 +119,7 @@ class TimeFeedback(Choice):
 
     transport = "transport"
     random = "random"
+    trace = "trace"
 
 
 class TimePath(Choice):

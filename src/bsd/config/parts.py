@@ -242,7 +242,8 @@ class RnnRecoConfig(RecoConfig):
     #: 0 (the spec's per-position ReCo) | k >= 1: a position's ReCo also trains the layer's weights at the k
     #: positions before it, through the layer's own recurrence (no gradient crosses layers)
     through_time: int = 0
-    #: with through_time: transport (back through W_h itself) | random (a fixed random matrix)
+    #: with through_time: transport (back through W_h itself) | random (a fixed random matrix) | trace (through
+    #: each unit's own membrane only, an eligibility trace of its inputs: no matrix on the way back)
     time_feedback: TimeFeedback = TimeFeedback.transport
     #: rest (earlier positions' rates recomputed from rest) | forward (ReCo reads the forward stream's own
     #: simulation and credit runs back through it, cut every through_time + 1 positions)

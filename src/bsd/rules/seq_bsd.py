@@ -22,7 +22,7 @@ from ..coding import GatedCode, day_bins, week_bins
 from ..config import RnnConfig
 from ..dist import batch_mean, gather_rows
 from ..losses import code_cosines, code_push_weight, decorrelation_loss, grouped_reco_terms
-from ..recurrent import RecurrentLayer, SeqStack
+from ..recurrent import NO_FEEDBACK, RecurrentLayer, SeqStack
 from .base import hidden_weight
 from .local import LayerGrads, own_parameters
 from .registry import register
@@ -167,10 +167,13 @@ class SeqBSD(SeqRule):
     def time_feedback(self, layer: RecurrentLayer, index: int) -> torch.Tensor | None:
         """The matrix credit steps back through (``model.reco.time_feedback``), or None for ``W_h`` itself.
 
-        ``random``: a fixed random matrix, drawn once per layer from ``index``, scaled to ``W_h``'s current norm.
+        ``random``: a fixed random matrix, drawn once per layer from ``index``, scaled to ``W_h``'s current norm;
+        ``trace``: :data:`NO_FEEDBACK` (credit steps back through each unit's own membrane only).
         """
         if self.cfg.reco.time_feedback == "transport":
             return None
+        if self.cfg.reco.time_feedback == "trace":  # only each unit's own membrane carries credit back in time
+            return NO_FEEDBACK
         w = layer.recurrent.weight
         key = (index, str(w.device), w.dtype)
         if key not in self._feedback:
