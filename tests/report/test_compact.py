@@ -4,6 +4,7 @@ import json
 import shutil
 
 import pytest
+import yaml
 
 from bsd.report import find_runs, render, unfinished_runs, val_curve
 from bsd.report.compact import compact, main
@@ -24,6 +25,7 @@ def _full_run(root, seed=0, finished=True):
 
 def test_a_run_keeps_its_metrics_config_curve_and_final_grid(tmp_path, capsys):
     d = _full_run(tmp_path / "runs")
+    config = yaml.safe_load((d / "config_resolved.yaml").read_text())
     stopped = _full_run(tmp_path / "runs", seed=1, finished=False)
     (tmp_path / "runs" / "session.log").write_text("log")
     before = render(find_runs([tmp_path / "runs"]), "cmd", unfinished_runs([tmp_path / "runs"]))
@@ -31,12 +33,13 @@ def test_a_run_keeps_its_metrics_config_curve_and_final_grid(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "train.log" in out and "MiB before" in out
     assert sorted(p.relative_to(d).as_posix() for p in d.rglob("*") if p.is_file()) == [
-        "config_resolved.yaml", "grids/final.png", "metrics.json"]
+        "grids/final.png", "metrics.json"]
     assert sorted(p.name for p in stopped.rglob("*") if p.is_file()) == ["config_resolved.yaml", "curve.csv",
                                                                          "final.png"]
     assert not (tmp_path / "runs" / "session.log").exists()
     assert json.loads((d / "metrics.json").read_text())["curve"] == {"epoch": [0, 1], "step": [9, 19],
                                                                    "val/acc": [0.5, 0.25]}
+    assert json.loads((d / "metrics.json").read_text())["config"] == config
     assert val_curve(d) == val_curve(stopped) == [50.0, 25.0]
     assert render(find_runs([tmp_path / "runs"]), "cmd", unfinished_runs([tmp_path / "runs"])) == before
     removed, size, after = compact(tmp_path / "runs")

@@ -1,8 +1,9 @@
 """``python -m bsd.report.compact DIR``: keep only what the report reads in the run directories below ``DIR``.
 
-Per run: ``metrics.json``, ``config_resolved.yaml``, the learning curve (the validation rows and columns of
-the CSV logger's ``csv/metrics.csv``, stored before that file goes: as ``curve`` in ``metrics.json``, or as
-``curve.csv`` for a run stopped before its test) and, for autoencoders, the final image grid; per prior
+Per run: ``metrics.json``, the resolved config and the learning curve (the validation rows and columns of the CSV
+logger's ``csv/metrics.csv``), both stored before their files go: as ``config`` and ``curve`` in ``metrics.json``,
+or for a run stopped before its test as ``config_resolved.yaml`` and ``curve.csv``; for autoencoders, the final
+image grid; per prior
 screen: its ``screen/priors*.json`` and the grids its table links. Everything else below ``DIR`` is deleted:
 logs, checkpoints, Hydra's copies of the config, per-epoch grids and rasters. Run it on finished runs only.
 Running it twice changes nothing the second time.
@@ -18,7 +19,9 @@ import os
 from collections import Counter
 from pathlib import Path
 
-from .runs import CONFIG, CURVE, FINAL_GRID, METRICS, RAW_CURVE, find_prior_screens, read_curve
+import yaml
+
+from .runs import CONFIG, CURVE, FINAL_GRID, METRICS, RAW_CURVE, find_prior_screens, read_curve, stored
 from .sections import prior_grids
 
 
@@ -28,9 +31,12 @@ def run_dirs(root: Path) -> list[Path]:
 
 
 def write_json(path: Path, obj: dict) -> None:
-    """Write ``obj`` as training writes ``metrics.json`` (sorted keys, indent 2), atomically."""
+    """Write ``obj`` atomically, one sorted top-level key per line, each value on that line."""
+    def dump(v: object) -> str:
+        return json.dumps(v, sort_keys=True, separators=(",", ":"), default=str)
+
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
+    tmp.write_text("{\n" + ",\n".join(f"{dump(k)}: {dump(obj[k])}" for k in sorted(obj)) + "\n}\n")
     os.replace(tmp, path)
 
 
@@ -61,9 +67,26 @@ def store_curve(run_dir: Path) -> str | None:
     return CURVE
 
 
+def store_config(run_dir: Path) -> bool:
+    """Move a finished run's ``config_resolved.yaml`` into its ``metrics.json`` as ``config``; True if it moved."""
+    metrics, config = run_dir / METRICS, run_dir / CONFIG
+    if not (metrics.is_file() and config.is_file()):
+        return False
+    try:
+        m = json.loads(metrics.read_text())
+    except (OSError, json.JSONDecodeError):
+        return False
+    if not isinstance(m, dict) or "config" in m:
+        return False
+    m["config"] = yaml.safe_load(config.read_text()) or {}
+    write_json(metrics, m)
+    return True
+
+
 def kept(root: Path) -> set[Path]:
     """The files below ``root`` the report reads or links (those that exist)."""
-    keep = {d / name for d in run_dirs(root) for name in (METRICS, CONFIG, FINAL_GRID)}
+    keep = {d / name for d in run_dirs(root) for name in (METRICS, FINAL_GRID)}
+    keep |= {d / CONFIG for d in run_dirs(root) if not isinstance(stored(d, "config"), dict)}
     keep |= {d / CURVE for d in run_dirs(root) if not (d / METRICS).is_file()}
     for screen in find_prior_screens([root]):
         keep.add(Path(screen["file"]))
@@ -91,6 +114,7 @@ def compact(root: Path, dry_run: bool = False) -> tuple[list[Path], int, int]:
     if not dry_run:
         for d in run_dirs(root):
             store_curve(d)
+            store_config(d)
     keep = kept(root)
     removed = [p for p in _files(root) if p not in keep]
     freed = _size(removed)

@@ -15,7 +15,8 @@ from .labels import label, run_diff, split_budget
 from .tasks import SERIES_KEYS, series_name, task_of
 
 #: what the report reads in a run directory (``python -m bsd.report.compact`` keeps these); a finished run keeps
-#: its learning curve in ``metrics.json`` (``curve``), one stopped before its test in ``curve.csv``
+#: its learning curve and resolved config in ``metrics.json`` (``curve``, ``config``), one stopped before its test
+#: in ``curve.csv`` and ``config_resolved.yaml``
 METRICS, CONFIG, CURVE = "metrics.json", "config_resolved.yaml", "curve.csv"
 #: the CSV logger's file, read when a run has no ``curve.csv`` yet
 RAW_CURVE = Path("csv") / "metrics.csv"
@@ -26,9 +27,20 @@ _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def read_config(run_dir: str | Path) -> dict:
-    """A run's ``config_resolved.yaml`` (empty if it has none)."""
+    """A run's resolved config: its ``config_resolved.yaml``, else ``config`` in its ``metrics.json``, else empty."""
     p = Path(run_dir) / CONFIG
-    return (yaml.load(p.read_text(), Loader=_Loader) or {}) if p.is_file() else {}
+    if p.is_file():
+        return yaml.load(p.read_text(), Loader=_Loader) or {}
+    return stored(run_dir, "config") or {}
+
+
+def stored(run_dir: str | Path, key: str) -> Any:
+    """``key`` of a run's ``metrics.json`` (None if the file, the key or a readable object is missing)."""
+    try:
+        m = json.loads((Path(run_dir) / METRICS).read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+    return m.get(key) if isinstance(m, dict) else None
 
 
 def read_curve(path: Path) -> dict[str, list[float | None]]:
@@ -48,13 +60,8 @@ def curve(run_dir: str | Path) -> dict[str, list[float | None]]:
     a validation value.
     """
     d = Path(run_dir)
-    if (d / METRICS).is_file():
-        try:
-            stored = json.loads((d / METRICS).read_text()).get("curve")
-        except (OSError, json.JSONDecodeError, AttributeError):
-            stored = None
-        if isinstance(stored, dict):
-            return stored
+    if isinstance(columns := stored(d, "curve"), dict):
+        return columns
     for p in (d / CURVE, d / RAW_CURVE):
         if p.is_file():
             return read_curve(p)
@@ -204,8 +211,9 @@ def find_runs(roots: Iterable[str | Path]) -> list[dict]:
         except (OSError, json.JSONDecodeError):
             continue
         if isinstance(m, dict) and "test" in m and "rule" in m:
+            cfg = m.pop("config", None)
             m["_dir"] = d.as_posix()
-            runs.append(annotate(m, read_config(d)))
+            runs.append(annotate(m, cfg if isinstance(cfg, dict) else read_config(d)))
     return runs
 
 
