@@ -83,6 +83,9 @@ def test_saved_peak_counts_live_storages_once_and_drops_them_with_their_graph():
     (["--rules", "bsd", "backprop_magic"], "--rules backprop_magic"),
     (["--device", "cuda:7"], "--device cuda:7"),
     (["--device", "tpu"], "--device tpu"),
+    (["--threads", "0"], "--threads 0"),
+    (["--profile", "--profile-steps", "0"], "--profile-steps 0"),
+    (["--profile", "--json", "rows.json"], "--json"),
 ])
 def test_a_bad_request_stops_with_a_message_naming_it(args, named, capsys):
     with pytest.raises(SystemExit) as err:
@@ -142,3 +145,65 @@ def test_every_comparison_rule_is_timed_against_bp_snn_in_the_same_run():
     assert rows[1]["T"] == 1 and rows[2]["T"] == 4  # pc runs the ANN form, rstdp the spiking one
     text = table(rows, "cpu")
     assert "| mlp | 3 | 1 | pc |" in text and "(vs T=4)" in text and "| mlp | 3 | 4 | rstdp |" in text
+
+
+def test_threads_reach_every_worker(monkeypatch):
+    import bsd.bench
+
+    seen = []
+
+    def fake(args):
+        seen.append(args)
+        if "--worker-times" in args:
+            return {"median": {"bp_snn": 1.0}, "first": {"bp_snn": 1.0}}
+        return {"arch": "mlp", "rule": "bp_snn", "depth": 2, "T": 2, "graph_mb": 1.0, "peak_saved_mb": 1.0,
+                "peak_rss_mb": 1.0, "peak_mb": 1.0}
+
+    threads = torch.get_num_threads()
+    monkeypatch.setattr(bsd.bench, "_run_worker", fake)
+    try:
+        main(["--rules", "bp_snn", "--depths", "2", "--T", "2", "--device", "cpu", "--threads", "1"])
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(threads)
+    assert len(seen) == 2 and all(a[a.index("--threads") + 1] == "1" for a in seen)
+
+
+def test_profile_splits_each_rules_step_into_phases_and_counts_its_operators(tmp_path, capsys):
+    """Layer by layer, bsd takes one autograd.grad per weight layer inside the loss, then one backward."""
+    out = tmp_path / "perf.md"
+    grad, threads = torch.autograd.grad, torch.get_num_threads()
+    try:
+        main(["--rules", "bsd", "bsd_joint", "bp_snn", "--widths", "16,16", "--T", "2", "--batch", "8", "--steps",
+              "1", "--warmup", "1", "--profile-steps", "1", "--threads", "1", "--device", "cpu", "--profile",
+              "--out", str(out)])
+    finally:
+        torch.set_num_threads(threads)
+    assert torch.autograd.grad is grad  # the profile's labels are gone
+    from bsd.bench.profile import PHASES
+
+    text = capsys.readouterr().out
+    md = out.read_text()
+    assert md.startswith("\n### Profile: CPU (") and "`python -m bsd.bench --rules bsd" in md and text in md
+    lines = text.splitlines()
+    head = next(line for line in lines if line.startswith("| arch | depth | T | rule | step ms"))
+    cols = [c.strip() for c in head.strip("|").split("|")]
+    assert all(f"{p} ms" in cols for p in PHASES)
+    rows = {}
+    for line in lines:
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if len(cells) == len(cols) and cells[0] == "mlp":
+            rows[cells[3]] = dict(zip(cols, cells, strict=True))
+    assert set(rows) == {"bsd", "bsd_joint", "bp_snn"}
+    # depth 3: the recall, two hidden layers and the concept, each its own pass, then the step's backward
+    assert rows["bsd"]["backward passes"] == "5"
+    assert rows["bsd_joint"]["backward passes"] == rows["bp_snn"]["backward passes"] == "1"
+    for r in rows.values():
+        phases = [float(r[f"{p} ms"]) for p in PHASES]
+        assert all(v >= 0 for v in phases[:-1]) and float(r["profiled step ms"]) > 0
+        assert sum(phases) == pytest.approx(float(r["profiled step ms"]), abs=0.1 * len(PHASES))
+        assert int(r["aten ops"]) > 0 and int(r["backward nodes"]) > 0
+    ops = {k: sum(int(n) for n in r["forward ops (no graph + graph)"].split("+")) for k, r in rows.items()}
+    assert ops["bsd"] > ops["bsd_joint"] > ops["bp_snn"]
+    assert float(rows["bp_snn"]["forward, graph (loss, ReCo) ms"]) > 0
+    assert "Top 8 operators by self CPU time" in text and "| mlp | 3 | 2 | bsd | `" in text
