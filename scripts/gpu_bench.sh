@@ -5,7 +5,9 @@
 #   2. the paper's memory comparison: the CNN at batch 128, peak CUDA memory of a step and the peak held for
 #      backward, bsd against bp_snn (the paper reports 5,034 vs 3,324 MB);
 #   3. the MLP at 6 and 24 weight layers (width 256), batch 128, T = 4 and 16;
-#   4. the MLP against snnTorch and SpikingJelly when their wheels are in .devdata/whl (BENCH_PEERS=0: skip).
+#   4. the MLP against snnTorch and SpikingJelly when their wheels are in .devdata/whl (BENCH_PEERS=0: skip);
+#   5. a profile (--profile) of bsd, bsd_joint and bp_snn on the MLP of 6 layers, T = 4, batch 128: where the
+#      step time goes (phases, operator counts, top operators; CPU and CUDA activity).
 # Writes $OUT/performance_gpu.md (tables with their commands), $OUT/bench_*.json (one row per rule, arch,
 # depth, T: step_ms, peak_saved_mb, peak_mb, ...), $OUT/cnn_memory.md and $OUT/gpu_bench.log.
 #   usage: bash scripts/gpu_bench.sh        (about 6 minutes on an H100)
@@ -48,6 +50,8 @@ open(f"{out}/performance_gpu.md", "a").write(text + "\n")
 PY
 $B --rules $RULES --arch mlp --depths 6 24 --T ${BENCH_T:-4 16} --steps 30 --warmup 5 \
   --json "$OUT/bench_depth.json" || echo "BENCH FAILED (depths)"
+$B --rules $RULES --arch mlp --depths 6 --T 4 --batch 128 --steps 30 --warmup 10 --profile \
+  || echo "PROFILE FAILED"
 if [ "${BENCH_PEERS:-1}" = 1 ]; then
   $B --rules bsd bp_snn snntorch spikingjelly --T ${PEER_T:-4 16} --steps 50 --warmup 10 || echo "BENCH FAILED (peers)"
 fi
