@@ -105,3 +105,26 @@ def test_constant_input_is_mapped_once_with_the_same_result():
     assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(st_once, st_full, strict=True))
     n0, n1 = stacks[0].layers[1].basal_norm, stacks[1].layers[1].basal_norm
     assert torch.allclose(n0.running_var, n1.running_var) and torch.allclose(n0.running_mean, n1.running_mean)
+
+
+@pytest.mark.parametrize("shape", [(3, 5, 4), (2, 4, 3, 5, 5)])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_simulated_norm_node_matches_its_composition(shape, weighted):
+    """With a graph, VoltageNorm.simulate is one node: the composed form's values bit for bit, its gradients."""
+    torch.manual_seed(0)
+    norm = VoltageNorm(shape[2]).double()
+    with torch.no_grad():
+        norm.weight.uniform_(0.5, 1.5)
+        norm.bias.uniform_(-0.5, 0.5)
+    v = torch.randn(*shape, dtype=torch.float64, requires_grad=True)
+    rw = torch.randint(1, 5, (shape[1],)) if weighted else None
+    g = torch.randn(*shape, dtype=torch.float64)
+    out, stats = norm.simulate(v, rw, update_running=False)
+    fused = torch.autograd.grad(out, [v, norm.weight, norm.bias], g)
+    w = None if rw is None else rw.repeat(shape[0])
+    stats_ref = VoltageNorm.batch_stats(v.reshape(-1, *shape[2:]), w)
+    ref = apply_folded(lambda z: norm(z, stats_ref), v)
+    assert torch.equal(out, ref)
+    for a, b in zip(fused, torch.autograd.grad(ref, [v, norm.weight, norm.bias], g), strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+    assert out.grad_fn.next_functions[0][0].name() == "_SimulatedNormBackward"  # under the unfolding view

@@ -105,15 +105,21 @@ class VoltageNorm(nn.Module):
         if not self.enabled:
             return v, None
         stats = None
+        graph = torch.is_grad_enabled() and v.requires_grad
+        # with a graph and one process: the statistics without one, the normalisation one node (_SimulatedNorm)
+        fused = graph and self.training and not (self.sync and distributed())
         if self.training:
             w = None if row_weight is None else row_weight.repeat(v.shape[0])
-            stats = self.batch_stats(fold(v), w, self.sync)
+            with torch.set_grad_enabled(graph and not fused):
+                stats = self.batch_stats(fold(v), w, self.sync)
             if update_running:
                 with torch.no_grad():
                     n = repeats * v.numel() / v.shape[2] * (world()[1] if self.sync else 1)
                     self.running_mean.lerp_(stats[0].detach(), self.momentum)
                     self.running_var.lerp_(stats[1].detach() * n / max(n - 1, 1), self.momentum)
-        if torch.is_grad_enabled() and v.requires_grad:
+        if fused:
+            return unfold(_SimulatedNorm.apply(fold(v), self.weight, self.bias, *stats, w, self.eps), v.shape[0]), stats
+        if graph:
             return apply_folded(lambda z: self(z, stats), v), stats
         scale, shift = self._scale_shift(stats, v.dim(), 2)  # no graph: the same arithmetic, in place
         return v.mul(scale).add_(shift), stats
@@ -132,6 +138,44 @@ def _two_pass_var(v: torch.Tensor, mean: torch.Tensor, dims: list[int]) -> torch
     """Biased variance of ``v [N, C, ...]`` over ``dims`` given its mean: far faster than ``aten::var`` on a CPU."""
     d = v - mean.reshape(1, -1, *([1] * (v.dim() - 2)))
     return (d * d).mean(dims)
+
+
+class _SimulatedNorm(torch.autograd.Function):
+    """``v * scale + shift`` of :meth:`VoltageNorm.simulate` with batch statistics, as one autograd node.
+
+    ``forward(v, weight, bias, mean, var, row_weight, eps)``: ``v [N, C, ...]`` and its (row-weighted)
+    batch ``mean`` and biased ``var``, computed without a graph. The value is the composed form's, operation for
+    operation (``scale = weight / sqrt(var + eps)``, ``shift = bias - mean * scale``); the backward pass is batch
+    norm's in closed form, through the mean and the variance as autograd through :meth:`VoltageNorm.batch_stats`
+    gives (tested): ``scale * (g - w (sum g + xhat sum g xhat) / n)`` with ``n`` the rows' total weight (times
+    the positions per channel). It keeps ``v`` only, as the composed form's variance node does.
+    """
+
+    @staticmethod
+    def forward(ctx, v, weight, bias, mean, var, row_weight, eps):  # noqa: D102
+        shape = (1, -1) + (1,) * (v.dim() - 2)
+        scale = weight * torch.rsqrt(var + eps)
+        out = v * scale.reshape(shape) + (bias - mean * scale).reshape(shape)
+        ctx.save_for_backward(v, mean, var, weight, row_weight)
+        ctx.eps = eps
+        return out
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, g):  # noqa: D102
+        v, mean, var, weight, w = ctx.saved_tensors
+        shape = (1, -1) + (1,) * (v.dim() - 2)
+        dims = [0] + list(range(2, v.dim()))
+        inv_std = torch.rsqrt(var + ctx.eps)
+        xhat = (v - mean.reshape(shape)) * inv_std.reshape(shape)
+        g_bias = g.sum(dims)
+        g_weight = (g * xhat).sum(dims)
+        if w is None:
+            k = (g_bias.reshape(shape) + xhat * g_weight.reshape(shape)) / (v.numel() // v.shape[1])
+        else:
+            wr = w.to(v.dtype).reshape(-1, *([1] * (v.dim() - 1)))
+            k = (g_bias.reshape(shape) + xhat * g_weight.reshape(shape)) * (wr / (wr.sum() * v[0, 0].numel()))
+        return (g - k).mul_((weight * inv_std).reshape(shape)), g_weight, g_bias, None, None, None, None
 
 
 class _BatchVar(torch.autograd.Function):
