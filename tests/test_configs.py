@@ -38,6 +38,8 @@ def test_sequence_experiments_use_the_spiking_rnn(name):
     assert (m.arch, m.T, m.neuron.threshold, cfg.data.batch_size) == ("rnn", T, 0.6, batch)
     assert m.reco.time_path == "forward" and m.reco.through_time == span  # no cut inside a sequence
     assert m.reco.lam == {"text_char": 0.4, "timeseries_elec": 0.2}[name]
+    assert m.reco.time_feedback == {"text_char": "trace", "timeseries_elec": "transport"}[name]
+    assert cfg.data.get("context", 1) == {"text_char": 4, "timeseries_elec": 1}[name]
     assert cfg.data.name == {"text_char": "shakespeare", "timeseries_elec": "vic_elec"}[name]
     assert (m.code.kind == "population") == (name == "timeseries_elec")
     if name == "timeseries_elec":  # the day's demand at every step, a linear map's residual as target

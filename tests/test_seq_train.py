@@ -151,7 +151,7 @@ def test_stateful_evaluation_carries_the_state_between_batches(text_file, tmp_pa
     assert module.stateful_eval
     from bsd.data.text import TextDataModule
 
-    dm = TextDataModule("text_file", str(text_file), seq_len=20, eval_streams=2)
+    dm = TextDataModule("text_file", str(text_file), seq_len=20, eval_streams=2, context=cfg.data.context)
     (x1, _), (x2, _) = list(dm.test_dataloader())[:2]
     module._states = None
     module.eval_output(x1)
@@ -206,10 +206,11 @@ def test_credit_between_the_steps_of_a_position_is_reported_without_c1(text_file
     base = ["+experiment=text_char", "data=text_file", f"data.path={text_file}", "data.seq_len=20",
             "sample.length=0", "model.reco.time_path=forward", "model.reco.through_time=0", "model.T=2",
             "trainer.fast_dev_run=true", "logger=none", "model.widths=[32]"]
-    m = run(compose(base), tmp_path / "transport")
+    m = run(compose([*base, "model.reco.time_feedback=transport"]), tmp_path / "transport")
     assert m["criteria"] == ["C2", "C3", "C4", "C5"]
-    m = run(compose([*base, "model.reco.time_feedback=random"]), tmp_path / "random")
-    assert m["criteria"] == ["C1", "C2", "C3", "C4", "C5"]
+    for feedback in ("random", "trace"):
+        m = run(compose([*base, f"model.reco.time_feedback={feedback}"]), tmp_path / feedback)
+        assert m["criteria"] == ["C1", "C2", "C3", "C4", "C5"]
 
 
 def test_the_specs_direct_code_drives_the_forecasters_backward_net_with_the_value(tmp_path):
