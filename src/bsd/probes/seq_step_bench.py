@@ -47,6 +47,14 @@ def setting(experiment: str, rule: str, k: int, overrides: list[str], path: str 
     return stack, code, rl, batch, opt
 
 
+def train_step(stack, code, rl, opt, x: torch.Tensor, y: torch.Tensor) -> None:
+    """One training step: the rule's loss, its backward pass and the optimiser step."""
+    loss, _ = rl.loss(stack, code, x, y)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+
+
 def main(argv: list[str] | None = None) -> None:
     """Parse the arguments, time every setting interleaved, print the table."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -75,16 +83,11 @@ def main(argv: list[str] | None = None) -> None:
             x, y = batch()
             if name not in held:  # one untimed step under the hook that counts what autograd holds
                 with SavedPeak() as peak:
-                    loss, _ = rl.loss(stack, code, x, y)
-                    opt.zero_grad(set_to_none=True)
-                    loss.backward()
+                    train_step(stack, code, rl, opt, x, y)
                 held[name] = peak.peak / 2**20
                 continue
             t0 = time.perf_counter()
-            loss, _ = rl.loss(stack, code, x, y)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+            train_step(stack, code, rl, opt, x, y)
             if step > a.warmup:
                 times[name].append(time.perf_counter() - t0)
     base = statistics.median(times[names[0]])

@@ -15,13 +15,13 @@ import argparse
 import csv
 import io
 import json
-import os
 from collections import Counter
 from pathlib import Path
 
 import yaml
 
-from .runs import CONFIG, CURVE, FINAL_GRID, METRICS, RAW_CURVE, find_prior_screens, read_curve, stored
+from ..runs import atomic_write_bytes
+from .runs import CONFIG, CURVE, FINAL_GRID, METRICS, RAW_CURVE, find_prior_screens, read_curve, read_metrics, stored
 from .sections import prior_grids
 
 
@@ -35,52 +35,36 @@ def write_json(path: Path, obj: dict) -> None:
     def dump(v: object) -> str:
         return json.dumps(v, sort_keys=True, separators=(",", ":"), default=str)
 
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text("{\n" + ",\n".join(f"{dump(k)}: {dump(obj[k])}" for k in sorted(obj)) + "\n}\n")
-    os.replace(tmp, path)
+    text = "{\n" + ",\n".join(f"{dump(k)}: {dump(obj[k])}" for k in sorted(obj)) + "\n}\n"
+    atomic_write_bytes(path, text.encode())
 
 
-def store_curve(run_dir: Path) -> str | None:
-    """Keep a run's learning curve where the report reads it; return where it went (``None``: nothing to do).
+def store(run_dir: Path) -> None:
+    """Keep a run's learning curve and resolved config where the report reads them.
 
-    A finished run gets it as ``curve`` in its ``metrics.json``, a run stopped before its test as ``curve.csv``;
-    the source is the CSV logger's ``csv/metrics.csv`` (or an earlier ``curve.csv``).
+    A finished run gets them as ``curve`` and ``config`` in its ``metrics.json`` (one write); a run stopped before
+    its test keeps its ``config_resolved.yaml`` and gets its curve as ``curve.csv``. The curve's source is the CSV
+    logger's ``csv/metrics.csv`` (or an earlier ``curve.csv``).
     """
     src = next((p for p in (run_dir / RAW_CURVE, run_dir / CURVE) if p.is_file()), None)
-    if src is None or not (columns := read_curve(src)):
-        return None
-    metrics = run_dir / METRICS
-    if metrics.is_file():
-        m = json.loads(metrics.read_text())
-        if not isinstance(m, dict) or "curve" in m:
-            return None
-        m["curve"] = columns
-        write_json(metrics, m)
-        return METRICS
-    if src == run_dir / CURVE:
-        return None
+    if (run_dir / METRICS).is_file():
+        if (m := read_metrics(run_dir)) is None:
+            return
+        add = {}
+        if "curve" not in m and src is not None and (columns := read_curve(src)):
+            add["curve"] = columns
+        if "config" not in m and (run_dir / CONFIG).is_file():
+            add["config"] = yaml.safe_load((run_dir / CONFIG).read_text()) or {}
+        if add:
+            write_json(run_dir / METRICS, {**m, **add})
+        return
+    if src is None or src == run_dir / CURVE or not (columns := read_curve(src)):
+        return
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(list(columns))
     w.writerows(zip(*(["" if v is None else v for v in col] for col in columns.values()), strict=True))
     (run_dir / CURVE).write_text(buf.getvalue())
-    return CURVE
-
-
-def store_config(run_dir: Path) -> bool:
-    """Move a finished run's ``config_resolved.yaml`` into its ``metrics.json`` as ``config``; True if it moved."""
-    metrics, config = run_dir / METRICS, run_dir / CONFIG
-    if not (metrics.is_file() and config.is_file()):
-        return False
-    try:
-        m = json.loads(metrics.read_text())
-    except (OSError, json.JSONDecodeError):
-        return False
-    if not isinstance(m, dict) or "config" in m:
-        return False
-    m["config"] = yaml.safe_load(config.read_text()) or {}
-    write_json(metrics, m)
-    return True
 
 
 def kept(root: Path) -> set[Path]:
@@ -113,8 +97,7 @@ def compact(root: Path, dry_run: bool = False) -> tuple[list[Path], int, int]:
     before = _size(_files(root))
     if not dry_run:
         for d in run_dirs(root):
-            store_curve(d)
-            store_config(d)
+            store(d)
     keep = kept(root)
     removed = [p for p in _files(root) if p not in keep]
     freed = _size(removed)

@@ -34,13 +34,18 @@ def read_config(run_dir: str | Path) -> dict:
     return stored(run_dir, "config") or {}
 
 
-def stored(run_dir: str | Path, key: str) -> Any:
-    """``key`` of a run's ``metrics.json`` (None if the file, the key or a readable object is missing)."""
+def read_metrics(run_dir: str | Path) -> dict | None:
+    """A run's ``metrics.json`` as a dict (None if it is missing, unreadable or not an object)."""
     try:
         m = json.loads((Path(run_dir) / METRICS).read_text())
     except (OSError, json.JSONDecodeError):
         return None
-    return m.get(key) if isinstance(m, dict) else None
+    return m if isinstance(m, dict) else None
+
+
+def stored(run_dir: str | Path, key: str) -> Any:
+    """``key`` of a run's ``metrics.json`` (None if the file or the key is missing)."""
+    return (read_metrics(run_dir) or {}).get(key)
 
 
 def read_curve(path: Path) -> dict[str, list[float | None]]:
@@ -206,11 +211,7 @@ def find_runs(roots: Iterable[str | Path]) -> list[dict]:
     """Every finished run below ``roots``: its ``metrics.json`` with ``_dir`` and the fields of :func:`annotate`."""
     runs = []
     for d in _run_dirs(roots, METRICS):
-        try:
-            m = json.loads((d / METRICS).read_text())
-        except (OSError, json.JSONDecodeError):
-            continue
-        if isinstance(m, dict) and "test" in m and "rule" in m:
+        if (m := read_metrics(d)) is not None and "test" in m and "rule" in m:
             cfg = m.pop("config", None)
             m["_dir"] = d.as_posix()
             runs.append(annotate(m, cfg if isinstance(cfg, dict) else read_config(d)))
